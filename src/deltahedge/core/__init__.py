@@ -1,0 +1,75 @@
+"""Enums, units, clocks, ids, errors and frozen events shared by every layer."""
+
+from deltahedge.core.clock import Clock, LiveClock, SimClock
+from deltahedge.core.enums import (
+    Numeraire,
+    OptionKind,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Settlement,
+    TimeInForce,
+    parse_kind,
+)
+from deltahedge.core.errors import (
+    ConfigError,
+    DataError,
+    DeltaHedgeError,
+    ExecutionError,
+    InsufficientMargin,
+    InvalidInput,
+    OrderRejected,
+    RateLimited,
+    RiskLimitBreached,
+    StaleMarketData,
+    UnknownOrder,
+    VenueDisconnected,
+    VenueError,
+)
+from deltahedge.core.events import Fill, HedgeIntent, OrderRequest, OrderUpdate
+from deltahedge.core.ids import client_order_id, new_id
+from deltahedge.core.units import (
+    NS_PER_SECOND,
+    SECONDS_PER_YEAR,
+    ns_to_datetime,
+    to_ns,
+    year_fraction,
+)
+
+__all__ = [
+    "NS_PER_SECOND",
+    "SECONDS_PER_YEAR",
+    "Clock",
+    "ConfigError",
+    "DataError",
+    "DeltaHedgeError",
+    "ExecutionError",
+    "Fill",
+    "HedgeIntent",
+    "InsufficientMargin",
+    "InvalidInput",
+    "LiveClock",
+    "Numeraire",
+    "OptionKind",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "OrderUpdate",
+    "RateLimited",
+    "RiskLimitBreached",
+    "Settlement",
+    "SimClock",
+    "StaleMarketData",
+    "TimeInForce",
+    "UnknownOrder",
+    "VenueDisconnected",
+    "VenueError",
+    "client_order_id",
+    "new_id",
+    "ns_to_datetime",
+    "parse_kind",
+    "to_ns",
+    "year_fraction",
+]
