@@ -34,7 +34,7 @@ def to_float(
     """
     raw = frame[col]
     if raw.dtype.kind in "fiu":
-        return raw.to_numpy(dtype=np.float64)
+        return np.array(raw.to_numpy(dtype=np.float64))
     text = raw.astype("string").str.strip()
     num = pd.to_numeric(text, errors="coerce")
     bad = num.isna() & text.notna() & (text != "") & (text.str.lower() != "nan")

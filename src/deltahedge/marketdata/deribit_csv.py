@@ -64,7 +64,12 @@ def _timestamps_ns(values: pd.Series, col: str, where: str) -> np.ndarray:
 def read_deribit_snapshot_frame(path: str | Path) -> pd.DataFrame:
     """Read one snapshot CSV into the loaders' normalised frame (one row per option)."""
     where = str(path)
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw = pd.read_csv(
+        path,
+        keep_default_na=False,
+        na_values=[""],
+        dtype={"timestamp": str, "expiry_datetime": str, "option_type": str},
+    )
     require_columns(raw, REQUIRED, where, FORMAT)
     ts = _timestamps_ns(raw["timestamp"], "timestamp", where)
     expiry = _timestamps_ns(raw["expiry_datetime"], "expiry_datetime", where)
