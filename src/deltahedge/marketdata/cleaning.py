@@ -77,6 +77,23 @@ class CleaningReport:
     def n_dropped(self) -> int:
         return self.n_in - self.n_out
 
+    @classmethod
+    def combine(cls, reports: list[CleaningReport], label: str = "") -> CleaningReport:
+        """Add up several reports (e.g. every snapshot of a file)."""
+        dropped = {r: sum(rep.dropped.get(r, 0) for rep in reports) for r in REASONS}
+        examples: dict[str, tuple[str, ...]] = {}
+        for rep in reports:
+            for k, v in rep.examples.items():
+                examples[k] = (examples.get(k, ()) + v)[:3]
+        return cls(
+            label or f"{len(reports)} chains",
+            sum(r.n_in for r in reports),
+            sum(r.n_out for r in reports),
+            dropped,
+            examples,
+            sum(r.forwards_filled for r in reports),
+        )
+
     def __str__(self) -> str:
         parts = [f"{k}={v}" for k, v in self.dropped.items() if v]
         return (
@@ -97,7 +114,11 @@ class CleaningReport:
             n = self.dropped.get(reason, 0)
             style = None if n else "dim"
             table.add_row(
-                reason, _EXPLAIN[reason], str(n), ", ".join(self.examples.get(reason, ())), style=style
+                reason,
+                _EXPLAIN[reason],
+                str(n),
+                ", ".join(self.examples.get(reason, ())),
+                style=style,
             )
         table.add_section()
         table.add_row("kept", "", f"{self.n_out} / {self.n_in}", "", style="bold")
