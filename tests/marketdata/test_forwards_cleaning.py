@@ -72,7 +72,7 @@ def test_missing_forwards_are_filled_from_parity(shared_data):
     filled, n = with_forwards(blank)
     assert n == len(chain)
     np.testing.assert_allclose(filled.forward, np.median(chain.forward), rtol=5e-4)
-    clean, report = clean_chain(blank)
+    _, report = clean_chain(blank)
     assert report.forwards_filled == len(chain) and report.dropped["missing_forward"] == 0
 
 
