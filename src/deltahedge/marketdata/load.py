@@ -39,7 +39,10 @@ def _first_line(path: Path) -> str:
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            return str(fh.readline()).strip()
+            for line in fh:
+                if not str(line).startswith("#"):
+                    return str(line).strip()
+            return ""
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc})") from exc
 
