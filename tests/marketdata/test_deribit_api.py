@@ -131,3 +131,11 @@ def test_recomputed_quote_and_mark_ivs_match_deribit_ticker_ivs(shared_data):
             assert np.all(np.abs(mine[both] - venue[both]) * 100 <= tol)
             n += int(both.sum())
     assert n >= 20
+
+
+def test_ws_chain_as_of_an_earlier_time_uses_earlier_tickers(shared_data):
+    ws = shared_data / "deribit_ws_2021" / "DERIBIT.ws.1.0"
+    full = load_chain(ws, underlying="BTC")
+    cut = full.ts_ns - 5_000_000_000  # 5 s before the last ticker
+    early = load_chain(ws, underlying="BTC", at=cut)
+    assert early.ts_ns <= cut and len(early) <= len(full)
