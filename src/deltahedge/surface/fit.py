@@ -55,6 +55,8 @@ class SliceDiagnostics:
         Butterfly violations of the final slice (empty when free).
     n_butterfly_before_repair : int
         Violations found before the constrained refit (0 when none was needed).
+    k_min, k_max : float
+        Quoted log-moneyness range.
     """
 
     expiry_ns: int
@@ -69,6 +71,8 @@ class SliceDiagnostics:
     min_g: float
     butterfly: tuple[ArbitrageViolation, ...] = ()
     n_butterfly_before_repair: int = 0
+    k_min: float = -1.0
+    k_max: float = 1.0
 
     @property
     def n_inside(self) -> int:
@@ -129,6 +133,8 @@ def diagnose_slice(
         min_g=float(g.min()),
         butterfly=tuple(butterfly_violations(q.T, grid, g)),
         n_butterfly_before_repair=n_before_repair,
+        k_min=float(q.k.min()),
+        k_max=float(q.k.max()),
     )
 
 

@@ -25,7 +25,6 @@ from deltahedge.surface import _eval
 from deltahedge.surface.arbitrage import (
     ArbitrageViolation,
     calendar_violations,
-    check_grid,
 )
 from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
 from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, slice_quotes
@@ -144,18 +143,35 @@ class Surface:
         return self._vol_and_slope(K, T)[1]
 
     # --------------------------------------------------------------- arbitrage
-    def check_calendar(self, n: int = 201) -> list[ArbitrageViolation]:
-        """Calendar violations between consecutive expiries on a common k grid."""
-        k = self._common_grid(n)
-        W = np.array([svi_total_variance(self.slice_params(i), k) for i in range(len(self.T))])
-        return calendar_violations(self.T, k, W)
+    def check_calendar(self, k: ArrayLike | None = None, n: int = 201) -> list[ArbitrageViolation]:
+        """Calendar violations between consecutive expiries at fixed log-moneyness.
+
+        Parameters
+        ----------
+        k : array-like, optional
+            Grid of log-moneyness for every pair. By default each pair of consecutive
+            expiries is checked on ``n`` points over the union of their quoted ranges
+            (``[-1, 1]`` without diagnostics): beyond the quotes the wings are
+            extrapolation, which ``Surface`` does not claim to be arbitrage-free for SVI.
+        """
+        out: list[ArbitrageViolation] = []
+        for i in range(len(self.T) - 1):
+            if k is not None:
+                kk = np.asarray(k, dtype=np.float64)
+            elif self.diagnostics:
+                d0, d1 = self.diagnostics[i], self.diagnostics[i + 1]
+                kk = np.linspace(min(d0.k_min, d1.k_min), max(d0.k_max, d1.k_max), n)
+            else:
+                kk = np.linspace(-1.0, 1.0, n)
+            W = np.array([svi_total_variance(self.slice_params(j), kk) for j in (i, i + 1)])
+            out.extend(calendar_violations(self.T[i : i + 2], kk, W))
+        return out
 
     def _common_grid(self, n: int) -> FloatArray:
-        lo, hi = -1.0, 1.0
-        for i in range(len(self.T)):
-            p = self.slice_params(i)
-            g = check_grid(np.array([p.m - p.sigma, p.m + p.sigma]), p.min_variance(), n)
-            lo, hi = min(lo, g[0]), max(hi, g[-1])
+        if not self.diagnostics:
+            return np.linspace(-1.0, 1.0, n)
+        lo = min(d.k_min for d in self.diagnostics)
+        hi = max(d.k_max for d in self.diagnostics)
         return np.linspace(lo, hi, n)
 
     # -------------------------------------------------------------------- JSON
