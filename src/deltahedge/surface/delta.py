@@ -89,16 +89,24 @@ def smile_delta(
         ca, cb, cc = (float(x) for x in coeffs)
     else:
         ca = cb = cc = 0.0
-    phi = np.asarray(parse_kind(kind), dtype=np.float64)
-    ph, FF, KK, TT = np.broadcast_arrays(phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T)))
-    shape = KK.shape
-    ph, FF, KK, TT = (np.ascontiguousarray(x.ravel(), dtype=np.float64) for x in (ph, FF, KK, TT))
-    if np.any(FF <= 0) or np.any(KK <= 0) or np.any(TT <= 0):
-        raise InvalidInput("F, K and T must all be > 0")
+    if isinstance(kind, np.ndarray) and kind.dtype in (np.int8, np.float64):
+        phi = kind.astype(np.float64)  # validated in the kernel
+    else:
+        phi = np.asarray(parse_kind(kind), dtype=np.float64)
+    arrs = [phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T))]
+    shape = arrs[2].shape
+    if any(a.shape != shape for a in arrs):
+        arrs = list(np.broadcast_arrays(*arrs))
+        shape = arrs[0].shape
+    ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
     vol = np.empty(KK.size)
-    _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc,
-                       out, vol)
+    bad = _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb,
+                             cc, out, vol)
+    if bad:
+        raise InvalidInput(
+            f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
+        )
     return out.reshape(shape)
 
 

@@ -104,7 +104,8 @@ def _fit_quotes(q: SliceQuotes, grid: FloatArray | None) -> SVIParams:
         if not np.any((fv < q.bid_iv) | (fv > q.ask_iv)):
             break
         t2 = np.clip(fv, q.bid_iv + 0.15 * raw, q.ask_iv - 0.15 * raw)
-        p = calibrate_svi(q.k, t2 * t2 * q.T, vn / (2.0 * t2 * q.T) ** 2, butterfly_grid=grid)
+        p = calibrate_svi(q.k, t2 * t2 * q.T, vn / (2.0 * t2 * q.T) ** 2, butterfly_grid=grid,
+                          near=p, n_grid=9, n_zoom=3)
         sc = _score(p, q)
         if sc < best_score:
             best, best_score = p, sc

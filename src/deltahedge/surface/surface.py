@@ -121,18 +121,28 @@ class Surface:
         return out.reshape(kk.shape)
 
     def _vol_and_slope(self, K: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        KK, TT = np.broadcast_arrays(np.asarray(K, dtype=np.float64),
-                                     np.asarray(T, dtype=np.float64))
+        KK = np.asarray(K, dtype=np.float64)
+        TT = np.asarray(T, dtype=np.float64)
+        if KK.shape != TT.shape:
+            KK, TT = np.broadcast_arrays(KK, TT)
         shape = KK.shape
-        Kf = np.ascontiguousarray(KK.ravel())
-        Tf = np.ascontiguousarray(TT.ravel())
-        if np.any(Tf <= 0) or np.any(Kf <= 0):
-            raise InvalidInput("strikes and expiries must be > 0")
+        Kf = np.ascontiguousarray(KK).reshape(-1)
+        Tf = np.ascontiguousarray(TT).reshape(-1)
         vol = np.empty(Kf.size)
         dvk = np.empty(Kf.size)
-        _eval.vol_kernel(self.T, np.log(self.forwards), float(np.log(self.spot)), self.params,
-                         Kf, Tf, vol, dvk)
+        bad = _eval.vol_kernel(self.T, self._log_forwards, self._log_spot, self.params, Kf, Tf,
+                               vol, dvk)
+        if bad:
+            raise InvalidInput(f"{bad} strike(s) or expiry(ies) <= 0; both must be > 0")
         return vol.reshape(shape), dvk.reshape(shape)
+
+    @property
+    def _log_forwards(self) -> FloatArray:
+        return np.log(self.forwards)
+
+    @property
+    def _log_spot(self) -> float:
+        return float(np.log(self.spot))
 
     def vol(self, K: ArrayLike, T: ArrayLike) -> FloatArray:
         """Implied vol (decimal) at strike ``K`` (USD) and expiry ``T`` (years); vectorised."""
