@@ -26,8 +26,9 @@ def test_ssvi_slice_is_the_raw_svi_slice_of_gatheral_jacquier() -> None:
     k = np.linspace(-1, 1, 11)
     for theta in (0.01, 0.1, 0.5):
         raw = ssvi_slice_as_svi(p, theta)
-        np.testing.assert_allclose(svi_total_variance(raw, k), ssvi_total_variance(p, k, theta),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            svi_total_variance(raw, k), ssvi_total_variance(p, k, theta), rtol=1e-12
+        )
         # at k = 0 total variance is theta by construction: theta/2 (1 + sqrt(rho^2 + 1 - rho^2))
         assert float(ssvi_total_variance(p, 0.0, theta)) == pytest.approx(theta, rel=1e-12)
 
@@ -74,7 +75,9 @@ def test_constructed_calendar_arbitrage_is_caught_with_its_range() -> None:
 
 
 def test_monotone_theta_is_running_maximum_and_bad_inputs_raise() -> None:
-    np.testing.assert_array_equal(monotone_theta([0.01, 0.03, 0.02, 0.05]), [0.01, 0.03, 0.03, 0.05])
+    np.testing.assert_array_equal(
+        monotone_theta([0.01, 0.03, 0.02, 0.05]), [0.01, 0.03, 0.03, 0.05]
+    )
     with pytest.raises(InvalidInput, match="phi_kind"):
         SSVIParams(rho=0.0, phi_kind="cubic")  # type: ignore[arg-type]
 

@@ -107,8 +107,9 @@ def test_calendar_repair_removes_calendar_arbitrage_and_reports_the_cost(
     )
 
 
-def test_bad_arguments_raise(real_chains: dict[str, list[OptionChain]],
-                             svi_surfaces: dict[str, list[Surface]]) -> None:
+def test_bad_arguments_raise(
+    real_chains: dict[str, list[OptionChain]], svi_surfaces: dict[str, list[Surface]]
+) -> None:
     with pytest.raises(InvalidInput, match="method"):
         fit_surface(real_chains["BTC"][0], "sabr")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="> 0"):

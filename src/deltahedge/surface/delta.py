@@ -21,6 +21,7 @@ of one-step hedging errors against Black-Scholes delta (Hull and White 2017, eq.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,8 +102,9 @@ def smile_delta(
     ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
     vol = np.empty(KK.size)
-    bad = _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb,
-                             cc, out, vol)
+    bad = _eval.delta_kernel(
+        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out, vol
+    )
     if bad:
         raise InvalidInput(
             f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
@@ -160,7 +162,7 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         Options with more years than this to expiry are left out.
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in HedgeSteps.__dataclass_fields__}
-    for s, (a, b) in enumerate(zip(chains[:-1], chains[1:], strict=True)):
+    for s, (a, b) in enumerate(itertools.pairwise(chains)):
         if a.underlying != b.underlying:
             raise InvalidInput(f"chains mix underlyings {a.underlying} and {b.underlying}")
         idx_b = {name: i for i, name in enumerate(b.instrument.tolist())}
@@ -171,8 +173,13 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         va = a.to_usd(a.mark)[ia]
         vb = b.to_usd(b.mark)[ib]
         ok = (
-            np.isfinite(va) & np.isfinite(vb) & np.isfinite(a.mark_iv[ia]) & (a.mark_iv[ia] > 0)
-            & (a.T[ia] > 0) & (b.T[ib] > 0) & (a.T[ia] <= max_T)
+            np.isfinite(va)
+            & np.isfinite(vb)
+            & np.isfinite(a.mark_iv[ia])
+            & (a.mark_iv[ia] > 0)
+            & (a.T[ia] > 0)
+            & (b.T[ib] > 0)
+            & (a.T[ia] <= max_T)
         )
         ia, ib = ia[ok], ib[ok]
         F, K, T, sig = a.forward[ia], a.strike[ia], a.T[ia], a.mark_iv[ia]

@@ -69,8 +69,11 @@ def quote_ivs(chain: OptionChain) -> tuple[FloatArray, FloatArray]:
         if need.any():
             usd = chain.to_usd(price)[need]
             out[need] = black_implied_vol(
-                chain.kind[need].astype(np.float64), chain.forward[need], chain.strike[need],
-                chain.T[need], usd,
+                chain.kind[need].astype(np.float64),
+                chain.forward[need],
+                chain.strike[need],
+                chain.T[need],
+                usd,
             )
     return bid_iv, ask_iv
 
@@ -117,11 +120,18 @@ def slice_quotes(chain: OptionChain, min_strikes: int = 5) -> list[SliceQuotes]:
         qrows = rows[two_sided[rows]]
         out.append(
             SliceQuotes(
-                expiry_ns=int(e), T=T, forward=F, strike=K, k=np.log(K / F),
-                mark_iv=mark[use], bid_iv=lo[use], ask_iv=hi[use],
+                expiry_ns=int(e),
+                T=T,
+                forward=F,
+                strike=K,
+                k=np.log(K / F),
+                mark_iv=mark[use],
+                bid_iv=lo[use],
+                ask_iv=hi[use],
                 vega=black_vega(F, K, T, mark[use]),
                 row_k=np.log(chain.strike[qrows] / F),
-                row_bid_iv=bid_iv[qrows], row_ask_iv=ask_iv[qrows],
+                row_bid_iv=bid_iv[qrows],
+                row_ask_iv=ask_iv[qrows],
             )
         )
     return out

@@ -113,8 +113,9 @@ class Surface:
 
     def total_variance(self, k: ArrayLike, T: ArrayLike) -> FloatArray:
         """Total implied variance ``sigma**2 T`` at log-moneyness ``k`` and expiry ``T`` (years)."""
-        kk, tt = np.broadcast_arrays(np.asarray(k, dtype=np.float64),
-                                     np.asarray(T, dtype=np.float64))
+        kk, tt = np.broadcast_arrays(
+            np.asarray(k, dtype=np.float64), np.asarray(T, dtype=np.float64)
+        )
         out = np.empty(kk.size)
         for i, (x, t) in enumerate(zip(kk.ravel().tolist(), tt.ravel().tolist(), strict=True)):
             out[i] = _eval._w_at(self.T, self.params, x, t)[0]
@@ -130,8 +131,9 @@ class Surface:
         Tf = np.ascontiguousarray(TT).reshape(-1)
         vol = np.empty(Kf.size)
         dvk = np.empty(Kf.size)
-        bad = _eval.vol_kernel(self.T, self._log_forwards, self._log_spot, self.params, Kf, Tf,
-                               vol, dvk)
+        bad = _eval.vol_kernel(
+            self.T, self._log_forwards, self._log_spot, self.params, Kf, Tf, vol, dvk
+        )
         if bad:
             raise InvalidInput(f"{bad} strike(s) or expiry(ies) <= 0; both must be > 0")
         return vol.reshape(shape), dvk.reshape(shape)
@@ -301,17 +303,30 @@ def fit_surface(
         for q in quotes:
             raw = q.ask_iv - q.bid_iv
             wts.append(np.sqrt(q.vega / q.vega.max()) / np.maximum(raw, MIN_SPREAD) ** 2)
-        ssvi_p = calibrate_ssvi([q.k for q in quotes], [q.mark_iv for q in quotes], T, theta,
-                                wts, phi_kind=phi)
+        ssvi_p = calibrate_ssvi(
+            [q.k for q in quotes], [q.mark_iv for q in quotes], T, theta, wts, phi_kind=phi
+        )
         params = np.array([ssvi_slice_as_svi(ssvi_p, float(t)).as_tuple() for t in theta])
         diags = [diagnose_slice(SVIParams(*params[i]), q) for i, q in enumerate(quotes)]
-    surf = Surface(method=method, underlying=chain.underlying, ts_ns=int(chain.ts_ns),
-                   spot=_spot(chain, quotes), expiry_ns=exp, T=T, forwards=fwd, params=params,
-                   ssvi=ssvi_p, theta=theta, diagnostics=tuple(diags))
+    surf = Surface(
+        method=method,
+        underlying=chain.underlying,
+        ts_ns=int(chain.ts_ns),
+        spot=_spot(chain, quotes),
+        expiry_ns=exp,
+        T=T,
+        forwards=fwd,
+        params=params,
+        ssvi=ssvi_p,
+        theta=theta,
+        diagnostics=tuple(diags),
+    )
     if method == "svi" and repair_calendar:
         new = _repair_calendar(surf)
-        diags = [diagnose_slice(SVIParams(*new[i]), q, d.n_butterfly_before_repair)
-                 for i, (q, d) in enumerate(zip(quotes, diags, strict=True))]
+        diags = [
+            diagnose_slice(SVIParams(*new[i]), q, d.n_butterfly_before_repair)
+            for i, (q, d) in enumerate(zip(quotes, diags, strict=True))
+        ]
         surf = replace(surf, params=new, diagnostics=tuple(diags))
     return replace(surf, calendar=tuple(surf.check_calendar()))
 
