@@ -16,7 +16,7 @@ from deltahedge.surface import (
     hedge_gain_table,
     smile_delta,
 )
-from deltahedge.surface._black import black_delta, black_price, black_vega
+from deltahedge.pricing import black76_delta, black76_price, black76_risk
 
 
 def _flat_surface(sigma: float, F: float, T: float) -> Surface:
@@ -58,7 +58,7 @@ def test_sticky_moneyness_delta_is_the_price_derivative_with_the_smile_moving(
         # sticky moneyness: the vol of strike K at forward Fb is sigma(k = ln(K/Fb))
         k = np.log(K / Fb)
         vol = np.sqrt(s.total_variance(k, T) / T)
-        return black_price(phi, Fb, K, T, vol)
+        return black76_price(phi, Fb, K, T, vol)
 
     h = 1e-4 * F
     fd = (price(F + h) - price(F - h)) / (2 * h)
@@ -93,7 +93,7 @@ def test_delta_kernel_matches_its_python_twin(svi_surfaces: dict[str, list[Surfa
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     d0 = smile_delta(s, phi, F, K, T, "sticky_strike")
     sig = s.vol(K, T)
-    np.testing.assert_allclose(d0, black_delta(phi, F, K, T, sig), atol=1e-12)
+    np.testing.assert_allclose(d0, black76_delta(phi, F, K, T, sig), atol=1e-12)
 
 
 def test_fit_min_variance_recovers_the_coefficients_of_synthetic_steps() -> None:
@@ -104,8 +104,8 @@ def test_fit_min_variance_recovers_the_coefficients_of_synthetic_steps() -> None
     T = rng.uniform(0.05, 1.0, n)
     sig = np.full(n, 0.6)
     phi = np.ones(n)
-    d = black_delta(phi, F, K, T, sig)
-    vega = black_vega(F, K, T, sig)
+    d = black76_delta(phi, F, K, T, sig)
+    vega = black76_risk(phi, F, K, T, sig).vega
     dF = rng.normal(0, 2.0, n)
     a, b, c = 0.05, -0.3, 0.2
     dV = d * dF + vega / np.sqrt(T) * dF / F * (a + b * d + c * d * d) + rng.normal(0, 0.001, n)

@@ -32,7 +32,7 @@ from deltahedge.core.enums import parse_kind
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
 from deltahedge.surface import _eval
-from deltahedge.surface._black import black_delta, black_vega
+from deltahedge.pricing import black76_risk
 
 Dynamics = Literal["sticky_strike", "sticky_moneyness", "min_variance"]
 _DYN = {
@@ -183,7 +183,7 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         )
         ia, ib = ia[ok], ib[ok]
         F, K, T, sig = a.forward[ia], a.strike[ia], a.T[ia], a.mark_iv[ia]
-        phi = a.kind[ia].astype(np.float64)
+        g = black76_risk(a.kind[ia], F, K, T, sig)
         cols["kind"].append(a.kind[ia])
         cols["dV"].append(vb[ok] - va[ok])
         cols["dF"].append(b.forward[ib] - F)
@@ -191,8 +191,8 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         cols["K"].append(K)
         cols["T"].append(T)
         cols["sigma"].append(sig)
-        cols["delta_bs"].append(black_delta(phi, F, K, T, sig))
-        cols["vega"].append(black_vega(F, K, T, sig))
+        cols["delta_bs"].append(g.delta)
+        cols["vega"].append(g.vega)
         cols["step"].append(np.full(ia.size, s, dtype=np.int64))
     if not cols["dV"]:
         raise InvalidInput("no option appears in two consecutive snapshots")
