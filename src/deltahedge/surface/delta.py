@@ -101,9 +101,8 @@ def smile_delta(
         shape = arrs[0].shape
     ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
-    vol = np.empty(KK.size)
     bad = _eval.delta_kernel(
-        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out, vol
+        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out
     )
     if bad:
         raise InvalidInput(
