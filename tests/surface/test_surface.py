@@ -114,3 +114,19 @@ def test_bad_arguments_raise(
         fit_surface(real_chains["BTC"][0], "sabr")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="> 0"):
         svi_surfaces["BTC"][0].vol([-1.0], [0.1])
+
+
+def test_vol_kernel_matches_its_python_twin(svi_surfaces: dict[str, list[Surface]]) -> None:
+    from deltahedge.surface import _eval
+
+    s = svi_surfaces["BTC"][12]
+    rng = np.random.default_rng(5)
+    T = rng.uniform(0.0005, 2.0, 300)
+    K = s.forward(T) * np.exp(rng.normal(0, 0.4, 300))
+    args = (s.T, np.log(s.forwards), float(np.log(s.spot)), s.params, K, T)
+    fast = (np.empty(300), np.empty(300))
+    slow = (np.empty(300), np.empty(300))
+    assert _eval.vol_kernel(*args, *fast) == 0
+    assert _eval.vol_kernel.py_func(*args, *slow) == 0
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-12)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-10, atol=1e-14)

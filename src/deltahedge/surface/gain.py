@@ -109,7 +109,7 @@ def hedge_gain_table(
             def sel(h: HedgeSteps, b: float | None = b, sign: int = sign) -> np.ndarray:
                 m = h.kind == sign
                 if b is None:
-                    return m & (np.abs(h.delta_bs) >= 0.05) & (np.abs(h.delta_bs) < 0.95)
+                    return m & (np.abs(h.delta_bs) >= 0.05) & (np.abs(h.delta_bs) <= 0.95)
                 return m & (np.abs(h.delta_bs - sign * b) < 0.05)
 
             mi, mo = sel(h_in), sel(h_out)
