@@ -69,6 +69,20 @@ def _log_forward(Tn, lfn, lspot, t):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def total_variance_kernel(Tn, P, k, T, out):  # type: ignore[no-untyped-def]
+    """Total variance at log-moneyness k and expiry T (years), in place."""
+    for i in range(k.shape[0]):
+        out[i] = _w_at(Tn, P, k[i], T[i])[0]
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def forward_kernel(Tn, lfn, lspot, T, out):  # type: ignore[no-untyped-def]
+    """Forward curve at expiries T (years), in place."""
+    for i in range(T.shape[0]):
+        out[i] = math.exp(_log_forward(Tn, lfn, lspot, T[i]))
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[no-untyped-def]
     """Implied vol and d(vol)/dk at strikes K (USD) and expiries T (years), in place.
 
