@@ -41,6 +41,20 @@ def test_every_real_snapshot_meets_the_svi_fit_targets(
     assert checked == 50
 
 
+def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Surface]]) -> None:
+    # Per expiry the targets hold for every slice of a week or more; below that Deribit's
+    # marks of the last days are not an SVI smile, and a few monthly/quarterly BTC slices
+    # with sub-vol-point spreads end 82-89 % inside (see the surface report). These bounds
+    # guard the per-slice results measured when the fit was written.
+    for surfaces in svi_surfaces.values():
+        for s in surfaces:
+            for d in s.diagnostics:
+                if d.T >= 7 / 365:
+                    assert d.median_abs_err_vol_pts <= 0.5, (s.ts_ns, d.T)
+                assert d.median_abs_err_vol_pts <= 1.0, (s.ts_ns, d.T)
+                assert d.share_inside >= 0.80, (s.ts_ns, d.T)
+
+
 def test_vol_at_a_listed_expiry_is_that_slice(svi_surfaces: dict[str, list[Surface]]) -> None:
     s = svi_surfaces["BTC"][0]
     i = 7
