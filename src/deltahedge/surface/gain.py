@@ -31,7 +31,8 @@ class GainRow:
 
     ``n_in``/``n_out`` count hedge steps in the fitting and the test halves; ``mv_*`` are
     minimum-variance gains, ``sm_*`` sticky-moneyness gains (fractions; 0.1 = 10 % less
-    error variance than Black-Scholes delta; negative means worse).
+    error variance than Black-Scholes delta; negative means worse). ``coeffs`` are the
+    minimum-variance ``(a, b, c)`` fitted on the first half for this kind.
     """
 
     underlying: str
@@ -43,6 +44,7 @@ class GainRow:
     mv_out: float
     sm_in: float
     sm_out: float
+    coeffs: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _sm_delta(h: HedgeSteps, surfaces: list[Surface]) -> np.ndarray:
@@ -124,6 +126,7 @@ def hedge_gain_table(
                     mv_out=_gain(h_out, mv_out, mo),
                     sm_in=_gain(h_in, sm_in, mi),
                     sm_out=_gain(h_out, sm_out, mo),
+                    coeffs=coef,
                 )
             )
     return rows
