@@ -31,7 +31,7 @@ from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, slice_quotes
 from deltahedge.surface.ssvi import (
     PhiKind,
     SSVIParams,
-    calibrate_ssvi,
+    calibrate_ssvi_joint,
     monotone_theta,
     ssvi_slice_as_svi,
 )
@@ -307,7 +307,7 @@ def fit_surface(
         for q in quotes:
             raw = q.ask_iv - q.bid_iv
             wts.append(np.sqrt(q.vega / q.vega.max()) / np.maximum(raw, MIN_SPREAD) ** 2)
-        ssvi_p = calibrate_ssvi(
+        ssvi_p, theta = calibrate_ssvi_joint(
             [q.k for q in quotes], [q.mark_iv for q in quotes], T, theta, wts, phi_kind=phi
         )
         params = np.array([ssvi_slice_as_svi(ssvi_p, float(t)).as_tuple() for t in theta])
