@@ -263,7 +263,8 @@ def fit_surface(
         One underlying's snapshot; bid/ask IVs are implied from prices where missing.
     method : {"svi", "ssvi"}
         ``"svi"``: raw SVI per expiry (``fit.fit_svi_slice``); ``"ssvi"``: one SSVI surface
-        (``ssvi.calibrate_ssvi``), free of calendar and butterfly arbitrage by construction.
+        (``ssvi.calibrate_ssvi_joint``: ``rho``, ``phi`` and a non-decreasing ATM term
+        structure ``theta``), free of calendar and butterfly arbitrage by construction.
     phi : {"power_law", "heston"}
         SSVI's ``phi`` function.
     repair : bool
