@@ -154,9 +154,11 @@ def test_contributions_sum_to_totals_and_vega_slots_to_total():
 def test_numba_kernel_matches_numpy_twin_on_random_book():
     rng = np.random.default_rng(7)
     n = 300
+    strikes = rng.uniform(50e3, 150e3, n)
     args = dict(
         opt_units=rng.normal(size=n),
-        opt_strike=rng.uniform(50e3, 150e3, n),
+        opt_strike=strikes,
+        opt_logk=np.log(strikes),
         opt_phi=rng.choice([-1.0, 1.0], n),
         opt_sigma=rng.uniform(0.2, 1.2, n),
         opt_slot=rng.integers(0, 4, n),
@@ -225,3 +227,11 @@ def test_basis_book_reports_funding_income_and_flat_usd_value():
     assert r.usd_drift_per_day[0] == pytest.approx(r.funding_usd_per_day[0])
     moved = book_risk(pos, m.with_index("BTC", 80_000.0), collateral=[Collateral("BTC", 10.0)])
     assert moved.value_usd[0] == pytest.approx(r.value_usd[0], rel=1e-12)  # USD value flat
+
+
+def test_hart_normal_cdf_matches_scipy_to_double_precision():
+    from scipy.special import ndtr
+
+    x = np.linspace(-30.0, 30.0, 60_001)
+    got = np.array([K.ncdf_hart(v, np.exp(-0.5 * v * v)) for v in x])
+    np.testing.assert_allclose(got, ndtr(x), rtol=1e-13, atol=1e-16)

@@ -1,5 +1,6 @@
 """Positions, collateral, vectorised book Greeks in USD or coin, and PnL attribution."""
 
+from deltahedge.portfolio.attribution import PnLAttribution, attribute_pnl
 from deltahedge.portfolio.book import (
     BookRisk,
     CompiledBook,
@@ -18,8 +19,10 @@ __all__ = [
     "Collateral",
     "CompiledBook",
     "DeltaModelFn",
+    "PnLAttribution",
     "Position",
     "VolSurface",
+    "attribute_pnl",
     "book_risk",
     "compile_book",
     "delta_models",

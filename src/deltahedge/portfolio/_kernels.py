@@ -40,8 +40,40 @@ MODEL_NONE, MODEL_STICKY_MONEYNESS, MODEL_MIN_VARIANCE, MODEL_EXTERNAL = 0, 1, 2
 
 
 @njit(cache=True)
-def _ncdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+def ncdf_hart(x: float, e: float) -> float:
+    """Standard normal CDF ``N(x)`` given ``e = exp(-x^2/2)``, to double precision.
+
+    Hart (1968), *Computer Approximations*, algorithm 5666, as given by West (2005),
+    "Better approximations to cumulative normal functions", Wilmott Magazine. Taking
+    ``e`` as an argument lets the kernel reuse ``n(d1)`` and ``n(d2) = n(d1) F / K``, so a
+    whole option costs one ``exp`` and one ``log``.
+    """
+    a = abs(x)
+    if a > 37.0:
+        c = 0.0
+    elif a < 7.07106781186547:
+        num = 3.52624965998911e-02 * a + 0.700383064443688
+        num = num * a + 6.37396220353165
+        num = num * a + 33.912866078383
+        num = num * a + 112.079291497871
+        num = num * a + 221.213596169931
+        num = num * a + 220.206867912376
+        den = 8.83883476483184e-02 * a + 1.75566716318264
+        den = den * a + 16.064177579207
+        den = den * a + 86.7807322029461
+        den = den * a + 296.564248779674
+        den = den * a + 637.333633378831
+        den = den * a + 793.826512519948
+        den = den * a + 440.413735824752
+        c = e * num / den
+    else:
+        b = a + 0.65
+        b = a + 4.0 / b
+        b = a + 3.0 / b
+        b = a + 2.0 / b
+        b = a + 1.0 / b
+        c = e / b / 2.506628274631
+    return 1.0 - c if x > 0 else c
 
 
 @njit(cache=True)
@@ -85,6 +117,7 @@ def book_kernel(
     # options
     opt_units: FloatArray,  # quantity * contract_size, coin
     opt_strike: FloatArray,
+    opt_logk: FloatArray,  # ln(strike), precomputed
     opt_phi: FloatArray,  # +1 call, -1 put
     opt_sigma: FloatArray,
     opt_slot: IntArray,  # index into slot arrays
@@ -113,6 +146,8 @@ def book_kernel(
     rows = np.zeros((n_opt + n_lin, 5))
     sums = np.zeros((index.size, 5))
     slot_vega = np.zeros(slot_fwd.size)
+    slot_logf = np.log(slot_fwd)
+    slot_sqt = np.sqrt(np.maximum(slot_T, 0.0))
     for i in range(n_opt):
         s = opt_slot[i]
         u = slot_und[s]
@@ -124,20 +159,27 @@ def book_kernel(
         sig = opt_sigma[i]
         b = F / S
         if T <= 0.0 or sig <= 0.0:
-            intrinsic = max(phi * (F - K), 0.0)
-            price = intrinsic
+            price = max(phi * (F - K), 0.0)
             dF = phi if phi * (F - K) > 0.0 else 0.0
             gF = 0.0
             vega = 0.0
             theta = 0.0
         else:
-            sqT = math.sqrt(T)
+            sqT = slot_sqt[s]
             sd = sig * sqT
-            d1 = (math.log(F / K) + 0.5 * sd * sd) / sd
+            d1 = (slot_logf[s] - opt_logk[i]) / sd + 0.5 * sd
             d2 = d1 - sd
-            pdf = math.exp(-0.5 * d1 * d1) / SQRT_2PI
-            price = phi * (F * _ncdf(phi * d1) - K * _ncdf(phi * d2))
-            dF = _ncdf(d1) if phi > 0 else _ncdf(d1) - 1.0
+            e1 = math.exp(-0.5 * d1 * d1)
+            e2 = e1 * (F / K)  # n(d2) = n(d1) F / K
+            pdf = e1 / SQRT_2PI
+            if phi > 0:
+                n1 = ncdf_hart(d1, e1)
+                price = F * n1 - K * ncdf_hart(d2, e2)
+                dF = n1
+            else:
+                m1 = ncdf_hart(-d1, e1)  # N(-d1), no cancellation for far puts
+                price = K * ncdf_hart(-d2, e2) - F * m1
+                dF = -m1
             gF = pdf / (F * sd)
             vega = F * pdf * sqT
             theta = -F * pdf * sig / (2.0 * sqT)
@@ -183,6 +225,7 @@ def book_kernel(
 def book_reference(
     opt_units: FloatArray,
     opt_strike: FloatArray,
+    opt_logk: FloatArray,
     opt_phi: FloatArray,
     opt_sigma: FloatArray,
     opt_slot: IntArray,
@@ -254,5 +297,6 @@ __all__ = [
     "MODEL_STICKY_MONEYNESS",
     "book_kernel",
     "book_reference",
+    "ncdf_hart",
     "slot_forwards_kernel",
 ]

@@ -184,6 +184,7 @@ class CompiledBook:
     row_underlying: IntArray
     opt_units: FloatArray
     opt_strike: FloatArray
+    opt_logk: FloatArray
     opt_phi: FloatArray
     opt_slot: IntArray
     sigma: FloatArray
@@ -301,6 +302,7 @@ class CompiledBook:
         rows, sums, slot_vega = K.book_kernel(
             self.opt_units,
             self.opt_strike,
+            self.opt_logk,
             self.opt_phi,
             self.sigma,
             self.opt_slot,
@@ -477,6 +479,7 @@ def compile_book(
         row_underlying=row_und,
         opt_units=opt_units.astype(np.float64),
         opt_strike=strike.astype(np.float64),
+        opt_logk=np.log(strike.astype(np.float64)),
         opt_phi=phi.astype(np.float64),
         opt_slot=slots,
         sigma=sigma,
