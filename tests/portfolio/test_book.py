@@ -144,7 +144,14 @@ def test_contributions_sum_to_totals_and_vega_slots_to_total():
     sums = r.contributions.sum(axis=0)
     np.testing.assert_allclose(
         sums,
-        [r.value_usd[0], r.delta_coin[0], r.gamma_coin[0], r.vega_usd[0], r.theta_usd_per_day[0] * 365],
+        [
+            r.value_usd[0],
+            r.delta_coin[0],
+            r.gamma_coin[0],
+            r.vega_usd[0],
+            r.theta_usd_per_day[0] * 365,
+            r.vanna_sigma_coin[0],
+        ],
         rtol=1e-12,
     )
     assert sum(r.vega_by_expiry("BTC").values()) == pytest.approx(r.vega_usd[0])
@@ -235,3 +242,14 @@ def test_hart_normal_cdf_matches_scipy_to_double_precision():
     x = np.linspace(-30.0, 30.0, 60_001)
     got = np.array([K.ncdf_hart(v, np.exp(-0.5 * v * v)) for v in x])
     np.testing.assert_allclose(got, ndtr(x), rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("numeraire", ["usd", "coin"])
+def test_vanna_sigma_matches_finite_difference_of_delta_in_relative_vol(numeraire):
+    pos, coll = _mixed_book()
+    m = _market(index=93_000.0, perp=93_100.0)
+    book = compile_book(pos, coll, vols=[0.45, 0.5])
+    x = 1e-4
+    up = book.with_vols(book.sigma * (1 + x)).risk(m, numeraire).delta("BTC")
+    dn = book.with_vols(book.sigma * (1 - x)).risk(m, numeraire).delta("BTC")
+    assert book.risk(m, numeraire).vanna_sigma_coin[0] == pytest.approx((up - dn) / (2 * x), rel=1e-5)

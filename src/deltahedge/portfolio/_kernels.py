@@ -22,7 +22,10 @@ Linear items have ``V = a + b P`` with ``P`` their price (mark, or index for col
 ``dV/dS = b P / S``; gamma 0 in USD.
 
 Outputs per row (options first, then linear items): value USD, delta (coin), gamma
-(coin per USD), vega (USD per 1.00 vol), theta (USD per year).
+(coin per USD), vega (USD per 1.00 vol), theta (USD per year), and ``vanna_sigma`` =
+``sigma d(delta)/d(sigma)`` (coin; Black-76 ``-n(d1) d2`` per unit on the forward), the
+change of delta when every vol is scaled by ``1 + x``, per unit ``x``; the Leland and
+Zakamouline policies use it to shift the book's delta to a modified vol.
 """
 
 from __future__ import annotations
@@ -143,8 +146,8 @@ def book_kernel(
     """Per-row contributions ``(n_rows, 5)``, per-underlying sums ``(n_und, 5)``, slot vega."""
     n_opt = opt_units.size
     n_lin = lin_a.size
-    rows = np.zeros((n_opt + n_lin, 5))
-    sums = np.zeros((index.size, 5))
+    rows = np.zeros((n_opt + n_lin, 6))
+    sums = np.zeros((index.size, 6))
     slot_vega = np.zeros(slot_fwd.size)
     slot_logf = np.log(slot_fwd)
     slot_sqt = np.sqrt(np.maximum(slot_T, 0.0))
@@ -164,6 +167,7 @@ def book_kernel(
             gF = 0.0
             vega = 0.0
             theta = 0.0
+            vanna = 0.0
         else:
             sqT = slot_sqt[s]
             sd = sig * sqT
@@ -183,6 +187,7 @@ def book_kernel(
             gF = pdf / (F * sd)
             vega = F * pdf * sqT
             theta = -F * pdf * sig / (2.0 * sqT)
+            vanna = -pdf * d2  # sigma * d(delta_F)/d(sigma)
             if model == 1:
                 dF += vega * (-opt_aux[i] / F)
             elif model == 2:
@@ -193,16 +198,19 @@ def book_kernel(
         v = n * price
         d = n * dF * b
         g = n * gF * b * b
+        vs = n * vanna * b
         if coin_numeraire:
             g = g - d / S + v / (S * S)
             d = d - v / S
+            vs = vs - n * vega * sig / S
+        rows[i, 5] = vs
         rows[i, 0] = v
         rows[i, 1] = d
         rows[i, 2] = g
         rows[i, 3] = n * vega
         rows[i, 4] = n * theta
         slot_vega[s] += n * vega
-        for c in range(5):
+        for c in range(6):
             sums[u, c] += rows[i, c]
     for j in range(n_lin):
         u = lin_und[j]
@@ -262,6 +270,7 @@ def book_reference(
     gF = np.where(live, pdf / (F * sd), 0.0)
     vega = np.where(live, F * pdf * np.sqrt(T), 0.0)
     theta = np.where(live, -F * pdf * sig / (2.0 * np.sqrt(T)), 0.0)
+    vanna = np.where(live, -pdf * d2, 0.0)
     if model == MODEL_STICKY_MONEYNESS:
         dF = dF + np.where(live, vega * (-opt_aux / F), 0.0)
     elif model == MODEL_MIN_VARIANCE:
@@ -272,19 +281,22 @@ def book_reference(
     v = opt_units * price
     d = opt_units * dF * b
     g = opt_units * gF * b * b
+    vs = opt_units * vanna * b
     lS = index[lin_und]
     lv = lin_a + lin_b * lin_price
     ld = lin_b * lin_price / lS
     lg = np.zeros_like(lv)
     if coin_numeraire:
         g, d = g - d / S + v / S**2, d - v / S
+        vs = vs - opt_units * vega * sig / S
         lg, ld = lg - ld / lS + lv / lS**2, ld - lv / lS
-    opt_rows = np.column_stack([v, d, g, opt_units * vega, opt_units * theta])
-    lin_rows = np.column_stack([lv, ld, lg, np.zeros_like(lv), np.zeros_like(lv)])
+    opt_rows = np.column_stack([v, d, g, opt_units * vega, opt_units * theta, vs])
+    zero = np.zeros_like(lv)
+    lin_rows = np.column_stack([lv, ld, lg, zero, zero, zero])
     rows = np.vstack([opt_rows, lin_rows])
     und_all = np.concatenate([und, lin_und]).astype(np.int64)
-    sums = np.zeros((index.size, 5))
-    for c in range(5):
+    sums = np.zeros((index.size, 6))
+    for c in range(6):
         sums[:, c] = np.bincount(und_all, weights=rows[:, c], minlength=index.size)
     slot_vega = np.bincount(opt_slot, weights=opt_units * vega, minlength=slot_fwd.size)
     return rows, sums, slot_vega

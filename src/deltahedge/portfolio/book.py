@@ -45,7 +45,14 @@ from deltahedge.portfolio import _kernels as K
 from deltahedge.portfolio.positions import Collateral, Position
 
 _YEAR_NS = NS_PER_SECOND * SECONDS_PER_YEAR
-_COLS = ("value_usd", "delta_coin", "gamma_coin", "vega_usd", "theta_usd_per_year")
+_COLS = (
+    "value_usd",
+    "delta_coin",
+    "gamma_coin",
+    "vega_usd",
+    "theta_usd_per_year",
+    "vanna_sigma_coin",
+)
 
 
 class VolSurface(Protocol):
@@ -96,15 +103,18 @@ class BookRisk:
     value_usd, delta_coin, gamma_coin, vega_usd, theta_usd_per_day, funding_usd_per_day
         Per underlying; see the module docstring for units. ``funding_usd_per_day`` is the
         funding the perps earn per day at the current rates (> 0 = income).
+    vanna_sigma_coin : ndarray
+        ``sigma d(delta_coin)/d(sigma)`` per underlying: the delta change, in coin, if every
+        option's vol is scaled by ``1 + x``, per unit ``x`` (Black-76 part).
     slot_underlying, slot_expiry_ns, slot_vega_usd : ndarray
         Vega per (underlying, expiry), USD per 1.00 vol.
     symbols : tuple of str
         Row labels of ``contributions``: options, then linear positions, then collateral.
     row_underlying : ndarray of int
         Underlying index per row.
-    contributions : ndarray, shape (rows, 5)
-        Per row: value USD, delta coin, gamma coin/USD, vega USD, theta USD per year; each
-        column sums to the per-underlying totals.
+    contributions : ndarray, shape (rows, 6)
+        Per row: value USD, delta coin, gamma coin/USD, vega USD, theta USD per year,
+        vanna_sigma coin; each column sums to the per-underlying totals.
     """
 
     ts_ns: int
@@ -118,6 +128,7 @@ class BookRisk:
     vega_usd: FloatArray
     theta_usd_per_day: FloatArray
     funding_usd_per_day: FloatArray
+    vanna_sigma_coin: FloatArray
     slot_underlying: IntArray
     slot_expiry_ns: IntArray
     slot_vega_usd: FloatArray
@@ -341,6 +352,7 @@ class CompiledBook:
             vega_usd=sums[:, 3],
             theta_usd_per_day=sums[:, 4] / 365.0,
             funding_usd_per_day=funding,
+            vanna_sigma_coin=sums[:, 5],
             slot_underlying=self.slot_und,
             slot_expiry_ns=self.slot_exp,
             slot_vega_usd=slot_vega,
