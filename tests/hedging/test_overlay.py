@@ -64,7 +64,9 @@ def test_gamma_limit_met_by_cheapest_gamma_per_dollar():
     assert abs(top.gamma_after) <= gmax * 1.01
     # alternatives exist, are within limits or flagged, and cost more
     assert len(plans) >= 2
-    assert all(p.option_cost_usd >= top.option_cost_usd - 1e-9 for p in plans[1:] if p.within_limits)
+    assert all(
+        p.option_cost_usd >= top.option_cost_usd - 1e-9 for p in plans[1:] if p.within_limits
+    )
 
 
 def test_vega_limit_per_expiry_trades_only_that_expiry_and_delta_goes_to_linear():
@@ -86,7 +88,9 @@ def test_vega_limit_per_expiry_trades_only_that_expiry_and_delta_goes_to_linear(
     assert top.vega_after[MAR.expiry_ns] == pytest.approx(risk.vega_by_expiry("BTC")[MAR.expiry_ns])
     # the linear leg takes the delta left after the options (perp contracts of 10 USD)
     assert top.linear is not None
-    assert top.linear.contracts == pytest.approx(round(-top.delta_after_options * 90_000 / 10), abs=1)
+    assert top.linear.contracts == pytest.approx(
+        round(-top.delta_after_options * 90_000 / 10), abs=1
+    )
     assert top.total_cost_usd == pytest.approx(top.option_cost_usd + top.linear.total_usd)
 
 

@@ -88,8 +88,7 @@ def _solve(
             rhs += [vmax[e] - v0[e], vmax[e] + v0[e]]
     if not rows:
         return np.zeros(n)
-    ub = np.where(np.concatenate([allowed, allowed]), None, 0.0)
-    bounds = [(0.0, b) for b in ub]
+    bounds = [(0.0, None if a else 0.0) for a in np.concatenate([allowed, allowed]).tolist()]
     res = linprog(
         np.concatenate([cost, cost]),
         A_ub=np.array(rows),

@@ -74,7 +74,9 @@ class HedgeState:
     jitter_u: float = 0.0
     vol_forecast: float = 0.0
 
-    def after_hedge(self, intent: HedgeIntent, rng: np.random.Generator | None = None) -> HedgeState:
+    def after_hedge(
+        self, intent: HedgeIntent, rng: np.random.Generator | None = None
+    ) -> HedgeState:
         """The state once ``intent`` is acted on; draws the next timing jitter from ``rng``."""
         u = float(rng.uniform(-1.0, 1.0)) if rng is not None else 0.0
         return HedgeState(intent.ts_ns, self.n_hedges + 1, u, self.vol_forecast)
@@ -244,7 +246,11 @@ def _round_lots(
         if q != 0.0 and abs(q) < min_size - 1e-12:
             continue
         after = d0 + q * per
-        key = (0 if abs(after) <= band + 1e-12 else 1, abs(after) if abs(after) > band else 0.0, abs(after - target))
+        key = (
+            0 if abs(after) <= band + 1e-12 else 1,
+            abs(after) if abs(after) > band else 0.0,
+            abs(after - target),
+        )
         if key < best_key:
             best, best_key = q, key
     return best
@@ -269,7 +275,9 @@ class FixedInterval(_Policy):
     def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
         if abs(delta) <= self.min_delta or not self._interval_due(self.interval_s, market, state):
             return None
-        why = f"interval {self.interval_s:g} s elapsed, |delta| {abs(delta):.4g} > {self.min_delta:g}"
+        why = (
+            f"interval {self.interval_s:g} s elapsed, |delta| {abs(delta):.4g} > {self.min_delta:g}"
+        )
         return _Plan(delta, 0.0, math.inf, why, {"interval_s": self.interval_s})
 
 
@@ -357,7 +365,9 @@ class WhalleyWilmott(_Policy):
     def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])
-        w = max(bands.whalley_wilmott_half_width(g, s, self.cost, self.risk_aversion), self.min_band)
+        w = max(
+            bands.whalley_wilmott_half_width(g, s, self.cost, self.risk_aversion), self.min_band
+        )
         if abs(delta) <= w:
             return None
         why = f"|delta| {abs(delta):.4g} > band {w:.4g} ({self.name})"
@@ -402,11 +412,16 @@ class Zakamouline(_Policy):
         s = float(risk.index[u])
         f = bands.zakamouline_vol_factor(g, s, vol, tau, self.cost, self.risk_aversion)
         d_m = delta + float(risk.vanna_sigma_coin[u]) * (f - 1.0)
-        h = max(bands.zakamouline_half_width(g, s, vol, tau, self.cost, self.risk_aversion), self.min_band)
+        h = max(
+            bands.zakamouline_half_width(g, s, vol, tau, self.cost, self.risk_aversion),
+            self.min_band,
+        )
         if abs(d_m) <= h:
             return None
         why = f"|modified delta| {abs(d_m):.4g} > band {h:.4g} ({self.name})"
-        return _Plan(d_m, _sign(d_m) * h, h, why, {"gamma": g, "sigma": vol, "tau": tau, "vol_factor": f})
+        return _Plan(
+            d_m, _sign(d_m) * h, h, why, {"gamma": g, "sigma": vol, "tau": tau, "vol_factor": f}
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

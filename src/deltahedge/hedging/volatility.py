@@ -83,9 +83,7 @@ def garch_forecast(
         raise InvalidInput(f"garch_forecast needs >= 100 finite returns, got shape {r.shape}")
     if horizon < 1:
         raise InvalidInput(f"garch_forecast: horizon must be >= 1 period, got {horizon}")
-    res = arch_model(100.0 * r, mean="Zero", vol="GARCH", p=1, q=1, rescale=False).fit(
-        disp="off"
-    )
+    res = arch_model(100.0 * r, mean="Zero", vol="GARCH", p=1, q=1, rescale=False).fit(disp="off")
     var = res.forecast(horizon=horizon, reindex=False).variance.to_numpy()[-1]
     p = res.params
     return GarchForecast(

@@ -204,9 +204,7 @@ class MarketState:
             index=index,
             forwards=u.forwards * k,
             marks={key: m * k for key, m in u.marks.items()},
-            quotes={
-                key: replace(q, bid=q.bid * k, ask=q.ask * k) for key, q in u.quotes.items()
-            },
+            quotes={key: replace(q, bid=q.bid * k, ask=q.ask * k) for key, q in u.quotes.items()},
         )
         unders = dict(self.underlyings)
         unders[underlying] = scaled

@@ -62,7 +62,9 @@ class VolSurface(Protocol):
 
 
 #: ``fn(surface, phi, F, K, T, sigma) -> dsigma/dF`` (per USD), arrays of the options.
-DeltaModelFn = Callable[[Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
+DeltaModelFn = Callable[
+    [Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], FloatArray
+]
 
 _BUILTIN_MODELS = {
     "black76": K.MODEL_NONE,
@@ -289,8 +291,7 @@ class CompiledBook:
             index = np.array([market.underlyings[u].index for u in self.underlyings])
         except KeyError as exc:
             raise InvalidInput(
-                f"market state has no underlying {exc.args[0]!r}; the book needs "
-                f"{self.underlyings}"
+                f"market state has no underlying {exc.args[0]!r}; the book needs {self.underlyings}"
             ) from None
         slot_fwd = self._slot_forwards(market)
         slot_T = (self.slot_exp - market.ts_ns) / _YEAR_NS
