@@ -259,3 +259,18 @@ def test_vanna_sigma_matches_finite_difference_of_delta_in_relative_vol(numerair
     assert book.risk(m, numeraire).vanna_sigma_coin[0] == pytest.approx(
         (up - dn) / (2 * x), rel=1e-5
     )
+
+
+def test_registered_delta_model_adds_vega_times_its_dsigma_df():
+    from deltahedge.portfolio import delta_models, register_delta_model
+
+    # a toy dynamics: dsigma/dF = -1e-6 per USD for every option
+    register_delta_model("toy_const_slope", lambda surf, phi, F, K, T, sig: np.full(F.shape, -1e-6))
+    assert "toy_const_slope" in delta_models()
+    m = _market()
+    pos = [Position(CALL, 2.0)]
+    bs = book_risk(pos, m, vols=[SIG_ORACLE])
+    toy = book_risk(pos, m, vols=[SIG_ORACLE], delta_model="toy_const_slope")
+    assert toy.delta("BTC") == pytest.approx(bs.delta("BTC") - bs.vega_usd[0] * 1e-6, rel=1e-12)
+    with pytest.raises(InvalidInput, match="built in"):
+        register_delta_model("black76", lambda *a: a[2])

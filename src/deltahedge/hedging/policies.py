@@ -272,7 +272,9 @@ class FixedInterval(_Policy):
         _positive(self.name, interval_s=self.interval_s)
         _nonneg(self.name, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.min_delta or not self._interval_due(self.interval_s, market, state):
             return None
         why = (
@@ -291,7 +293,9 @@ class FixedThreshold(_Policy):
     def __post_init__(self) -> None:
         _positive(self.name, threshold=self.threshold)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.threshold:
             return None
         why = f"|delta| {abs(delta):.4g} > threshold {self.threshold:g} ({self.name})"
@@ -311,7 +315,9 @@ class TimeOrThreshold(_Policy):
         _positive(self.name, threshold=self.threshold, interval_s=self.interval_s)
         _nonneg(self.name, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         a = abs(delta)
         if a > self.threshold:
             why = f"|delta| {a:.4g} > threshold {self.threshold:g} ({self.name})"
@@ -336,7 +342,9 @@ class Hysteresis(_Policy):
         if not self.inner < self.outer:
             raise ConfigError(f"hysteresis needs inner < outer, got {self.inner} >= {self.outer}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.outer:
             return None
         why = f"|delta| {abs(delta):.4g} > outer {self.outer:g}, back to inner {self.inner:g}"
@@ -362,7 +370,9 @@ class WhalleyWilmott(_Policy):
         _positive(self.name, cost=self.cost, risk_aversion=self.risk_aversion)
         _nonneg(self.name, min_band=self.min_band)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])
         w = max(
@@ -405,7 +415,9 @@ class Zakamouline(_Policy):
         _positive(self.name, cost=self.cost, risk_aversion=self.risk_aversion)
         _nonneg(self.name, sigma=self.sigma, tau_years=self.tau_years, min_band=self.min_band)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = self._vol(self.sigma, state)
         tau = self.tau_years or _vega_weighted_tau(risk, u)
         g = float(risk.gamma_coin[u])
@@ -438,7 +450,9 @@ class Leland(_Policy):
         _positive(self.name, cost=self.cost, interval_s=self.interval_s)
         _nonneg(self.name, sigma=self.sigma, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if not self._interval_due(self.interval_s, market, state):
             return None
         vol = self._vol(self.sigma, state)
@@ -471,7 +485,9 @@ class VolAdaptive(_Policy):
         if not self.min_band <= self.max_band:
             raise ConfigError(f"{self.name}: min_band {self.min_band} > max_band {self.max_band}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = state.vol_forecast if state.vol_forecast > 0 else self.sigma_ref
         band = self.base_band * (self.sigma_ref / vol) ** self.elasticity
         band = min(max(band, self.min_band), self.max_band)
@@ -501,7 +517,9 @@ class GammaWeighted(_Policy):
         if not self.min_band <= self.max_band:
             raise ConfigError(f"{self.name}: min_band {self.min_band} > max_band {self.max_band}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = self._vol(self.sigma, state)
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])
