@@ -50,10 +50,8 @@ def _book(chain, units: np.ndarray):
 
 
 def _market(chain) -> MarketState:
-    exp, idx = np.unique(chain.expiry_ns, return_index=True)
-    fwd = chain.forward[idx]
-    # index = the nearest forward, so b = F_i / S is the real term structure
-    return MarketState(chain.ts_ns, {"BTC": UnderlyingState(float(chain.index_price[0]), exp, fwd)})
+    # Deribit's index and each expiry's forward: b = F_i / S is the real term structure
+    return MarketState(chain.ts_ns, {"BTC": UnderlyingState.from_chain(chain)})
 
 
 def test_per_option_deltas_match_deribit_own_deltas(btc_chain):
