@@ -53,6 +53,8 @@ def _policy(kind: str, band: float, instrument, jitter=None):
         return VolAdaptive(base_band=band, sigma_ref=0.5, **common)
     if kind == "gamma_weighted":
         return GammaWeighted(multiple=1.0, sigma=0.5, min_band=band, **common)
+    if kind == "zakamouline":
+        return Zakamouline(sigma=0.5, tau_years=0.1, min_band=band, **common)
     raise AssertionError(kind)
 
 
@@ -63,6 +65,7 @@ BAND_POLICIES = [
     "whalley_wilmott",
     "vol_adaptive",
     "gamma_weighted",
+    "zakamouline",
 ]
 
 
@@ -76,26 +79,30 @@ BAND_POLICIES = [
     which=st.integers(0, len(PERPS) - 1),
     jitter=st.sampled_from([0.0, 0.3]),
     seed=st.integers(0, 2**16),
+    vanna=st.floats(-20, 20),
 )
 def test_band_policies_trade_only_outside_and_land_inside_in_whole_lots(
-    kind, delta, gamma, band, spot, which, jitter, seed
+    kind, delta, gamma, band, spot, which, jitter, seed, vanna
 ):
     ins = PERPS[which]
     per = (ins.contract_size if ins.is_inverse else ins.contract_size * spot) / spot
     assume(per * ins.lot_size <= band)  # a band narrower than one lot cannot be met
     pol = _policy(kind, band, ins, Jitter(size=jitter) if jitter else None)
-    risk = make_risk(delta, gamma, spot)
+    risk = make_risk(delta, gamma, spot, vanna_sigma=vanna)
     # last hedge just now: interval rules are not due, only the band acts
     state = HedgeState(last_hedge_ns=TS, vol_forecast=0.5)
     intent = pol.decide(risk, make_market(spot), state, np.random.default_rng(seed))
     enforced = intent.inputs["band"] if intent else None
     if intent is None:
         return
-    # a trade happened: delta was outside the band it enforces ...
+    # a trade happened: the delta the policy measures (zakamouline: at its modified vol)
+    # was outside the band it enforces ...
+    measured = intent.inputs["delta_eff"]
+    assert measured == delta or kind == "zakamouline"
     outer = pol.outer if kind == "hysteresis" else enforced
-    assert abs(delta) > outer
+    assert abs(measured) > outer
     # ... and the result is inside it (up to float rounding)
-    assert abs(delta + intent.delta_coin) <= enforced + 1e-9
+    assert abs(measured + intent.delta_coin) <= enforced + 1e-9
     # whole lots, at least the minimum size, and the delta matches the contracts
     lots = intent.quantity / ins.lot_size
     assert abs(lots - round(lots)) < 1e-6
