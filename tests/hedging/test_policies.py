@@ -28,7 +28,7 @@ from deltahedge.hedging import (
     zakamouline_half_width,
 )
 from deltahedge.instruments import parse_instrument
-from tests.hedging.conftest import make_market, make_risk
+from tests.hedging.helpers import make_market, make_risk
 
 TS = 10**18
 PERPS = [
