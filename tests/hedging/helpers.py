@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from deltahedge.marketdata.state import MarketState, UnderlyingState
 from deltahedge.portfolio.book import BookRisk
 
