@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -178,6 +179,24 @@ class BookRisk:
             int(e): float(v)
             for e, v in zip(self.slot_expiry_ns[sel], self.slot_vega_usd[sel], strict=True)
         }
+
+    def vega_by_tenor(
+        self, underlying: str, edges_days: Sequence[float] = (7, 30, 90, 180)
+    ) -> dict[str, float]:
+        """Vega of ``underlying`` in tenor buckets, USD per 1.00 vol.
+
+        Buckets are ``(lo, hi]`` days to expiry between consecutive ``edges_days``, labelled
+        ``"<=7d"``, ``"7-30d"``, ..., ``">180d"``.
+        """
+        edges = [float(e) for e in edges_days]
+        labels = [f"<={edges[0]:g}d"]
+        labels += [f"{a:g}-{b:g}d" for a, b in pairwise(edges)]
+        labels.append(f">{edges[-1]:g}d")
+        out = dict.fromkeys(labels, 0.0)
+        for e, v in self.vega_by_expiry(underlying).items():
+            days = (e - self.ts_ns) / (NS_PER_SECOND * 86_400.0)
+            out[labels[int(np.searchsorted(edges, days, side="left"))]] += v
+        return out
 
     def contribution(self, symbol: str) -> dict[str, float]:
         """One row of ``contributions`` as a dict, by symbol (the first match)."""
