@@ -265,3 +265,19 @@ def test_policy_configs_are_frozen():
     pol = FixedThreshold(threshold=1.0)
     with pytest.raises(AttributeError):
         pol.threshold = 2.0  # type: ignore[misc]
+
+
+def test_make_policy_reads_instrument_and_jitter_as_written_in_toml():
+    pol = make_policy(
+        "hysteresis",
+        outer=2.0,
+        inner=1.0,
+        instrument="binance:BTCUSD_PERP",
+        jitter={"timing": 0.2},
+    )
+    assert pol.instrument is not None and pol.instrument.contract_size == 100.0
+    assert pol.jitter == Jitter(timing=0.2)
+    with pytest.raises(ConfigError, match="venue:symbol"):
+        make_policy("hysteresis", instrument="BTC-PERPETUAL")
+    with pytest.raises(ConfigError, match="is an option"):
+        make_policy("hysteresis", instrument="deribit:BTC-27MAR26-90000-C")
