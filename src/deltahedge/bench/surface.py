@@ -19,7 +19,10 @@ _CHAIN = "deribit_chain_2026/deribit_options_snapshot_20260101T091835Z.csv"
 
 
 def _data_file() -> Path | None:
-    for root in (Path("../shared/data"), Path(__file__).resolve().parents[3].parent / "shared" / "data"):
+    for root in (
+        Path("../shared/data"),
+        Path(__file__).resolve().parents[3].parent / "shared" / "data",
+    ):
         if (root / _CHAIN).is_file():
             return root / _CHAIN
     return None
@@ -35,15 +38,17 @@ def _scipy_slice_fits(quotes) -> None:  # type: ignore[no-untyped-def]
             a, b, rho, m, s = x
             return a + b * (rho * (q.k - m) + np.sqrt((q.k - m) ** 2 + s * s)) - w
 
-        least_squares(resid, [w.min() * 0.5, 0.1, -0.1, 0.0, 0.1],
-                      bounds=([-1, 0, -0.999, -2, 1e-4], [1, 5, 0.999, 2, 5]))
+        least_squares(
+            resid,
+            [w.min() * 0.5, 0.1, -0.1, 0.0, 0.1],
+            bounds=([-1, 0, -0.999, -2, 1e-4], [1, 5, 0.999, 2, 5]),
+        )
 
 
 def run(console: Console, quick: bool) -> None:
     """Print the surface benchmark tables."""
     from deltahedge.marketdata import load_chain
-    from deltahedge.surface import fit_surface, slice_quotes, smile_delta
-    from deltahedge.surface import _eval
+    from deltahedge.surface import _eval, fit_surface, slice_quotes, smile_delta
 
     path = _data_file()
     if path is None:
@@ -71,23 +76,38 @@ def run(console: Console, quick: bool) -> None:
     lfn = np.log(surf.forwards)
     out1, out2 = np.empty(n), np.empty(n)
     t_vol_py = best_time(
-        lambda: _eval.vol_kernel.py_func(surf.T, lfn, float(np.log(surf.spot)), surf.params,
-                                         K, T, out1, out2),
+        lambda: _eval.vol_kernel.py_func(
+            surf.T, lfn, float(np.log(surf.spot)), surf.params, K, T, out1, out2
+        ),
         repeat=3,
     )
 
-    t = Table(title=f"surface: BTC chain of {path.name} ({len(surf.T)} expiries, "
-              f"{sum(len(q) for q in quotes)} usable strikes)")
+    t = Table(
+        title=f"surface: BTC chain of {path.name} ({len(surf.T)} expiries, "
+        f"{sum(len(q) for q in quotes)} usable strikes)"
+    )
     for col in ("task", "time", "target", "peer", "peer time", "speed-up"):
         t.add_column(col, justify="right")
-    t.add_row("fit full chain, SVI", f"{t_fit * 1e3:.1f} ms", "<= 100 ms",
-              "scipy least_squares per slice (mark only)", f"{t_scipy * 1e3:.1f} ms",
-              f"{t_scipy / t_fit:.2f}x")
+    t.add_row(
+        "fit full chain, SVI",
+        f"{t_fit * 1e3:.1f} ms",
+        "<= 100 ms",
+        "scipy least_squares per slice (mark only)",
+        f"{t_scipy * 1e3:.1f} ms",
+        f"{t_scipy / t_fit:.2f}x",
+    )
     t.add_row("fit full chain, SSVI", f"{t_ssvi * 1e3:.1f} ms", "", "", "", "")
-    t.add_row("vol, 1,000 options", f"{t_vol * 1e6:.1f} us", "<= 50 us",
-              "pure-Python twin", f"{t_vol_py * 1e6:.0f} us", f"{t_vol_py / t_vol:.0f}x")
-    t.add_row("smile delta (sticky moneyness), 1,000", f"{t_sm * 1e6:.1f} us", "<= 50 us",
-              "", "", "")
+    t.add_row(
+        "vol, 1,000 options",
+        f"{t_vol * 1e6:.1f} us",
+        "<= 50 us",
+        "pure-Python twin",
+        f"{t_vol_py * 1e6:.0f} us",
+        f"{t_vol_py / t_vol:.0f}x",
+    )
+    t.add_row(
+        "smile delta (sticky moneyness), 1,000", f"{t_sm * 1e6:.1f} us", "<= 50 us", "", "", ""
+    )
     t.add_row("smile delta (min variance), 1,000", f"{t_mv * 1e6:.1f} us", "<= 50 us", "", "", "")
     console.print(t)
 

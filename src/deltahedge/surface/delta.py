@@ -21,6 +21,7 @@ of one-step hedging errors against Black-Scholes delta (Hull and White 2017, eq.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +32,7 @@ from deltahedge.core.enums import parse_kind
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
 from deltahedge.surface import _eval
-from deltahedge.surface._black import black_delta, black_vega
+from deltahedge.pricing import black76_risk
 
 Dynamics = Literal["sticky_strike", "sticky_moneyness", "min_variance"]
 _DYN = {
@@ -100,9 +101,9 @@ def smile_delta(
         shape = arrs[0].shape
     ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
-    vol = np.empty(KK.size)
-    bad = _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb,
-                             cc, out, vol)
+    bad = _eval.delta_kernel(
+        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out
+    )
     if bad:
         raise InvalidInput(
             f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
@@ -160,7 +161,7 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         Options with more years than this to expiry are left out.
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in HedgeSteps.__dataclass_fields__}
-    for s, (a, b) in enumerate(zip(chains[:-1], chains[1:], strict=True)):
+    for s, (a, b) in enumerate(itertools.pairwise(chains)):
         if a.underlying != b.underlying:
             raise InvalidInput(f"chains mix underlyings {a.underlying} and {b.underlying}")
         idx_b = {name: i for i, name in enumerate(b.instrument.tolist())}
@@ -171,12 +172,17 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         va = a.to_usd(a.mark)[ia]
         vb = b.to_usd(b.mark)[ib]
         ok = (
-            np.isfinite(va) & np.isfinite(vb) & np.isfinite(a.mark_iv[ia]) & (a.mark_iv[ia] > 0)
-            & (a.T[ia] > 0) & (b.T[ib] > 0) & (a.T[ia] <= max_T)
+            np.isfinite(va)
+            & np.isfinite(vb)
+            & np.isfinite(a.mark_iv[ia])
+            & (a.mark_iv[ia] > 0)
+            & (a.T[ia] > 0)
+            & (b.T[ib] > 0)
+            & (a.T[ia] <= max_T)
         )
         ia, ib = ia[ok], ib[ok]
         F, K, T, sig = a.forward[ia], a.strike[ia], a.T[ia], a.mark_iv[ia]
-        phi = a.kind[ia].astype(np.float64)
+        g = black76_risk(a.kind[ia], F, K, T, sig)
         cols["kind"].append(a.kind[ia])
         cols["dV"].append(vb[ok] - va[ok])
         cols["dF"].append(b.forward[ib] - F)
@@ -184,8 +190,8 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         cols["K"].append(K)
         cols["T"].append(T)
         cols["sigma"].append(sig)
-        cols["delta_bs"].append(black_delta(phi, F, K, T, sig))
-        cols["vega"].append(black_vega(F, K, T, sig))
+        cols["delta_bs"].append(g.delta)
+        cols["vega"].append(g.vega)
         cols["step"].append(np.full(ia.size, s, dtype=np.int64))
     if not cols["dV"]:
         raise InvalidInput("no option appears in two consecutive snapshots")

@@ -78,7 +78,9 @@ class SVIParams:
         if self.sigma <= 0:
             out.append(f"sigma = {self.sigma} must be > 0")
         if self.min_variance() < -1e-12:
-            out.append(f"minimum total variance a + b sigma sqrt(1 - rho^2) = {self.min_variance()} < 0")
+            out.append(
+                f"minimum total variance a + b sigma sqrt(1 - rho^2) = {self.min_variance()} < 0"
+            )
         return out
 
     def min_variance(self) -> float:
@@ -432,9 +434,7 @@ def calibrate_svi(
     """
     kk = np.ascontiguousarray(k, dtype=np.float64)
     ww = np.ascontiguousarray(w, dtype=np.float64)
-    wt = (
-        np.ones_like(kk) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    )
+    wt = np.ones_like(kk) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     if kk.shape != ww.shape or kk.shape != wt.shape or kk.ndim != 1:
         raise InvalidInput(
             f"k, w and weights must be 1-D of one length, got {kk.shape}, {ww.shape}, {wt.shape}"
