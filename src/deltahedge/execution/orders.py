@@ -16,6 +16,8 @@ Guarantees (tested under seeded random fault schedules in ``tests/execution``):
   intent on the same underlying is refused (status ``skipped``).
 - **Fills once.** Fills are de-duplicated by ``fill_id``; a terminal order whose counted
   fills fall short of its reported filled quantity has its fills fetched from the venue.
+- **All-or-none legs.** A fill-or-kill leg that expires is closed, never topped up (the
+  atomic option+hedge relies on this); a rejected one may be retried as a new attempt.
 - **Retries** use capped exponential backoff, ``min(cap, base * factor**n)``, and honour
   :class:`RateLimited` ``retry_after``.
 
@@ -302,6 +304,9 @@ class OrderManager:
             del self._in_flight[intent.underlying]
 
     def _leg_remaining(self, orders: list[ManagedOrder]) -> float:
+        last = orders[-1]
+        if last.request.time_in_force is TimeInForce.FOK and last.status is OrderStatus.EXPIRED:
+            return 0.0  # all-or-none could not fill within its limit: the leg is closed, not topped up
         target = orders[0].record.leg_target
         filled = sum(m.counted for m in orders)
         lot = self._lots.get((orders[0].request.venue, orders[0].request.instrument), 0.0)

@@ -141,7 +141,7 @@ class AmmVenue:
         limit = request.price
         if limit is not None and (avg > limit if buy else avg < limit):
             upd = OrderUpdate(
-                request.client_order_id, self.name, OrderStatus.REJECTED, 0.0, now, vid,
+                request.client_order_id, self.name, OrderStatus.EXPIRED, 0.0, now, vid,
                 f"slippage: average {avg:.2f} worse than limit {limit:.2f}; swap reverted",
             )
             self._orders[request.client_order_id] = (upd, [])

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class PaperVenue:
         funding: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True)
+        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True, combo_orders=True)
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -173,6 +173,47 @@ class PaperVenue:
                 "query it with get_order instead",
                 self.name,
             )
+        update = self._place(request)
+        if self.faults.hit("disconnect_after"):
+            raise VenueDisconnected(
+                f"{self.name}: connection lost after sending {request.client_order_id}; "
+                "its fate is unknown until reconciled",
+                self.name,
+            )
+        return update
+
+    async def submit_combo(self, legs: Sequence[OrderRequest]) -> list[OrderUpdate]:
+        """Fill every leg completely within its limit, or place none (all EXPIRED).
+
+        Legs must be on different instruments; each is checked against its book before
+        any is executed, and nothing else runs in between (the matching is synchronous).
+        """
+        self._check_connected()
+        if self.faults.hit("reject"):
+            raise OrderRejected(f"{self.name}: combo rejected (injected)", self.name)
+        for req in legs:
+            if req.client_order_id in self._orders:
+                raise OrderRejected(f"{self.name}: duplicate client order id {req.client_order_id}", self.name)
+            self._validate(req, self._spec(req.instrument))
+        if len({r.instrument for r in legs}) != len(legs):
+            raise OrderRejected(f"{self.name}: combo legs must be on distinct instruments", self.name)
+        ok = all(
+            self.books[r.instrument].walk(r.side, r.quantity, r.price if r.order_type is OrderType.LIMIT else None).filled
+            >= r.quantity - _EPS
+            for r in legs
+        )
+        fok = [replace(r, time_in_force=TimeInForce.FOK) for r in legs]
+        if not ok:
+            out = []
+            for r in fok:
+                order = _Order(r, f"{self.name}-{next(self._ids)}", self.clock.now_ns(), quantity=r.quantity)
+                self._orders[r.client_order_id] = order
+                order.status = OrderStatus.EXPIRED
+                out.append(self._update(order))
+            return out
+        return [self._place(r) for r in fok]
+
+    def _place(self, request: OrderRequest) -> OrderUpdate:
         spec = self._spec(request.instrument)
         self._validate(request, spec)
         order = _Order(
@@ -185,14 +226,7 @@ class PaperVenue:
         self.placed.append(request.client_order_id)
         if self.latency_ns == 0:
             self._activate(order)
-        update = self._update(order)
-        if self.faults.hit("disconnect_after"):
-            raise VenueDisconnected(
-                f"{self.name}: connection lost after sending {request.client_order_id}; "
-                "its fate is unknown until reconciled",
-                self.name,
-            )
-        return update
+        return self._update(order)
 
     async def cancel(self, client_order_id: str) -> OrderUpdate:
         self._check_connected()
@@ -359,7 +393,10 @@ class PaperVenue:
         req = order.request
         spec = self._instruments[req.instrument]
         rate = spec.maker_fee if liquidity == "maker" else spec.taker_fee
-        if spec.settlement is Settlement.LINEAR:
+        if spec.kind == "option":
+            # Deribit-style: a fraction of the underlying per contract, in the coin (cap ignored)
+            fee, ccy = qty * spec.contract_size * rate, spec.underlying
+        elif spec.settlement is Settlement.LINEAR:
             fee, ccy = qty * spec.contract_size * price * rate, "USDT"
         else:
             fee, ccy = qty * spec.contract_size / price * rate, spec.underlying
