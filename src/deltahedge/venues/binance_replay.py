@@ -114,12 +114,14 @@ class BinanceBookBuilder:
                 self.dropped += 1
                 return None
             if not first <= self.last_update_id <= last:
-                return self._gap(
+                self._gap(
                     f"first diff after snapshot {self.last_update_id} has U={first}, u={last}; "
                     "Binance requires U <= lastUpdateId <= u"
                 )
+                return None
         elif prev != self.prev_u:
-            return self._gap(f"diff pu={prev} does not follow previous u={self.prev_u}")
+            self._gap(f"diff pu={prev} does not follow previous u={self.prev_u}")
+            return None
         book = self.book
         for p, q in diff["b"]:
             book.set_bid(float(p), float(q))
@@ -136,7 +138,6 @@ class BinanceBookBuilder:
         self.synced = False
         if self.strict:
             raise DataError(f"{self.book.instrument}: sequence gap: {message}; re-snapshot needed")
-        return None
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
