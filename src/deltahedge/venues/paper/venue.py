@@ -119,6 +119,7 @@ class PaperVenue:
         self.stale_after_ns = stale_after_ns
         self._funding = dict(funding or {})
         self._orders: dict[str, _Order] = {}
+        self._snapshots: dict[str, tuple[object, object, int, BookSnapshot]] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
         self._fees: dict[str, float] = {}
         self._listeners: list[Listener] = []
@@ -135,14 +136,21 @@ class PaperVenue:
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = self._book(instrument)
-        bp, bq = book.side_arrays(OrderSide.BUY)
-        ap, aq = book.side_arrays(OrderSide.SELL)
-        return BookSnapshot(
+        bids = book.side_arrays(OrderSide.BUY)
+        asks = book.side_arrays(OrderSide.SELL)
+        cached = self._snapshots.get(instrument)
+        # the sorted views are rebuilt whenever the book changes, so identity means unchanged
+        if cached is not None and cached[0] is bids and cached[1] is asks and cached[2] == depth:
+            snap = cached[3]
+            return snap if snap.ts_ns == book.ts_ns else replace(snap, ts_ns=book.ts_ns)
+        snap = BookSnapshot(
             instrument,
-            np.column_stack([bp[:depth], bq[:depth]]),
-            np.column_stack([ap[:depth], aq[:depth]]),
+            np.column_stack([bids[0][:depth], bids[1][:depth]]),
+            np.column_stack([asks[0][:depth], asks[1][:depth]]),
             book.ts_ns,
         )
+        self._snapshots[instrument] = (bids, asks, depth, snap)
+        return snap
 
     async def positions(self) -> Mapping[str, float]:
         return dict(self._positions)
