@@ -150,6 +150,7 @@ class OrderManager:
         self.positions: dict[tuple[str, str], float] = {}
         self.duplicate_fills = 0
         self._last_reject = ""
+        self.orphans: list[OrderUpdate] = []
         self._in_flight: dict[str, str] = {}
         self._by_intent: dict[str, dict[int, list[ManagedOrder]]] = {}
         self._lots: dict[tuple[str, str], float] = {}
@@ -273,13 +274,20 @@ class OrderManager:
 
         Returns the position differences ``venue - ours`` by (venue, instrument) for the
         instruments we traded (all zero when our fills match the venue's positions and
-        nothing else traded there).
+        nothing else traded there). Open orders at the venues that carry one of our client
+        ids but are not in our journal (a lost journal, another process) are listed in
+        ``self.orphans`` for the operator; they are not cancelled automatically.
         """
         for mo in list(self.orders.values()):
             if not mo.status.is_terminal or mo.counted < mo.record.filled_quantity - _EPS:
                 await self._lookup(mo)
                 await self._sync_fills(mo)
         diffs: dict[tuple[str, str], float] = {}
+        self.orphans = []
+        for venue in self.venues.values():
+            for upd in await self._call(lambda v=venue: v.open_orders()):
+                if upd.client_order_id.startswith("dh") and upd.client_order_id not in self.orders:
+                    self.orphans.append(upd)
         for venue_name, venue in self.venues.items():
             pos = await self._call(lambda v=venue: v.positions())
             for (vname, instr), ours in self.positions.items():
