@@ -68,8 +68,9 @@ class AtomicResult:
 
 
 def _is_exact(venue: Venue) -> bool:
-    # paper and AMM venues match synchronously: nothing trades between our check and our legs
-    return venue.capabilities.atomic_fill_or_kill and not hasattr(venue, "exchange")
+    # paper and AMM venues match in-process: nothing trades between our check and our legs
+    caps = venue.capabilities
+    return caps.atomic_fill_or_kill and caps.synchronous
 
 
 class AtomicExecutor:

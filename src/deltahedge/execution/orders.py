@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from deltahedge.core.clock import Clock, LiveClock
 from deltahedge.core.enums import OrderStatus, OrderType, TimeInForce
@@ -51,6 +52,7 @@ from deltahedge.execution.journal import Journal, MemoryJournal, OrderRecord
 from deltahedge.execution.venue import Venue
 
 _EPS = 1e-9
+_T = TypeVar("_T")
 _RANK = {OrderStatus.NEW: 0, OrderStatus.ACKED: 1, OrderStatus.PARTIALLY_FILLED: 2}
 
 
@@ -285,11 +287,11 @@ class OrderManager:
         diffs: dict[tuple[str, str], float] = {}
         self.orphans = []
         for venue in self.venues.values():
-            for upd in await self._call(lambda v=venue: v.open_orders()):
+            for upd in await self._call(venue.open_orders):
                 if upd.client_order_id.startswith("dh") and upd.client_order_id not in self.orders:
                     self.orphans.append(upd)
         for venue_name, venue in self.venues.items():
-            pos = await self._call(lambda v=venue: v.positions())
+            pos = await self._call(venue.positions)
             for (vname, instr), ours in self.positions.items():
                 if vname == venue_name:
                     diffs[(vname, instr)] = pos.get(instr, 0.0) - ours
@@ -347,7 +349,7 @@ class OrderManager:
     async def _lot(self, req: OrderRequest) -> float:
         key = (req.venue, req.instrument)
         if key not in self._lots:
-            specs = await self._call(lambda: self.venues[req.venue].instruments())
+            specs = await self._call(self.venues[req.venue].instruments)
             spec = specs.get(req.instrument)
             self._lots[key] = spec.lot_size if spec is not None else 0.0
         return self._lots[key]
@@ -451,7 +453,7 @@ class OrderManager:
         for fill in fills:
             self._count_fill(fill)
 
-    async def _call(self, fn):  # type: ignore[no-untyped-def]
+    async def _call(self, fn: Callable[[], Awaitable[_T]]) -> _T:
         for n in range(self.retry.max_tries):
             try:
                 return await fn()

@@ -10,8 +10,8 @@ where ``side`` is +1 for a buy and -1 for a sell, ``fee_rate`` the taker fee and
 held ``h`` hours costs ``side * f * h / 8`` of notional: longs pay positive funding).
 Walking a book or an AMM curve only gets worse, so each source's marginal cost is
 non-decreasing and the total cost is convex and piecewise linear in the amounts; taking
-segments in order of cost across all sources (a greedy merge) is then optimal, within
-each source's limit. Amounts are rounded to lots at the end and the cost reported is the
+segments in order of cost across all sources (a k-way merge of the sources' sorted
+slices) is then optimal, within each source's limit. Amounts are rounded to lots at the end and the cost reported is the
 exact cost of the rounded amounts, walked again level by level.
 
 Coin delta of an inverse contract of ``c`` USD bought at ``p`` is ``c / p`` (see

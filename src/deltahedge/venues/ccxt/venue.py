@@ -145,9 +145,9 @@ class CcxtVenue:
         out: dict[str, float] = {}
         for p in await self._do("fetch_positions"):
             sign = -1.0 if p.get("side") == "short" else 1.0
-            out[str(p["info"].get("instrument_name") or p["symbol"])] = sign * float(
-                p.get("contracts") or 0.0
-            )
+            scale = self._scale.get(str(p.get("symbol")), 1.0)
+            name = str((p.get("info") or {}).get("instrument_name") or p["symbol"])
+            out[name] = sign * float(p.get("contracts") or 0.0) / scale
         return out
 
     async def balances(self) -> Mapping[str, Balance]:

@@ -92,6 +92,8 @@ class PaperVenue:
         ``is_healthy`` is False when the book is older than this (by the clock).
     funding : Mapping[str, float], optional
         Funding rate per 8 h by symbol.
+    balances : Mapping[str, float], optional
+        Starting balance by currency; fees are taken from it (PnL stays unrealised).
     """
 
     def __init__(
@@ -105,9 +107,12 @@ class PaperVenue:
         seed: int = 0,
         stale_after_ns: int | None = None,
         funding: Mapping[str, float] | None = None,
+        balances: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True, combo_orders=True)
+        self.capabilities = VenueCapabilities(
+            atomic_fill_or_kill=True, combo_orders=True, synchronous=True
+        )
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -122,6 +127,7 @@ class PaperVenue:
         self._snapshots: dict[str, tuple[object, object, int, BookSnapshot]] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
         self._fees: dict[str, float] = {}
+        self._start = dict(balances or {})
         self._listeners: list[Listener] = []
         self._ids = itertools.count(1)
         self.connected = True
@@ -156,7 +162,11 @@ class PaperVenue:
         return dict(self._positions)
 
     async def balances(self) -> Mapping[str, Balance]:
-        return {c: Balance(c, -f, -f) for c, f in self._fees.items()}
+        out = {}
+        for c in {*self._start, *self._fees}:
+            total = self._start.get(c, 0.0) - self._fees.get(c, 0.0)
+            out[c] = Balance(c, total, total)
+        return out
 
     async def funding_rate(self, instrument: str) -> FundingRate:
         self._spec(instrument)
