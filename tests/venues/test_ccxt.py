@@ -34,6 +34,7 @@ from deltahedge.core import (
     TimeInForce,
     UnknownOrder,
     VenueDisconnected,
+    client_order_id,
 )
 from deltahedge.venues.ccxt import CcxtVenue, CcxtVenueConfig, book_snapshot
 from deltahedge.venues.ccxt.mapping import translate_error
@@ -397,3 +398,39 @@ def test_streamed_orders_and_trades_become_updates_and_fills_in_contracts(record
         OrderSide.SELL,
         "maker",
     )
+
+
+@pytest.mark.parametrize(
+    "exchange", ["deribit", "okx", "bybit", "binanceusdm", "binancecoinm", "hyperliquid"]
+)
+def test_every_supported_exchange_builds_rate_limited_with_a_distinct_sandbox(exchange):
+    from deltahedge.venues.ccxt import make_exchange
+
+    async def go():
+        test = make_exchange(CcxtVenueConfig(exchange=exchange, testnet=True))
+        live = make_exchange(CcxtVenueConfig(exchange=exchange, testnet=False))
+        try:
+            return (
+                json.dumps(test.urls["api"]),
+                dict(test.headers or {}),
+                test.enableRateLimit,
+                json.dumps(live.urls["api"]),
+                dict(live.headers or {}),
+            )
+        finally:
+            await test.close()
+            await live.close()
+
+    t_api, t_head, limited, l_api, l_head = asyncio.run(go())
+    assert limited is True
+    assert (t_api, t_head) != (l_api, l_head)  # testnet really switches endpoints (or OKX's header)
+
+
+def test_hyperliquid_client_ids_are_128_bit_hex_and_map_back():
+    from deltahedge.venues.ccxt.mapping import from_venue_client_id, to_venue_client_id
+
+    coid = client_order_id("intent-7", 1, 2)
+    cloid = to_venue_client_id("hyperliquid", coid)
+    assert re.fullmatch(r"0x[0-9a-f]{32}", cloid)
+    assert from_venue_client_id("hyperliquid", cloid) == coid
+    assert to_venue_client_id("okx", coid) == coid and len(coid) <= 32
