@@ -56,12 +56,8 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def recorded(request) -> dict:
-    from tests.conftest import SHARED
-
-    path = SHARED / "data" / "deribit_ws_2021"
-    if not path.is_dir():
-        pytest.skip(f"recorded Deribit data not found at {path}")
+def recorded(shared_data) -> dict:
+    path = shared_data / "deribit_ws_2021"
     answers = {}
     for line in (path / "DERIBIT.0").read_text().splitlines():
         if " -> " not in line:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
 from pathlib import Path
 
@@ -36,7 +37,10 @@ from deltahedge.venues.book import L2Book
 from deltahedge.venues.paper import PaperVenue
 from deltahedge.venues.specs import BINANCE_BTCUSD_PERP, BINANCE_BTCUSDT, synthetic_book
 
-_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "binance_l2_2024"
+_SHARED = Path(
+    os.environ.get("DELTAHEDGE_SHARED", Path(__file__).resolve().parents[3].parent / "shared")
+)
+_DATA = _SHARED / "data" / "binance_l2_2024"
 
 
 def _books() -> tuple[L2Book, L2Book, str]:
