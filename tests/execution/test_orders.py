@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from deltahedge.core import (
+    ExecutionError,
     Fill,
     HedgeIntent,
     OrderRequest,
@@ -172,3 +173,11 @@ def test_reconcile_lists_our_open_orders_missing_from_the_journal():
     asyncio.run(venue.submit(foreign))  # placed by hand: not ours
     asyncio.run(om.reconcile())
     assert [u.client_order_id for u in om.orphans] == [lost.client_order_id]
+
+
+def test_marketable_order_that_never_matches_raises_and_stays_in_flight():
+    venue, om, _, _ = _setup(latency_ns=10**15)  # the order will not reach the engine in time
+    intent, legs = _intent()
+    with pytest.raises(ExecutionError, match="still acked|still new"):
+        asyncio.run(om.execute(intent, legs))
+    assert om.in_flight("BTC") == "i1"

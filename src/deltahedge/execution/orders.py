@@ -438,8 +438,11 @@ class OrderManager:
                 await self._sleep(self.retry.delay(n))
                 continue
             return True
-        if wait:
-            return True
+        if wait and mo.record.confirmed:
+            raise ExecutionError(
+                f"order {mo.request.client_order_id} on {mo.request.venue} still {mo.status.value} "
+                f"after {self.retry.max_tries} checks; it stays in flight until reconciled"
+            )
         raise ExecutionError(
             f"cannot learn the state of {mo.request.client_order_id} on {mo.request.venue} "
             f"after {self.retry.max_tries} tries; hedging on {mo.request.instrument} paused"
