@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "pricing": "deltahedge.bench.pricing",
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
+    "execution": "deltahedge.bench.execution",
 }
 
 
