@@ -24,9 +24,9 @@ from deltahedge.store.recovery import (
 from deltahedge.store.redact import MASK, is_secret_key, redact_secrets
 
 __all__ = [
-    "DuplicateRecord",
     "FILL_LOOKBACK_NS",
     "MASK",
+    "DuplicateRecord",
     "Journal",
     "JournaledOrder",
     "PositionDifference",

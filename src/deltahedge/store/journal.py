@@ -543,9 +543,8 @@ class Journal:
 
     def positions_from_fills(self, venue: str | None = None) -> dict[tuple[str, str], float]:
         """Net signed contracts per ``(venue, instrument)``, summed over journaled fills."""
-        signed = sa.case((S.fills.c.side == OrderSide.BUY.value, S.fills.c.quantity), else_=0.0)
-        signed = signed - sa.case(
-            (S.fills.c.side == OrderSide.SELL.value, S.fills.c.quantity), else_=0.0
+        signed = sa.case(
+            (S.fills.c.side == OrderSide.BUY.value, S.fills.c.quantity), else_=-S.fills.c.quantity
         )
         q = sa.select(S.fills.c.venue, S.fills.c.instrument, sa.func.sum(signed)).group_by(
             S.fills.c.venue, S.fills.c.instrument
@@ -594,4 +593,9 @@ class Journal:
 
 __all__ = [
     "DuplicateRecord",
-    "Journal", "JournaledOrder", "default_journal_path", "journal_url", "to_json"]
+    "Journal",
+    "JournaledOrder",
+    "default_journal_path",
+    "journal_url",
+    "to_json",
+]

@@ -181,8 +181,11 @@ async def reconcile(
     venue_fills = list(await venue.get_fills(since_ns))
     missing = [f for f in venue_fills if not journal.has_fill(f.venue or name, f.fill_id)]
     ours = {o.request.client_order_id for o in in_flight}
-    foreign = [f for f in missing if f.client_order_id not in ours and journal.order(
-        f.client_order_id) is None]
+    foreign = [
+        f
+        for f in missing
+        if f.client_order_id not in ours and journal.order(f.client_order_id) is None
+    ]
 
     if apply:
         with journal.batch():
