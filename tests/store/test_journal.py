@@ -92,14 +92,18 @@ def test_intent_then_order_events_are_in_sequence(journal: Journal) -> None:
     assert ev[1]["payload"]["side"] == "buy"
 
 
-def test_same_intent_or_order_twice_raises_duplicate(journal: Journal) -> None:
+def test_same_intent_again_is_a_no_op_but_a_changed_one_or_an_order_raises(
+    journal: Journal,
+) -> None:
     journal.record_intent(_intent(1))
     journal.record_order(_order(1))
-    with pytest.raises(DuplicateRecord, match="int-1"):
-        journal.record_intent(_intent(1))
+    journal.record_intent(_intent(1))  # identical: idempotent (the order manager's upsert)
+    with pytest.raises(DuplicateRecord, match="'int-1' is already in the journal with other"):
+        journal.record_intent(_intent(1, delta=9.0))
     with pytest.raises(DuplicateRecord, match="never sent twice"):
         journal.record_order(_order(1))
-    assert len(journal.events(kinds=["intent"])) == 1  # the failed write left nothing
+    assert len(journal.events(kinds=["intent"])) == 1  # the refused writes left nothing
+    assert len(journal.events(kinds=["order"])) == 1
 
 
 def test_in_flight_order_round_trips_to_the_same_request(journal: Journal) -> None:
@@ -137,6 +141,23 @@ def test_late_non_terminal_update_does_not_reopen_a_filled_order(journal: Journa
     with journal.engine.connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(S.order_updates)).scalar_one()
     assert n == 2
+
+
+def test_updates_never_move_an_order_backwards(journal: Journal) -> None:
+    journal.record_intent(_intent(1))
+    journal.record_order(_order(1))
+    coid = _order(1).client_order_id
+    journal.record_order_update(_update(coid, OrderStatus.PARTIALLY_FILLED, 0.5))
+    assert journal.record_order_update(_update(coid, OrderStatus.ACKED, 0.0)) is (
+        OrderStatus.PARTIALLY_FILLED
+    )
+    assert journal.record_order_update(_update(coid, OrderStatus.CANCELLED, 0.5)) is (
+        OrderStatus.CANCELLED
+    )
+    # The first terminal state wins over a later, different one.
+    assert journal.record_order_update(_update(coid, OrderStatus.FILLED, 1.5)) is (
+        OrderStatus.CANCELLED
+    )
 
 
 def test_update_for_unknown_order_is_kept_and_returns_none(journal: Journal) -> None:

@@ -8,13 +8,12 @@ asks a venue what became of the orders in flight after a restart, without resend
 from deltahedge.store.journal import (
     DuplicateRecord,
     Journal,
-    JournaledOrder,
     default_journal_path,
     journal_url,
     to_json,
 )
+from deltahedge.store.readers import JournaledOrder
 from deltahedge.store.recovery import (
-    FILL_LOOKBACK_NS,
     PositionDifference,
     ReconcileReport,
     VenueQuery,
@@ -24,7 +23,6 @@ from deltahedge.store.recovery import (
 from deltahedge.store.redact import MASK, is_secret_key, redact_secrets
 
 __all__ = [
-    "FILL_LOOKBACK_NS",
     "MASK",
     "DuplicateRecord",
     "Journal",

@@ -20,23 +20,28 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from deltahedge.core.clock import Clock, LiveClock
-from deltahedge.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from deltahedge.core.enums import OrderStatus
 from deltahedge.core.errors import InvalidInput
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest, OrderUpdate
 from deltahedge.core.ids import new_id
 from deltahedge.store import schema as S
+from deltahedge.store.readers import JournaledOrder, JournalReaders
 from deltahedge.store.redact import redact_secrets
 
-_TERMINAL = tuple(s.value for s in OrderStatus if s.is_terminal)
+if TYPE_CHECKING:
+    from deltahedge.execution.journal import OrderRecord
+
+#: Forward order of the non-terminal states; an update never moves an order backwards.
+_RANK = {OrderStatus.NEW: 0, OrderStatus.ACKED: 1, OrderStatus.PARTIALLY_FILLED: 2}
 
 
 class DuplicateRecord(InvalidInput):
@@ -104,57 +109,7 @@ def to_json(value: Any) -> str:
     return json.dumps(_jsonable(value), separators=(",", ":"), sort_keys=True, default=str)
 
 
-@dataclass(frozen=True, slots=True)
-class JournaledOrder:
-    """An order as the journal knows it: the request and its last recorded state."""
-
-    request: OrderRequest
-    status: OrderStatus
-    filled_quantity: float
-    venue_order_id: str
-    updated_ns: int
-
-
-def _order_from_row(row: Any) -> JournaledOrder:
-    req = OrderRequest(
-        client_order_id=row.client_order_id,
-        venue=row.venue,
-        instrument=row.instrument,
-        side=OrderSide(row.side),
-        quantity=float(row.quantity),
-        order_type=OrderType(row.order_type),
-        price=None if row.price is None else float(row.price),
-        time_in_force=TimeInForce(row.time_in_force),
-        reduce_only=bool(row.reduce_only),
-        intent_id=row.intent_id,
-        ts_ns=int(row.ts_ns),
-    )
-    return JournaledOrder(
-        request=req,
-        status=OrderStatus(row.status),
-        filled_quantity=float(row.filled_quantity),
-        venue_order_id=row.venue_order_id,
-        updated_ns=int(row.updated_ns),
-    )
-
-
-def _fill_from_row(row: Any) -> Fill:
-    return Fill(
-        fill_id=row.fill_id,
-        client_order_id=row.client_order_id,
-        venue=row.venue,
-        instrument=row.instrument,
-        side=OrderSide(row.side),
-        quantity=float(row.quantity),
-        price=float(row.price),
-        fee=float(row.fee),
-        fee_currency=row.fee_currency,
-        ts_ns=int(row.ts_ns),
-        liquidity=row.liquidity,
-    )
-
-
-class Journal:
+class Journal(JournalReaders):
     """Durable record of a hedging engine's decisions, orders and fills.
 
     Parameters
@@ -304,29 +259,73 @@ class Journal:
         return rid
 
     def record_intent(self, intent: HedgeIntent) -> None:
-        """Record a hedge intent. Call before sending any of its orders."""
+        """Record a hedge intent. Call before sending any of its orders.
+
+        Recording the identical intent again is a no-op; a different intent under a known
+        id raises ``DuplicateRecord``.
+        """
         payload = to_json(intent)
-        with self._tx() as conn, self._unique("intent", intent.intent_id):
-            conn.execute(
-                S.intents.insert().values(
-                    intent_id=intent.intent_id,
-                    ts_ns=intent.ts_ns,
-                    run_id=self.run_id,
-                    underlying=intent.underlying,
-                    delta_coin=float(intent.delta_coin),
-                    policy=intent.policy,
-                    reason=intent.reason,
-                    instrument=intent.instrument,
-                    quantity=intent.quantity,
-                    payload=payload,
+        with self._tx() as conn:
+            known = conn.execute(
+                sa.select(S.intents.c.payload).where(S.intents.c.intent_id == intent.intent_id)
+            ).first()
+            if known is not None:
+                if known.payload == payload:
+                    return
+                raise DuplicateRecord(
+                    f"intent {intent.intent_id!r} is already in the journal with other values; "
+                    "an intent is recorded once and never sent twice (use a new id)"
                 )
-            )
+            with self._unique("intent", intent.intent_id):
+                conn.execute(
+                    S.intents.insert().values(
+                        intent_id=intent.intent_id,
+                        ts_ns=intent.ts_ns,
+                        run_id=self.run_id,
+                        underlying=intent.underlying,
+                        delta_coin=float(intent.delta_coin),
+                        policy=intent.policy,
+                        reason=intent.reason,
+                        instrument=intent.instrument,
+                        quantity=intent.quantity,
+                        payload=payload,
+                    )
+                )
             self._event(conn, intent.ts_ns, "intent", intent.intent_id, payload)
 
-    def record_order(self, req: OrderRequest) -> None:
-        """Record an order request with status ``new``. Call before sending it."""
+    def record_order(self, order: OrderRequest | OrderRecord) -> None:
+        """Record an order before it is sent, or the order manager's new view of it.
+
+        Parameters
+        ----------
+        order : OrderRequest or OrderRecord
+            An ``OrderRequest`` is a new order (status ``new``); its client order id must
+            be new (``DuplicateRecord`` otherwise: the same order is never sent twice).
+            An ``OrderRecord`` (``deltahedge.execution.journal``) is an upsert: the first
+            one inserts the order, later ones move its status, filled quantity and
+            bookkeeping forward and append the transition to ``order_updates``.
+        """
+        rec = None if isinstance(order, OrderRequest) else order
+        req = order if isinstance(order, OrderRequest) else order.request
+        now = self.clock.now_ns()
+        with self._tx() as conn:
+            row = conn.execute(
+                sa.select(S.orders).where(S.orders.c.client_order_id == req.client_order_id)
+            ).first()
+            if row is None:
+                self._insert_order(conn, req, rec)
+            elif rec is None:
+                raise DuplicateRecord(
+                    f"order {req.client_order_id!r} is already in the journal; an order is "
+                    "recorded once and never sent twice (derive a new id for a new attempt)"
+                )
+            else:
+                self._update_order(conn, row, rec, now)
+
+    def _insert_order(self, conn: Connection, req: OrderRequest, rec: OrderRecord | None) -> None:
         ts = req.ts_ns or self.clock.now_ns()
-        with self._tx() as conn, self._unique("order", req.client_order_id):
+        status = OrderStatus.NEW if rec is None else rec.status
+        with self._unique("order", req.client_order_id):
             conn.execute(
                 S.orders.insert().values(
                     client_order_id=req.client_order_id,
@@ -340,20 +339,61 @@ class Journal:
                     time_in_force=req.time_in_force.value,
                     reduce_only=req.reduce_only,
                     ts_ns=ts,
-                    status=OrderStatus.NEW.value,
-                    filled_quantity=0.0,
+                    status=status.value,
+                    filled_quantity=0.0 if rec is None else float(rec.filled_quantity),
                     venue_order_id="",
                     updated_ns=ts,
+                    leg=0 if rec is None else rec.leg,
+                    attempt=0 if rec is None else rec.attempt,
+                    leg_target=float(req.quantity if rec is None else rec.leg_target),
+                    confirmed=False if rec is None else rec.confirmed,
+                    avg_price=0.0 if rec is None else float(rec.avg_price),
                 )
             )
-            self._event(conn, ts, "order", req.client_order_id, req)
+        payload = _jsonable(req)
+        if rec is not None:
+            payload.update(status=status.value, leg=rec.leg, attempt=rec.attempt)
+        self._event(conn, ts, "order", req.client_order_id, payload)
+
+    def _update_order(self, conn: Connection, row: Any, rec: OrderRecord, now: int) -> None:
+        values = {
+            "status": rec.status.value,
+            "filled_quantity": float(rec.filled_quantity),
+            "confirmed": rec.confirmed,
+            "avg_price": float(rec.avg_price),
+            "leg_target": float(rec.leg_target),
+        }
+        if all(row._mapping[k] == v for k, v in values.items()):
+            return
+        coid = rec.request.client_order_id
+        conn.execute(
+            S.orders.update()
+            .where(S.orders.c.client_order_id == coid)
+            .values(updated_ns=now, **values)
+        )
+        upd = OrderUpdate(
+            coid, rec.request.venue, rec.status, float(rec.filled_quantity), now,
+            avg_price=float(rec.avg_price),
+        )  # fmt: skip
+        conn.execute(
+            S.order_updates.insert().values(
+                client_order_id=coid,
+                venue=upd.venue,
+                status=upd.status.value,
+                filled_quantity=upd.filled_quantity,
+                ts_ns=now,
+                venue_order_id=row.venue_order_id,
+                message="order manager",
+            )
+        )
+        self._event(conn, now, "order_update", coid, upd)
 
     def record_order_update(self, upd: OrderUpdate) -> OrderStatus | None:
         """Append a status transition and move the order's last state forward.
 
-        A terminal state (filled, cancelled, rejected, expired) is never overwritten by a
-        later, out-of-order non-terminal update; the cumulative filled quantity never goes
-        down. Returns the order's status after the update, or None if the journal has no
+        States only move forward (new -> acked -> partially filled -> a terminal state);
+        a terminal state is final, so a late or repeated update never reopens an order;
+        the cumulative filled quantity never goes down. Returns the order's status after the update, or None if the journal has no
         such order (the update is still appended).
         """
         with self._tx() as conn:
@@ -377,9 +417,11 @@ class Journal:
             if row is None:
                 return None
             current = OrderStatus(row.status)
-            new = current if current.is_terminal and not upd.status.is_terminal else upd.status
-            if current.is_terminal and upd.status.is_terminal:
-                new = current  # the first terminal state reported wins
+            new = current  # terminal states are final; the first one reported wins
+            if not current.is_terminal and (
+                upd.status.is_terminal or _RANK[upd.status] >= _RANK[current]
+            ):
+                new = upd.status
             filled = max(float(row.filled_quantity), float(upd.filled_quantity))
             values: dict[str, Any] = {
                 "status": new.value,
@@ -502,93 +544,6 @@ class Journal:
         ts = self.clock.now_ns() if ts_ns is None else ts_ns
         with self._tx() as conn:
             self._event(conn, ts, kind, key, redact_secrets(_jsonable(payload)))
-
-    # ------------------------------------------------------------------ readers
-    def in_flight_orders(self, venue: str | None = None) -> list[JournaledOrder]:
-        """Orders whose last recorded state is not terminal (new, acked, partially filled).
-
-        These may have reached the venue: on restart ask the venue about each one
-        (``reconcile``) and never send them, or their intent, again.
-        """
-        q = sa.select(S.orders).where(S.orders.c.status.not_in(_TERMINAL))
-        if venue is not None:
-            q = q.where(S.orders.c.venue == venue)
-        with self.engine.connect() as conn:
-            return [_order_from_row(r) for r in conn.execute(q.order_by(S.orders.c.ts_ns))]
-
-    def order(self, client_order_id: str) -> JournaledOrder | None:
-        """The journal's view of one order, or None."""
-        q = sa.select(S.orders).where(S.orders.c.client_order_id == client_order_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).first()
-        return None if row is None else _order_from_row(row)
-
-    def fills(self, venue: str | None = None, since_ns: int | None = None) -> list[Fill]:
-        """Fills in the order they were recorded, optionally of one venue and since a time."""
-        q = sa.select(S.fills)
-        if venue is not None:
-            q = q.where(S.fills.c.venue == venue)
-        if since_ns is not None:
-            q = q.where(S.fills.c.ts_ns >= since_ns)
-        with self.engine.connect() as conn:
-            return [_fill_from_row(r) for r in conn.execute(q.order_by(S.fills.c.seq))]
-
-    def has_fill(self, venue: str, fill_id: str) -> bool:
-        """Whether ``(venue, fill_id)`` is already journaled."""
-        q = sa.select(sa.literal(1)).where(
-            (S.fills.c.venue == venue) & (S.fills.c.fill_id == fill_id)
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(q).first() is not None
-
-    def positions_from_fills(self, venue: str | None = None) -> dict[tuple[str, str], float]:
-        """Net signed contracts per ``(venue, instrument)``, summed over journaled fills."""
-        signed = sa.case(
-            (S.fills.c.side == OrderSide.BUY.value, S.fills.c.quantity), else_=-S.fills.c.quantity
-        )
-        q = sa.select(S.fills.c.venue, S.fills.c.instrument, sa.func.sum(signed)).group_by(
-            S.fills.c.venue, S.fills.c.instrument
-        )
-        if venue is not None:
-            q = q.where(S.fills.c.venue == venue)
-        with self.engine.connect() as conn:
-            return {(v, i): float(qty) for v, i, qty in conn.execute(q)}
-
-    def intents_without_orders(self) -> list[str]:
-        """Intent ids with no order journaled: nothing of them was sent, so nothing is in flight."""
-        q = (
-            sa.select(S.intents.c.intent_id)
-            .where(~sa.exists().where(S.orders.c.intent_id == S.intents.c.intent_id))
-            .order_by(S.intents.c.ts_ns)
-        )
-        with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(q)]
-
-    def rejected_counts(self) -> dict[str, int]:
-        """Rejected inputs counted by reason."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(S.rejected_inputs.c.reason, S.rejected_inputs.c["count"]))
-            return {r: int(c) for r, c in rows}
-
-    def events(
-        self, kinds: list[str] | None = None, since_ns: int | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Events in order (``seq``), as dicts with the payload decoded from JSON."""
-        q = sa.select(S.events)
-        if kinds:
-            q = q.where(S.events.c.kind.in_(kinds))
-        if since_ns is not None:
-            q = q.where(S.events.c.ts_ns >= since_ns)
-        q = q.order_by(S.events.c.seq)
-        if limit is not None:
-            q = q.limit(limit)
-        with self.engine.connect() as conn:
-            out = []
-            for r in conn.execute(q):
-                d = dict(r._mapping)
-                d["payload"] = json.loads(d["payload"])
-                out.append(d)
-            return out
 
 
 __all__ = [
