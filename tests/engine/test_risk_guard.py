@@ -22,6 +22,7 @@ from deltahedge.engine.risk_guard import (
     RiskGuard,
     RiskLimits,
     Verdict,
+    install_kill_switch_signals,
 )
 from deltahedge.store import Journal
 
@@ -189,14 +190,24 @@ def test_kill_switch_blocks_hedges_and_is_journaled(clock: SimClock, tmp_path) -
         ks.set("paused", "cli")
 
 
-def test_kill_switch_follows_a_signal(clock: SimClock) -> None:
+def test_kill_switch_follows_signals(clock: SimClock) -> None:
     ks = KillSwitch(clock)
-    old = signal.signal(signal.SIGUSR1, ks.signal_handler(KillState.FROZEN))
+    seen = []
+    ks.subscribe(seen.append)
+    old = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
     try:
+        install_kill_switch_signals(ks)
         os.kill(os.getpid(), signal.SIGUSR1)
         assert ks.state is KillState.FROZEN
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert ks.state is KillState.FLATTENING
     finally:
-        signal.signal(signal.SIGUSR1, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    assert [(c.state, c.source, c.reason) for c in seen] == [
+        (KillState.FROZEN, "signal", f"signal {int(signal.SIGUSR1)}"),
+        (KillState.FLATTENING, "signal", f"signal {int(signal.SIGUSR2)}"),
+    ]
 
 
 # ------------------------------------------------------------------ liquidation

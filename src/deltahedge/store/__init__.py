@@ -5,6 +5,13 @@ transitions, fills exactly once, snapshots and each run's configuration; ``recon
 asks a venue what became of the orders in flight after a restart, without resending any.
 """
 
+from deltahedge.store.control import (
+    KILL_SWITCH_STATES,
+    KillSwitchRequest,
+    last_kill_switch_state,
+    pending_kill_switch_requests,
+    request_kill_switch,
+)
 from deltahedge.store.journal import (
     DuplicateRecord,
     Journal,
@@ -23,18 +30,23 @@ from deltahedge.store.recovery import (
 from deltahedge.store.redact import MASK, is_secret_key, redact_secrets
 
 __all__ = [
+    "KILL_SWITCH_STATES",
     "MASK",
     "DuplicateRecord",
     "Journal",
     "JournaledOrder",
+    "KillSwitchRequest",
     "PositionDifference",
     "ReconcileReport",
     "VenueQuery",
     "default_journal_path",
     "is_secret_key",
     "journal_url",
+    "last_kill_switch_state",
     "normalise_positions",
+    "pending_kill_switch_requests",
     "reconcile",
     "redact_secrets",
+    "request_kill_switch",
     "to_json",
 ]

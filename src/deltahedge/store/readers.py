@@ -151,24 +151,51 @@ class JournalReaders:
             return {r: int(c) for r, c in rows}
 
     def events(
-        self, kinds: list[str] | None = None, since_ns: int | None = None, limit: int | None = None
+        self,
+        kinds: list[str] | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+        *,
+        after_seq: int | None = None,
+        last: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Events in order (``seq``), as dicts with the payload decoded from JSON."""
+        """Events in order (``seq``), as dicts with the payload decoded from JSON.
+
+        Parameters
+        ----------
+        kinds : list of str, optional
+            Keep these kinds only.
+        since_ns : int, optional
+            Keep events stamped at or after this UTC ns time.
+        limit : int, optional
+            At most this many, from the first.
+        after_seq : int, optional
+            Keep events with ``seq`` greater than this (to poll for new ones).
+        last : int, optional
+            Only the last ``last`` events (still returned oldest first).
+        """
         q = sa.select(S.events)
         if kinds:
             q = q.where(S.events.c.kind.in_(kinds))
         if since_ns is not None:
             q = q.where(S.events.c.ts_ns >= since_ns)
-        q = q.order_by(S.events.c.seq)
-        if limit is not None:
-            q = q.limit(limit)
+        if after_seq is not None:
+            q = q.where(S.events.c.seq > after_seq)
+        if last is not None:
+            q = q.order_by(S.events.c.seq.desc()).limit(last)
+        else:
+            q = q.order_by(S.events.c.seq)
+            if limit is not None:
+                q = q.limit(limit)
         with self.engine.connect() as conn:
             out = []
             for r in conn.execute(q):
                 d = dict(r._mapping)
                 d["payload"] = json.loads(d["payload"])
                 out.append(d)
-            return out
+        if last is not None:
+            out.reverse()
+        return out
 
     def orders_missing_fills(self, venue: str | None = None) -> list[JournaledOrder]:
         """Orders whose reported filled quantity exceeds the sum of their journaled fills.
