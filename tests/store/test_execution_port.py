@@ -86,7 +86,7 @@ async def _schedule(db_url: str, seed: int) -> tuple[int, int]:
         clock.advance(seconds)
 
     kw = dict(clock=clock, retry=RetryPolicy(max_tries=6, max_attempts=40), sleep=sleep)
-    journal = Journal(db_url, clock=clock, synchronous="NORMAL")
+    journal = Journal(db_url, clock=clock)
     venues = {v: _CrashingVenue(paper, rng)}
     om = OrderManager(venues, journal, **kw)
     intended = 0.0
@@ -108,7 +108,7 @@ async def _schedule(db_url: str, seed: int) -> tuple[int, int]:
             except _Crash:  # the process dies: a fresh journal object and order manager
                 om.close()
                 journal.close()
-                journal = Journal(db_url, clock=clock, synchronous="NORMAL")
+                journal = Journal(db_url, clock=clock)
                 om = OrderManager.recover(venues, journal, **kw)
                 restarts += 1
             if om.in_flight("BTC") is None:

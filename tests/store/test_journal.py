@@ -250,8 +250,12 @@ def test_sqlite_journal_runs_in_wal_mode(tmp_path: Path) -> None:
     j = Journal(tmp_path / "sub" / "j.sqlite")
     with j.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     j.close()
+    full = Journal(tmp_path / "full.sqlite", synchronous="full")
+    with full.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    full.close()
 
 
 def test_journal_url_maps_paths_and_postgres_schemes(tmp_path: Path, monkeypatch) -> None:

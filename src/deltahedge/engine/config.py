@@ -239,7 +239,10 @@ class JournalConfig(_Model):
     """Where the journal lives."""
 
     url: str | None = Field(default=None, description="SQLite path or URL; None: user data folder")
-    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite: NORMAL survives a killed process; FULL also a power cut (slower)",
+    )
 
 
 class DashboardConfig(_Model):
