@@ -22,7 +22,7 @@ from deltahedge.core import (
 from deltahedge.execution.journal import Journal as JournalPort
 from deltahedge.execution.journal import OrderRecord
 from deltahedge.execution.orders import OrderManager, RetryPolicy
-from deltahedge.store import Journal, reconcile
+from deltahedge.store import Journal, OrderJournal, reconcile
 from deltahedge.venues.paper import FaultConfig, PaperVenue
 from deltahedge.venues.specs import BINANCE_BTCUSDT, synthetic_book
 
@@ -31,6 +31,7 @@ LOT = BINANCE_BTCUSDT.lot_size
 
 def test_store_journal_satisfies_the_execution_port(journal: Journal) -> None:
     assert isinstance(journal, JournalPort)
+    assert isinstance(OrderJournal(journal), JournalPort)
 
 
 def test_order_record_upserts_append_transitions_and_load_rebuilds(journal: Journal) -> None:
@@ -88,7 +89,7 @@ async def _schedule(db_url: str, seed: int) -> tuple[int, int]:
     kw = dict(clock=clock, retry=RetryPolicy(max_tries=6, max_attempts=40), sleep=sleep)
     journal = Journal(db_url, clock=clock)
     venues = {v: _CrashingVenue(paper, rng)}
-    om = OrderManager(venues, journal, **kw)
+    om = OrderManager(venues, OrderJournal(journal), **kw)
     intended = 0.0
     restarts = 0
     for k in range(3):
@@ -109,7 +110,7 @@ async def _schedule(db_url: str, seed: int) -> tuple[int, int]:
                 om.close()
                 journal.close()
                 journal = Journal(db_url, clock=clock)
-                om = OrderManager.recover(venues, journal, **kw)
+                om = OrderManager.recover(venues, OrderJournal(journal), **kw)
                 restarts += 1
             if om.in_flight("BTC") is None:
                 break

@@ -19,6 +19,7 @@ from deltahedge.store.journal import (
     journal_url,
     to_json,
 )
+from deltahedge.store.port import OrderJournal
 from deltahedge.store.readers import JournaledOrder
 from deltahedge.store.recovery import (
     PositionDifference,
@@ -36,6 +37,7 @@ __all__ = [
     "Journal",
     "JournaledOrder",
     "KillSwitchRequest",
+    "OrderJournal",
     "PositionDifference",
     "ReconcileReport",
     "VenueQuery",
