@@ -270,6 +270,15 @@ def test_journal_url_maps_paths_and_postgres_schemes(tmp_path: Path, monkeypatch
     assert journal_url(None) == f"sqlite:///{tmp_path / 'xdg' / 'deltahedge' / 'journal.sqlite'}"
 
 
+def test_in_memory_journal_keeps_records_across_calls() -> None:
+    j = Journal(":memory:")
+    assert j.url == "sqlite://"
+    j.record_intent(_intent(1))
+    j.record_order(_order(1))
+    assert [o.request for o in j.in_flight_orders()] == [_order(1)]
+    j.close()
+
+
 def test_bad_synchronous_setting_names_allowed_values(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'FULL', 'NORMAL'"):
         Journal(tmp_path / "j.sqlite", synchronous="OFF")

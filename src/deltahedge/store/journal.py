@@ -73,6 +73,7 @@ def journal_url(target: str | Path | None = None) -> str:
     target : str, Path or None
         ``None``: the default SQLite file (``default_journal_path``). A string with
         ``://``: a URL (``postgresql://`` and ``postgres://`` get the psycopg 3 driver).
+        ``":memory:"``: a SQLite base in memory (tests, demos; gone at exit).
         Anything else: a SQLite file path.
 
     Returns
@@ -83,6 +84,8 @@ def journal_url(target: str | Path | None = None) -> str:
     if target is None:
         target = default_journal_path()
     text = str(target)
+    if text == ":memory:":
+        return "sqlite://"
     if "://" in text:
         for plain in ("postgresql://", "postgres://"):
             if text.startswith(plain):
@@ -175,7 +178,11 @@ class Journal(JournalReaders):
             db = sa.engine.make_url(url).database
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+            else:  # in memory: one shared connection, or every checkout sees an empty base
+                engine = sa.create_engine(
+                    url, poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+                )
 
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
