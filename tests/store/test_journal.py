@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
 from deltahedge.core import (
@@ -282,3 +284,29 @@ def test_in_memory_journal_keeps_records_across_calls() -> None:
 def test_bad_synchronous_setting_names_allowed_values(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'FULL', 'NORMAL'"):
         Journal(tmp_path / "j.sqlite", synchronous="OFF")
+
+
+_RANK = {OrderStatus.NEW: 0, OrderStatus.ACKED: 1, OrderStatus.PARTIALLY_FILLED: 2}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(OrderStatus)), st.floats(0, 1.5)), min_size=1, max_size=8
+    )
+)
+def test_order_state_only_moves_forward_whatever_the_update_order(updates) -> None:
+    j = Journal(":memory:")
+    j.record_intent(_intent(1))
+    j.record_order(_order(1))
+    coid = _order(1).client_order_id
+    status, filled = OrderStatus.NEW, 0.0  # reference fold, written out independently
+    for k, (st_, q) in enumerate(updates):
+        j.record_order_update(_update(coid, st_, q, ts=T0 + k))
+        if not status.is_terminal and (st_.is_terminal or _RANK[st_] >= _RANK[status]):
+            status = st_
+        filled = max(filled, q)
+    o = j.order(coid)
+    assert o is not None and (o.status, o.filled_quantity) == (status, filled)
+    assert (o in j.in_flight_orders()) == (not status.is_terminal)
+    j.close()
