@@ -16,8 +16,18 @@ from deltahedge.venues.paper import FaultConfig, PaperVenue
 from deltahedge.venues.specs import BINANCE_BTCUSDT, synthetic_book
 
 CALL = InstrumentInfo(
-    "BTC-27SEP24-60000-C", "opt", "option", "BTC", Settlement.INVERSE, 1.0, 0.1, 0.0005,
-    0.0003, 0.0003, strike=60_000.0, option_kind=OptionKind.CALL,
+    "BTC-27SEP24-60000-C",
+    "opt",
+    "option",
+    "BTC",
+    Settlement.INVERSE,
+    1.0,
+    0.1,
+    0.0005,
+    0.0003,
+    0.0003,
+    strike=60_000.0,
+    option_kind=OptionKind.CALL,
 )
 
 
@@ -29,12 +39,21 @@ def _option_book() -> L2Book:
 
 def _setup(option_faults: FaultConfig | None = None, same_venue: bool = False):
     clock = SimClock(0)
-    hedge_book = synthetic_book("BTCUSDT", mid=60_000.0, levels=50, size_at_touch=1.0, growth=0.0, seed=3)
+    hedge_book = synthetic_book(
+        "BTCUSDT", mid=60_000.0, levels=50, size_at_touch=1.0, growth=0.0, seed=3
+    )
     if same_venue:
-        v = PaperVenue("opt", [CALL, BINANCE_BTCUSDT], {CALL.symbol: _option_book(), "BTCUSDT": hedge_book}, clock=clock)
+        v = PaperVenue(
+            "opt",
+            [CALL, BINANCE_BTCUSDT],
+            {CALL.symbol: _option_book(), "BTCUSDT": hedge_book},
+            clock=clock,
+        )
         venues = {"opt": v}
     else:
-        opt = PaperVenue("opt", [CALL], {CALL.symbol: _option_book()}, clock=clock, faults=option_faults)
+        opt = PaperVenue(
+            "opt", [CALL], {CALL.symbol: _option_book()}, clock=clock, faults=option_faults
+        )
         hedge = PaperVenue("perp", [BINANCE_BTCUSDT], {"BTCUSDT": hedge_book}, clock=clock)
         venues = {"opt": opt, "perp": hedge}
 
@@ -46,7 +65,9 @@ def _setup(option_faults: FaultConfig | None = None, same_venue: bool = False):
 
 
 def _option(qty: float = 2.0, price: float = 0.0510, venue: str = "opt") -> OrderRequest:
-    return OrderRequest("", venue, CALL.symbol, OrderSide.BUY, qty, OrderType.LIMIT, price, intent_id="rfq-1")
+    return OrderRequest(
+        "", venue, CALL.symbol, OrderSide.BUY, qty, OrderType.LIMIT, price, intent_id="rfq-1"
+    )
 
 
 def _hedge(qty: float, venue: str = "perp", instrument: str = "BTCUSDT") -> OrderRequest:
@@ -93,7 +114,9 @@ def test_combo_on_one_venue_is_all_or_none():
     assert ok.committed and ok.guarantee == "combo"
     assert venues["opt"]._positions["BTCUSDT"] == pytest.approx(-1.0)
     before = dict(venues["opt"]._positions)
-    opt2 = OrderRequest("", "opt", CALL.symbol, OrderSide.BUY, 1.0, OrderType.LIMIT, 0.0515, intent_id="rfq-2")
+    opt2 = OrderRequest(
+        "", "opt", CALL.symbol, OrderSide.BUY, 1.0, OrderType.LIMIT, 0.0515, intent_id="rfq-2"
+    )
     bad = asyncio.run(ex.execute_atomic(opt2, _hedge(40.0, venue="opt"), max_slippage_bps=0.1))
     assert not bad.committed and bad.guarantee == "combo"
     assert dict(venues["opt"]._positions) == before
@@ -107,11 +130,22 @@ def test_amm_hedge_reverts_past_its_guard_and_the_option_is_not_traded():
     opt = PaperVenue("opt", [CALL], {CALL.symbol: _option_book()}, clock=clock)
     ex = AtomicExecutor(OrderManager({"uni": amm, "opt": opt}, clock=clock))
     price0 = amm.pair.price
-    res = asyncio.run(ex.execute_atomic(_option(), _hedge(5.0, venue="uni", instrument="BTC/USDC"), 1.0))
+    res = asyncio.run(
+        ex.execute_atomic(_option(), _hedge(5.0, venue="uni", instrument="BTC/USDC"), 1.0)
+    )
     assert not res.committed and amm.pair.price == price0 and opt._positions[CALL.symbol] == 0.0
     small = asyncio.run(
         ex.execute_atomic(
-            OrderRequest("", "opt", CALL.symbol, OrderSide.BUY, 1.0, OrderType.LIMIT, 0.0510, intent_id="rfq-3"),
+            OrderRequest(
+                "",
+                "opt",
+                CALL.symbol,
+                OrderSide.BUY,
+                1.0,
+                OrderType.LIMIT,
+                0.0510,
+                intent_id="rfq-3",
+            ),
             _hedge(0.01, venue="uni", instrument="BTC/USDC"),
             50.0,
         )

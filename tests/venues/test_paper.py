@@ -55,23 +55,53 @@ def test_market_buy_walks_levels_with_taker_fee():
 
 def test_ioc_limit_partially_fills_and_cancels_rest():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 5.0, order_type=OrderType.LIMIT, price=102.0,
-                                    time_in_force=TimeInForce.IOC)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                5.0,
+                order_type=OrderType.LIMIT,
+                price=102.0,
+                time_in_force=TimeInForce.IOC,
+            )
+        )
+    )
     assert upd.status is OrderStatus.CANCELLED and upd.filled_quantity == 3.0
 
 
 def test_fok_that_cannot_fill_completely_expires_untouched():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 9.0, order_type=OrderType.LIMIT, price=102.0,
-                                    time_in_force=TimeInForce.FOK)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                9.0,
+                order_type=OrderType.LIMIT,
+                price=102.0,
+                time_in_force=TimeInForce.FOK,
+            )
+        )
+    )
     assert upd.status is OrderStatus.EXPIRED and upd.filled_quantity == 0.0
     assert v.books["BTCUSDT"].asks[101.0] == 1.0
 
 
 def test_post_only_that_would_cross_is_rejected():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 1.0, order_type=OrderType.LIMIT, price=101.0,
-                                    time_in_force=TimeInForce.POST_ONLY)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                1.0,
+                order_type=OrderType.LIMIT,
+                price=101.0,
+                time_in_force=TimeInForce.POST_ONLY,
+            )
+        )
+    )
     assert upd.status is OrderStatus.REJECTED
 
 
@@ -86,7 +116,7 @@ def test_passive_order_fills_only_after_the_queue_ahead_trades():
     v.on_trade("BTCUSDT", 100.0, 0.8, OrderSide.SELL)
     upd = asyncio.run(v.get_order("a"))
     assert upd.status is OrderStatus.PARTIALLY_FILLED and upd.filled_quantity == pytest.approx(0.5)
-    fill = [e for e in events if isinstance(e, Fill)][0]
+    fill = next(e for e in events if isinstance(e, Fill))
     assert fill.liquidity == "maker" and fill.fee == pytest.approx(0.5 * 100.0 * 0.0002)
     v.on_trade("BTCUSDT", 99.0, 0.1, OrderSide.SELL)  # a trade through our price fills the rest
     assert asyncio.run(v.get_order("a")).status is OrderStatus.FILLED
@@ -117,13 +147,14 @@ def test_latency_delays_matching_until_the_clock_moves():
 def test_inverse_fee_is_charged_in_coin():
     book = L2Book("BTCUSD_PERP")
     book.load([(60_000.0, 100.0)], [(60_000.1, 100.0)])
-    v = PaperVenue("c", [BINANCE_BTCUSD_PERP], {"BTCUSD_PERP": book})
+    v = PaperVenue("c", [BINANCE_BTCUSD_PERP], {"BTCUSD_PERP": book}, balances={"BTC": 1.0})
     fills: list = []
     v.subscribe(fills.append)
     asyncio.run(v.submit(OrderRequest("a", "c", "BTCUSD_PERP", OrderSide.SELL, 10.0)))
     # 10 contracts x 100 USD / 60000 = 0.0166667 BTC; 5 bp of it = 8.3333e-6 BTC
     f = fills[0]
     assert f.fee_currency == "BTC" and f.fee == pytest.approx(10 * 100 / 60_000 * 0.0005)
+    assert asyncio.run(v.balances())["BTC"].total == pytest.approx(1.0 - f.fee)
 
 
 def test_duplicate_client_id_and_unknown_order_are_typed_errors():

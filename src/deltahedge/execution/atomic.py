@@ -68,8 +68,9 @@ class AtomicResult:
 
 
 def _is_exact(venue: Venue) -> bool:
-    # paper and AMM venues match synchronously: nothing trades between our check and our legs
-    return venue.capabilities.atomic_fill_or_kill and not hasattr(venue, "exchange")
+    # paper and AMM venues match in-process: nothing trades between our check and our legs
+    caps = venue.capabilities
+    return caps.atomic_fill_or_kill and caps.synchronous
 
 
 class AtomicExecutor:
@@ -103,30 +104,47 @@ class AtomicExecutor:
         ``option_trade.intent_id`` (legs 0 and 1; the unwind is leg 2).
         """
         if option_trade.price is None:
-            raise InvalidInput("option_trade needs a limit price (the price the option is quoted at)")
+            raise InvalidInput(
+                "option_trade needs a limit price (the price the option is quoted at)"
+            )
         if not max_slippage_bps >= 0:
             raise InvalidInput(f"max_slippage_bps must be >= 0, got {max_slippage_bps}")
         base = option_trade.intent_id or option_trade.client_order_id
         ref = await self.reference_price(hedge)
         limit = ref * (1.0 + hedge.side.sign * max_slippage_bps * 1e-4)
         hedge_fok = replace(
-            hedge, order_type=OrderType.LIMIT, price=limit, time_in_force=TimeInForce.FOK,
-            client_order_id=client_order_id(base, 1), intent_id=base,
+            hedge,
+            order_type=OrderType.LIMIT,
+            price=limit,
+            time_in_force=TimeInForce.FOK,
+            client_order_id=client_order_id(base, 1),
+            intent_id=base,
         )
         option_fok = replace(
-            option_trade, order_type=OrderType.LIMIT, time_in_force=TimeInForce.FOK,
-            client_order_id=client_order_id(base, 0), intent_id=base,
+            option_trade,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.FOK,
+            client_order_id=client_order_id(base, 0),
+            intent_id=base,
         )
         venue = self.venues[hedge.venue]
-        if hedge.venue == option_trade.venue and venue.capabilities.combo_orders and hasattr(venue, "submit_combo"):
+        if (
+            hedge.venue == option_trade.venue
+            and venue.capabilities.combo_orders
+            and hasattr(venue, "submit_combo")
+        ):
             return await self._combo(venue, option_fok, hedge_fok, ref)
         opt_venue = self.venues[option_trade.venue]
         exact = _is_exact(venue) and _is_exact(opt_venue)
         guarantee = "exact" if exact else "best_effort"
         # pre-check the option leg so that a hedge is not bought for an option that cannot trade
         if not await self._option_fillable(option_fok):
-            return AtomicResult(False, "option leg cannot fill at its limit; nothing sent", guarantee)
-        hedge_rep = await self.manager.execute(self._intent(base + ":hedge", hedge_fok), [hedge_fok])
+            return AtomicResult(
+                False, "option leg cannot fill at its limit; nothing sent", guarantee
+            )
+        hedge_rep = await self.manager.execute(
+            self._intent(base + ":hedge", hedge_fok), [hedge_fok]
+        )
         if hedge_rep.status != "filled":
             why = hedge_rep.reason or f"hedge {hedge_rep.status}"
             return AtomicResult(
@@ -136,13 +154,20 @@ class AtomicExecutor:
             )
         h_avg = hedge_rep.avg_price[0]
         slip = hedge.side.sign * (h_avg - ref) / ref * 1e4
-        opt_rep = await self.manager.execute(self._intent(base + ":option", option_fok), [option_fok])
+        opt_rep = await self.manager.execute(
+            self._intent(base + ":option", option_fok), [option_fok]
+        )
         if opt_rep.status == "filled":
             return AtomicResult(True, "filled", guarantee, h_avg, opt_rep.avg_price[0], slip)
         unwind = replace(
-            hedge, side=OrderSide.SELL if hedge.side is OrderSide.BUY else OrderSide.BUY,
-            order_type=OrderType.MARKET, price=None, time_in_force=TimeInForce.GTC,
-            quantity=hedge_rep.filled[0], client_order_id=client_order_id(base, 2), intent_id=base,
+            hedge,
+            side=OrderSide.SELL if hedge.side is OrderSide.BUY else OrderSide.BUY,
+            order_type=OrderType.MARKET,
+            price=None,
+            time_in_force=TimeInForce.GTC,
+            quantity=hedge_rep.filled[0],
+            client_order_id=client_order_id(base, 2),
+            intent_id=base,
         )
         un_rep = await self.manager.execute(self._intent(base + ":unwind", unwind), [unwind])
         cost = _unwind_cost(hedge, hedge_rep, un_rep)
@@ -150,10 +175,16 @@ class AtomicExecutor:
             False,
             f"option leg {opt_rep.status} ({opt_rep.reason or 'no fill'}); hedge unwound "
             f"({un_rep.status}, cost {cost:.4f})",
-            guarantee, h_avg, 0.0, slip, cost,
+            guarantee,
+            h_avg,
+            0.0,
+            slip,
+            cost,
         )
 
-    async def _combo(self, venue: Venue, option: OrderRequest, hedge: OrderRequest, ref: float) -> AtomicResult:
+    async def _combo(
+        self, venue: Venue, option: OrderRequest, hedge: OrderRequest, ref: float
+    ) -> AtomicResult:
         try:
             updates = await venue.submit_combo([option, hedge])  # type: ignore[attr-defined]
         except (OrderRejected, VenueError) as exc:
@@ -162,7 +193,9 @@ class AtomicExecutor:
             h = updates[1].avg_price
             slip = hedge.side.sign * (h - ref) / ref * 1e4
             return AtomicResult(True, "filled", "combo", h, updates[0].avg_price, slip)
-        return AtomicResult(False, "combo could not fill every leg within its limit; nothing traded", "combo")
+        return AtomicResult(
+            False, "combo could not fill every leg within its limit; nothing traded", "combo"
+        )
 
     async def _option_fillable(self, option: OrderRequest) -> bool:
         book = await self.venues[option.venue].order_book(option.instrument, 50)
@@ -173,12 +206,17 @@ class AtomicExecutor:
 
     def _intent(self, intent_id: str, leg: OrderRequest) -> HedgeIntent:
         # the option, the hedge and the unwind are separate exposures for the in-flight guard
-        return HedgeIntent(intent_id, self.manager.clock.now_ns(), intent_id, 0.0, "atomic option+hedge leg")
+        return HedgeIntent(
+            intent_id, self.manager.clock.now_ns(), intent_id, 0.0, "atomic option+hedge leg"
+        )
 
 
 def _unwind_cost(hedge: OrderRequest, opened: ExecutionReport, closed: ExecutionReport) -> float:
     q = min(opened.filled.get(0, 0.0), closed.filled.get(0, 0.0))
-    return hedge.side.sign * (opened.avg_price.get(0, 0.0) - closed.avg_price.get(0, 0.0)) * q + closed.fees
+    return (
+        hedge.side.sign * (opened.avg_price.get(0, 0.0) - closed.avg_price.get(0, 0.0)) * q
+        + closed.fees
+    )
 
 
 __all__ = ["AtomicExecutor", "AtomicResult"]

@@ -10,8 +10,8 @@ where ``side`` is +1 for a buy and -1 for a sell, ``fee_rate`` the taker fee and
 held ``h`` hours costs ``side * f * h / 8`` of notional: longs pay positive funding).
 Walking a book or an AMM curve only gets worse, so each source's marginal cost is
 non-decreasing and the total cost is convex and piecewise linear in the amounts; taking
-segments in order of cost across all sources (a greedy merge) is then optimal, within
-each source's limit. Amounts are rounded to lots at the end and the cost reported is the
+segments in order of cost across all sources (a k-way merge of the sources' sorted
+slices) is then optimal, within each source's limit. Amounts are rounded to lots at the end and the cost reported is the
 exact cost of the rounded amounts, walked again level by level.
 
 Coin delta of an inverse contract of ``c`` USD bought at ``p`` is ``c / p`` (see
@@ -21,6 +21,7 @@ formula.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,8 +69,13 @@ class LiquiditySource(Protocol):
     healthy: bool
     max_coin: float
 
-    def segments(self, side: OrderSide, max_slippage_bps: float | None) -> tuple[FloatArray, FloatArray]:
-        """Coin amounts and USD cost per coin of consecutive slices of liquidity, cheapest first."""
+    def segments(
+        self, side: OrderSide, max_slippage_bps: float | None, max_coin: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Coin amounts and USD cost per coin of consecutive slices of liquidity, cheapest first.
+
+        Only the slices needed to reach ``max_coin`` must be returned (more is allowed).
+        """
         ...
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
@@ -113,45 +119,55 @@ class BookSource:
     funding_rate: float = 0.0
     carry_hours: float = 0.0
 
+    _cache: dict[OrderSide, tuple[FloatArray, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     @property
     def mid(self) -> float:
         return 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
 
-    def _side(self, side: OrderSide) -> FloatArray:
-        return self.asks if side is OrderSide.BUY else self.bids
+    def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
+        """Prices, sizes, coin per level, cumulative coin, cumulative contracts (cached)."""
+        got = self._cache.get(side)
+        if got is None:
+            rows = self.asks if side is OrderSide.BUY else self.bids
+            prices, sizes = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+            cs = self.instrument.contract_size
+            coin = (
+                sizes * cs
+                if self.instrument.settlement is Settlement.LINEAR
+                else sizes * cs / prices
+            )
+            got = (prices, sizes, coin, np.cumsum(coin), np.cumsum(sizes))
+            self._cache[side] = got
+        return got
 
-    def _unit_cost(self, side: OrderSide, prices: FloatArray) -> FloatArray:
-        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
-        return side.sign * (prices - self.mid) + (self.instrument.taker_fee + carry) * prices
-
-    def segments(self, side: OrderSide, max_slippage_bps: float | None = None) -> tuple[FloatArray, FloatArray]:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
+    def segments(
+        self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
+    ) -> tuple[FloatArray, FloatArray]:
+        prices, _, coin, cum, _ = self._prep(side)
+        n = min(int(np.searchsorted(cum, max_coin, side="left")) + 1, len(prices))
+        prices, coin = prices[:n], coin[:n]
+        mid = self.mid
         if max_slippage_bps is not None:
-            ok = side.sign * (prices - self.mid) <= self.mid * max_slippage_bps * 1e-4
-            prices, sizes = prices[ok], sizes[ok]
-        cs = self.instrument.contract_size
-        coin = sizes * cs if self.instrument.settlement is Settlement.LINEAR else sizes * cs / prices
-        return coin, self._unit_cost(side, prices)
+            k = int(np.count_nonzero(side.sign * (prices - mid) <= mid * max_slippage_bps * 1e-4))
+            prices, coin = prices[:k], coin[:k]
+        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
+        cost = side.sign * (prices - mid) + (self.instrument.taker_fee + carry) * prices
+        return coin, cost
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
-        cs = self.instrument.contract_size
-        linear = self.instrument.settlement is Settlement.LINEAR
-        coins = sizes * cs if linear else sizes * cs / prices
-        cum = np.cumsum(coins)
+        prices, _, _, cum, cum_sizes = self._prep(side)
         n = int(np.searchsorted(cum, coin, side="left"))
         if n >= len(cum):
-            return float(sizes.sum())
+            return float(cum_sizes[-1])
         before_coin = float(cum[n - 1]) if n > 0 else 0.0
-        before = float(sizes[:n].sum())
+        before = float(cum_sizes[n - 1]) if n > 0 else 0.0
         return before + self.instrument.contracts_for(coin - before_coin, float(prices[n]))
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
-        cum = np.cumsum(sizes)
+        prices, sizes, _, _, cum = self._prep(side)
         n = min(int(np.searchsorted(cum, contracts - 1e-12, side="left")) + 1, len(sizes))
         take = sizes[:n].copy()
         take[-1] -= max(0.0, float(cum[n - 1]) - contracts)
@@ -268,31 +284,29 @@ class SmartRouter:
             if not s.healthy:
                 skipped.append((s.venue, "venue down"))
             elif now_ns and age > self.config.max_age_ns:
-                skipped.append((s.venue, f"book {age / 1e9:.1f} s old > {self.config.max_age_ns / 1e9:.1f} s"))
+                skipped.append(
+                    (s.venue, f"book {age / 1e9:.1f} s old > {self.config.max_age_ns / 1e9:.1f} s")
+                )
             else:
                 usable.append(s)
-        seg_coin: list[FloatArray] = []
-        seg_cost: list[FloatArray] = []
-        seg_src: list[FloatArray] = []
+        # k-way merge of the sources' slices by cost per coin (each source's list is already
+        # sorted: walking a book or a curve only gets dearer), until ``want`` coin is taken
+        take = [0.0] * len(usable)
+        room = [min(s.max_coin, want) for s in usable]
+        streams = []
         for i, s in enumerate(usable):
-            c, u = s.segments(side, max_slippage_bps)
-            c = _cap(c, min(s.max_coin, want))
-            seg_coin.append(c)
-            seg_cost.append(u[: len(c)])
-            seg_src.append(np.full(len(c), i, dtype=float))
-        take = np.zeros(len(usable))
-        if usable:
-            coins = np.concatenate(seg_coin)
-            costs = np.concatenate(seg_cost)
-            src = np.concatenate(seg_src).astype(int)
-            order = np.argsort(costs, kind="stable")
-            cum = np.cumsum(coins[order])
-            n = int(np.searchsorted(cum, want, side="left"))
-            full = order[: min(n, len(order))]
-            np.add.at(take, src[full], coins[full])
-            if n < len(order):
-                before = float(cum[n - 1]) if n > 0 else 0.0
-                take[src[order[n]]] += want - before
+            c, u = s.segments(side, max_slippage_bps, room[i])
+            streams.append(zip(u.tolist(), c.tolist(), [i] * len(c), strict=True))
+        left = want
+        for _, c, i in heapq.merge(*streams):
+            q = min(c, room[i], left)
+            if q <= 0:
+                continue
+            take[i] += q
+            room[i] -= q
+            left -= q
+            if left <= 1e-12:
+                break
         allocations = []
         for i, s in enumerate(usable):
             if take[i] <= 0:
@@ -303,7 +317,9 @@ class SmartRouter:
             if contracts <= 0:
                 continue
             allocations.append(
-                Allocation(s.venue, s.instrument.symbol, side, contracts, s.execute_cost(side, contracts))
+                Allocation(
+                    s.venue, s.instrument.symbol, side, contracts, s.execute_cost(side, contracts)
+                )
             )
         return Route(side, want, tuple(allocations), tuple(skipped))
 
@@ -315,16 +331,6 @@ class SmartRouter:
         n = math.ceil(abs(coin) / self.config.max_clip_coin)
         step = round(self.config.clip_interval_s * 1e9)
         return [Clip(intent.ts_ns + k * step, coin / n) for k in range(n)]
-
-
-def _cap(coin: FloatArray, limit: float) -> FloatArray:
-    """The segments up to a cumulative ``limit`` (the last one cut), dropping the rest."""
-    cum = np.cumsum(coin)
-    n = min(int(np.searchsorted(cum, limit, side="left")) + 1, len(coin))
-    out = coin[:n].copy()
-    if n and cum[n - 1] > limit:
-        out[-1] -= cum[n - 1] - limit
-    return out
 
 
 __all__ = [

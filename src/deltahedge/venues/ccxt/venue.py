@@ -40,13 +40,20 @@ from deltahedge.venues.ccxt.config import CLIENT_ID_PARAM, CcxtVenueConfig
 from deltahedge.venues.ccxt.mapping import (
     client_id_of,
     fill_from_trade,
+    from_venue_client_id,
     instrument_from_market,
     order_params,
+    to_venue_client_id,
     translate_error,
     update_from_order,
 )
 
-_TIF = {TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.GTC: None, TimeInForce.POST_ONLY: None}
+_TIF = {
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.GTC: None,
+    TimeInForce.POST_ONLY: None,
+}
 
 
 def make_exchange(config: CcxtVenueConfig) -> Any:
@@ -74,9 +81,11 @@ class CcxtVenue:
         self.config = config
         self.name = config.venue_name
         self.exchange = exchange if exchange is not None else make_exchange(config)
+        # Deribit has combo orders and block trades, but this adapter does not place them
+        # yet: combo_orders stays False so the atomic executor never claims that guarantee
         self.capabilities = VenueCapabilities(
-            combo_orders=config.exchange == "deribit",
-            block_trades=config.exchange in ("deribit", "okx", "bybit"),
+            combo_orders=False,
+            block_trades=False,
             options=config.exchange in ("deribit", "okx", "bybit"),
         )
         self._client_param = CLIENT_ID_PARAM[config.exchange]
@@ -110,7 +119,11 @@ class CcxtVenue:
             for symbol, market in markets.items():
                 spec = instrument_from_market(market, self.name)
                 scale = 1.0
-                if self.config.exchange == "deribit" and market.get("inverse") and spec.kind != "option":
+                if (
+                    self.config.exchange == "deribit"
+                    and market.get("inverse")
+                    and spec.kind != "option"
+                ):
                     scale = spec.contract_size
                     spec = replace(spec, lot_size=spec.lot_size / scale)
                 self._scale[symbol] = scale
@@ -124,7 +137,9 @@ class CcxtVenue:
         try:
             return self._unified[instrument]
         except KeyError:
-            raise UnknownOrder(f"{self.name}: unknown instrument {instrument!r}", self.name) from None
+            raise UnknownOrder(
+                f"{self.name}: unknown instrument {instrument!r}", self.name
+            ) from None
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = await self._do("fetch_order_book", await self._symbol(instrument), depth)
@@ -134,7 +149,9 @@ class CcxtVenue:
         out: dict[str, float] = {}
         for p in await self._do("fetch_positions"):
             sign = -1.0 if p.get("side") == "short" else 1.0
-            out[str(p["info"].get("instrument_name") or p["symbol"])] = sign * float(p.get("contracts") or 0.0)
+            scale = self._scale.get(str(p.get("symbol")), 1.0)
+            name = str((p.get("info") or {}).get("instrument_name") or p["symbol"])
+            out[name] = sign * float(p.get("contracts") or 0.0) / scale
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
@@ -146,21 +163,27 @@ class CcxtVenue:
 
     async def funding_rate(self, instrument: str) -> FundingRate:
         fr = await self._do("fetch_funding_rate", await self._symbol(instrument))
-        return FundingRate(instrument, float(fr.get("fundingRate") or 0.0), next_ts_ns=int(fr.get("fundingTimestamp") or 0) * 1_000_000)
+        return FundingRate(
+            instrument,
+            float(fr.get("fundingRate") or 0.0),
+            next_ts_ns=int(fr.get("fundingTimestamp") or 0) * 1_000_000,
+        )
 
     # ------------------------------------------------------------------ orders
     async def submit(self, request: OrderRequest) -> OrderUpdate:
         symbol = await self._symbol(request.instrument)
         params = order_params(
             self._client_param,
-            request.client_order_id,
+            to_venue_client_id(self.config.exchange, request.client_order_id),
             request.time_in_force is TimeInForce.POST_ONLY,
             request.reduce_only,
             _TIF[request.time_in_force],
         )
         kind = "market" if request.order_type is OrderType.MARKET else "limit"
         amount = request.quantity * self._scale.get(symbol, 1.0)
-        order = await self._do("create_order", symbol, kind, request.side.value, amount, request.price, params)
+        order = await self._do(
+            "create_order", symbol, kind, request.side.value, amount, request.price, params
+        )
         order.setdefault("clientOrderId", request.client_order_id)
         self._venue_ids[request.client_order_id] = str(order.get("id"))
         self._order_symbol[request.client_order_id] = symbol
@@ -168,6 +191,9 @@ class CcxtVenue:
 
     def _update(self, order: dict[str, Any]) -> OrderUpdate:
         upd = update_from_order(order, self.name)
+        coid = from_venue_client_id(self.config.exchange, upd.client_order_id)
+        if coid != upd.client_order_id:
+            upd = replace(upd, client_order_id=coid)
         scale = self._scale.get(str(order.get("symbol")), 1.0)
         return replace(upd, filled_quantity=upd.filled_quantity / scale) if scale != 1.0 else upd
 
@@ -193,7 +219,10 @@ class CcxtVenue:
             return await self._do("fetch_order", vid, self._order_symbol.get(client_order_id))
         for method in ("fetch_open_orders", "fetch_closed_orders"):
             for order in await self._do(method):
-                if client_id_of(order) == client_order_id:
+                if (
+                    from_venue_client_id(self.config.exchange, client_id_of(order))
+                    == client_order_id
+                ):
                     self._venue_ids[client_order_id] = str(order["id"])
                     self._order_symbol[client_order_id] = str(order.get("symbol"))
                     return order
@@ -218,7 +247,7 @@ class CcxtVenue:
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
-        self._listeners = [x for x in self._listeners if x is not listener]
+        self._listeners = [x for x in self._listeners if x != listener]
 
     async def run_streams(self) -> None:
         """Push order updates and fills from ccxt.pro's ``watch_orders`` / ``watch_my_trades``."""

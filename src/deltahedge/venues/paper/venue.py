@@ -92,6 +92,8 @@ class PaperVenue:
         ``is_healthy`` is False when the book is older than this (by the clock).
     funding : Mapping[str, float], optional
         Funding rate per 8 h by symbol.
+    balances : Mapping[str, float], optional
+        Starting balance by currency; fees are taken from it (PnL stays unrealised).
     """
 
     def __init__(
@@ -105,9 +107,12 @@ class PaperVenue:
         seed: int = 0,
         stale_after_ns: int | None = None,
         funding: Mapping[str, float] | None = None,
+        balances: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True, combo_orders=True)
+        self.capabilities = VenueCapabilities(
+            atomic_fill_or_kill=True, combo_orders=True, synchronous=True
+        )
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -119,8 +124,10 @@ class PaperVenue:
         self.stale_after_ns = stale_after_ns
         self._funding = dict(funding or {})
         self._orders: dict[str, _Order] = {}
+        self._snapshots: dict[str, tuple[object, object, int, BookSnapshot]] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
         self._fees: dict[str, float] = {}
+        self._start = dict(balances or {})
         self._listeners: list[Listener] = []
         self._ids = itertools.count(1)
         self.connected = True
@@ -135,20 +142,31 @@ class PaperVenue:
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = self._book(instrument)
-        bp, bq = book.side_arrays(OrderSide.BUY)
-        ap, aq = book.side_arrays(OrderSide.SELL)
-        return BookSnapshot(
+        bids = book.side_arrays(OrderSide.BUY)
+        asks = book.side_arrays(OrderSide.SELL)
+        cached = self._snapshots.get(instrument)
+        # the sorted views are rebuilt whenever the book changes, so identity means unchanged
+        if cached is not None and cached[0] is bids and cached[1] is asks and cached[2] == depth:
+            snap = cached[3]
+            return snap if snap.ts_ns == book.ts_ns else replace(snap, ts_ns=book.ts_ns)
+        snap = BookSnapshot(
             instrument,
-            np.column_stack([bp[:depth], bq[:depth]]),
-            np.column_stack([ap[:depth], aq[:depth]]),
+            np.column_stack([bids[0][:depth], bids[1][:depth]]),
+            np.column_stack([asks[0][:depth], asks[1][:depth]]),
             book.ts_ns,
         )
+        self._snapshots[instrument] = (bids, asks, depth, snap)
+        return snap
 
     async def positions(self) -> Mapping[str, float]:
         return dict(self._positions)
 
     async def balances(self) -> Mapping[str, Balance]:
-        return {c: Balance(c, -f, -f) for c, f in self._fees.items()}
+        out = {}
+        for c in {*self._start, *self._fees}:
+            total = self._start.get(c, 0.0) - self._fees.get(c, 0.0)
+            out[c] = Balance(c, total, total)
+        return out
 
     async def funding_rate(self, instrument: str) -> FundingRate:
         self._spec(instrument)
@@ -163,9 +181,13 @@ class PaperVenue:
         if self.faults.hit("rate_limit"):
             raise RateLimited(f"{self.name}: too many requests; retry after 0.1 s", self.name, 0.1)
         if self.faults.hit("disconnect_before"):
-            raise VenueDisconnected(f"{self.name}: connection lost before the order was sent", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: connection lost before the order was sent", self.name
+            )
         if self.faults.hit("reject"):
-            raise OrderRejected(f"{self.name}: order {request.client_order_id} rejected (injected)", self.name)
+            raise OrderRejected(
+                f"{self.name}: order {request.client_order_id} rejected (injected)", self.name
+            )
         if request.client_order_id in self._orders:
             self.duplicate_submits += 1
             raise OrderRejected(
@@ -193,12 +215,18 @@ class PaperVenue:
             raise OrderRejected(f"{self.name}: combo rejected (injected)", self.name)
         for req in legs:
             if req.client_order_id in self._orders:
-                raise OrderRejected(f"{self.name}: duplicate client order id {req.client_order_id}", self.name)
+                raise OrderRejected(
+                    f"{self.name}: duplicate client order id {req.client_order_id}", self.name
+                )
             self._validate(req, self._spec(req.instrument))
         if len({r.instrument for r in legs}) != len(legs):
-            raise OrderRejected(f"{self.name}: combo legs must be on distinct instruments", self.name)
+            raise OrderRejected(
+                f"{self.name}: combo legs must be on distinct instruments", self.name
+            )
         ok = all(
-            self.books[r.instrument].walk(r.side, r.quantity, r.price if r.order_type is OrderType.LIMIT else None).filled
+            self.books[r.instrument]
+            .walk(r.side, r.quantity, r.price if r.order_type is OrderType.LIMIT else None)
+            .filled
             >= r.quantity - _EPS
             for r in legs
         )
@@ -206,7 +234,9 @@ class PaperVenue:
         if not ok:
             out = []
             for r in fok:
-                order = _Order(r, f"{self.name}-{next(self._ids)}", self.clock.now_ns(), quantity=r.quantity)
+                order = _Order(
+                    r, f"{self.name}-{next(self._ids)}", self.clock.now_ns(), quantity=r.quantity
+                )
                 self._orders[r.client_order_id] = order
                 order.status = OrderStatus.EXPIRED
                 out.append(self._update(order))
@@ -255,7 +285,7 @@ class PaperVenue:
 
     def unsubscribe(self, listener: Listener) -> None:
         """Stop pushing to ``listener`` (e.g. an order manager that is being replaced)."""
-        self._listeners = [x for x in self._listeners if x is not listener]
+        self._listeners = [x for x in self._listeners if x != listener]
 
     def is_healthy(self) -> bool:
         if not self.connected or self.faults.hit("stale_book"):
@@ -266,7 +296,9 @@ class PaperVenue:
         return all(now - b.ts_ns <= self.stale_after_ns for b in self.books.values())
 
     # ------------------------------------------------------------------ market data
-    def on_trade(self, instrument: str, price: float, quantity: float, aggressor: OrderSide) -> None:
+    def on_trade(
+        self, instrument: str, price: float, quantity: float, aggressor: OrderSide
+    ) -> None:
         """A market trade of ``quantity`` contracts at ``price``; may fill our resting orders.
 
         ``aggressor`` is the taker's side: a SELL aggressor trades against bids (our buys).
@@ -293,7 +325,12 @@ class PaperVenue:
         self._book(instrument).set_level(side, price, size)
         for order in self._orders.values():
             req = order.request
-            if order.resting and req.instrument == instrument and req.side is side and req.price == price:
+            if (
+                order.resting
+                and req.instrument == instrument
+                and req.side is side
+                and req.price == price
+            ):
                 order.queue_ahead = min(order.queue_ahead, size)
         self.pump()
 
@@ -332,17 +369,23 @@ class PaperVenue:
     def _order(self, client_order_id: str) -> _Order:
         order = self._orders.get(client_order_id)
         if order is None:
-            raise UnknownOrder(f"{self.name}: no order with client id {client_order_id!r}", self.name)
+            raise UnknownOrder(
+                f"{self.name}: no order with client id {client_order_id!r}", self.name
+            )
         return order
 
     def _check_connected(self) -> None:
         if not self.connected:
-            raise VenueDisconnected(f"{self.name}: not connected; reconnect and reconcile", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: not connected; reconnect and reconcile", self.name
+            )
 
     def _check_query(self) -> None:
         self._check_connected()
         if self.faults.hit("disconnect_query"):
-            raise VenueDisconnected(f"{self.name}: connection lost during a query; retry", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: connection lost during a query; retry", self.name
+            )
 
     def _validate(self, req: OrderRequest, spec: InstrumentInfo) -> None:
         lots = req.quantity / spec.lot_size
@@ -353,7 +396,9 @@ class PaperVenue:
                 self.name,
             )
         if req.order_type is OrderType.LIMIT and req.price is None:
-            raise OrderRejected(f"{self.name}: limit order {req.client_order_id} has no price", self.name)
+            raise OrderRejected(
+                f"{self.name}: limit order {req.client_order_id} has no price", self.name
+            )
 
     def _activate(self, order: _Order) -> None:
         req = order.request
@@ -374,7 +419,10 @@ class PaperVenue:
         if tif is TimeInForce.POST_ONLY and crosses:
             self._finish(order, OrderStatus.REJECTED)
             return
-        if tif is TimeInForce.FOK and book.walk(req.side, order.quantity, limit).filled < order.quantity - _EPS:
+        if (
+            tif is TimeInForce.FOK
+            and book.walk(req.side, order.quantity, limit).filled < order.quantity - _EPS
+        ):
             self._finish(order, OrderStatus.EXPIRED)
             return
         if crosses:
@@ -389,7 +437,9 @@ class PaperVenue:
             order.queue_ahead = book.size_at(req.side, limit)
             self._push(self._update(order))
 
-    def _fill(self, order: _Order, price: float, qty: float, liquidity: str, push_update: bool = True) -> None:
+    def _fill(
+        self, order: _Order, price: float, qty: float, liquidity: str, push_update: bool = True
+    ) -> None:
         req = order.request
         spec = self._instruments[req.instrument]
         rate = spec.maker_fee if liquidity == "maker" else spec.taker_fee
