@@ -340,13 +340,23 @@ class WhalleyWilmott(_Policy):
 
 
 def _vega_weighted_tau(risk: BookRisk, u: int) -> float:
-    sel = risk.slot_underlying == u
-    w = np.abs(risk.slot_vega_usd[sel])
-    total = float(w.sum())
-    if total <= 0:
+    """|vega|-weighted years to expiry of underlying ``u`` (1 day if it has no vega)."""
+    num = 0.0
+    den = 0.0
+    ts = risk.ts_ns
+    for uu, e, v in zip(
+        risk.slot_underlying.tolist(),
+        risk.slot_expiry_ns.tolist(),
+        risk.slot_vega_usd.tolist(),
+        strict=True,
+    ):
+        if uu == u:
+            w = abs(v)
+            num += w * (e - ts) / _YEAR_NS
+            den += w
+    if den <= 0:
         return 1.0 / 365.0
-    t = (risk.slot_expiry_ns[sel] - risk.ts_ns) / _YEAR_NS
-    return max(float(np.dot(w, t)) / total, 1.0 / 365.0 / 24.0)
+    return max(num / den, 1.0 / 365.0 / 24.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

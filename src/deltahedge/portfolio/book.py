@@ -12,7 +12,8 @@ Conventions (DESIGN.md, Units and conventions):
   contributes 0, a USD balance ``B`` contributes ``-B/S``). ``delta_usd = delta_coin * S``.
 - ``gamma_coin`` is ``d(delta_coin)/dS`` (coin per USD); ``cash_gamma_usd = gamma S^2/100``
   is the change of the USD delta for a 1 % move.
-- Vega is USD per 1.00 of vol (per expiry slot and in total); theta USD per day.
+- Vega is USD per 1.00 of vol (per expiry slot and in total), theta USD per day, in both
+  numeraires (divide by S for coin); ``value_usd`` is the book's USD value.
 - Options are valued with Black-76 at r = 0 on their expiry's forward; an inverse option
   and a linear one of the same size have the same USD value, so their Greeks coincide in
   a given numeraire: the numeraire, not the settlement, makes deltas premium-adjusted.
@@ -22,9 +23,11 @@ Conventions (DESIGN.md, Units and conventions):
 ``delta_model`` adds the smile term ``vega * dsigma/dF`` to each option's delta:
 ``"black76"``/``"sticky_strike"`` (0), ``"sticky_moneyness"`` (``-(1/F) dsigma/dk``, the
 skew taken from the surface when the book is compiled), ``"min_variance"`` (Hull and White
-2017, ``(a + b delta + c delta^2) / (F sqrt T)``, coefficients passed in), or a model
-registered with ``register_delta_model`` (the surface package's ``smile_delta`` plugs in
-there; it is evaluated per tick, off the fused path).
+2017, ``(a + b delta + c delta^2) / (F sqrt T)``, coefficients from
+``surface.fit_min_variance``), all inside the fused kernel and tested equal to
+``deltahedge.surface.smile_delta`` under the same dynamics; or any other model registered
+with ``register_delta_model`` (e.g. a Heston/Bates model delta), evaluated per tick off the
+fused path. Gamma, vega and theta are Black-76's (no smile term).
 """
 
 from __future__ import annotations
