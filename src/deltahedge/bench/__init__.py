@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
     "execution": "deltahedge.bench.execution",
+    "store": "deltahedge.bench.store",
 }
 
 
