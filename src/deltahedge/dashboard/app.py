@@ -176,7 +176,7 @@ def create_app(
         return response
 
     def authorise(
-        cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        cred: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Controls:
         if controls is None:
             raise HTTPException(403, "read-only dashboard: started without engine controls")
@@ -229,20 +229,20 @@ def create_app(
         )
 
     @app.post("/api/control/pause", response_model=ControlResponse)
-    async def pause(ctl: Annotated[Controls, Depends(authorise)]) -> ControlResponse:
+    async def pause(ctl: Controls = Depends(authorise)) -> ControlResponse:
         """Ask the engine to stop sending new hedges."""
         await _call(ctl.pause)
         return ControlResponse(accepted=True, action="pause")
 
     @app.post("/api/control/resume", response_model=ControlResponse)
-    async def resume(ctl: Annotated[Controls, Depends(authorise)]) -> ControlResponse:
+    async def resume(ctl: Controls = Depends(authorise)) -> ControlResponse:
         """Ask the engine to resume hedging."""
         await _call(ctl.resume)
         return ControlResponse(accepted=True, action="resume")
 
     @app.post("/api/control/kill", response_model=ControlResponse)
     async def kill(
-        ctl: Annotated[Controls, Depends(authorise)], body: KillRequest | None = None
+        body: KillRequest | None = None, ctl: Controls = Depends(authorise)
     ) -> ControlResponse:
         """Kill switch: 'freeze' cancels and stops, 'flatten' also closes the hedges."""
         req = body or KillRequest()
@@ -266,7 +266,7 @@ def create_app(
             for task in (pusher, listener):
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                     await task
-            with contextlib.suppress(RuntimeError):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.close()
 
     plotly_js = plotly_js_path()

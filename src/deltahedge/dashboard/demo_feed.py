@@ -107,7 +107,7 @@ class DemoDesk:
             rng = self._rng
             hedges: list[HedgeRecord] = []
             risks: list[UnderlyingRisk] = []
-            dvol = float(rng.normal(0.0, 0.004))
+            dvol = float(rng.normal(0.0, 0.0003))
             for b in self._books:
                 ds = b.spot * b.vol * math.sqrt(self._dt_years) * float(rng.standard_normal())
                 delta_before = b.option_delta + b.hedge
@@ -118,7 +118,7 @@ class DemoDesk:
                 self._pnl["funding"] -= abs(b.hedge) * b.spot * 1e-4 * self._dt_years * 365.0
                 self._pnl["residual"] += float(rng.normal(0.0, 2.0))
                 b.spot += ds
-                b.option_delta += b.gamma_coin * ds + float(rng.normal(0.0, b.band * 0.08))
+                b.option_delta += b.gamma_coin * ds + float(rng.normal(0.0, b.band * 0.25))
                 delta = b.option_delta + b.hedge
                 if self.mode is EngineMode.FLATTENING and b.hedge != 0.0:
                     hedges.append(self._fill(b, -b.hedge, ts, delta, "kill switch: flatten"))
@@ -236,6 +236,9 @@ class DemoFeedThread:
         self._rm = read_model
         self._interval = interval_s
         self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._step_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="demo-feed", daemon=True)
 
     def start(self) -> DemoFeedThread:
@@ -245,8 +248,19 @@ class DemoFeedThread:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._rm.publish(self.desk.step())
+            with self._step_lock:
+                if self._running.is_set():
+                    self._rm.publish(self.desk.step())
             self._stop.wait(self._interval)
+
+    def hold(self) -> None:
+        """Stop publishing until :meth:`release`; returns after any step under way."""
+        with self._step_lock:
+            self._running.clear()
+
+    def release(self) -> None:
+        """Publish again after :meth:`hold`."""
+        self._running.set()
 
     def stop(self) -> None:
         """Stop publishing and join the thread."""

@@ -53,6 +53,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _ws_impl() -> str:
+    from uvicorn.config import WS_PROTOCOLS
+
+    return "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
+
+
 @dataclass
 class DashboardServer:
     """A running dashboard; :meth:`stop` shuts it down."""
@@ -125,7 +131,7 @@ def serve(
         sock.close()
         raise ConfigError(f"cannot bind the dashboard to {host}:{port}: {exc}") from exc
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws=_ws_impl())
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="deltahedge-dashboard", daemon=True

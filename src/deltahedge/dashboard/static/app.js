@@ -10,7 +10,7 @@ const BASE_LAYOUT = {
   paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
   font: { color: "#c9d1d9", size: 11, family: "DejaVu Sans, system-ui, sans-serif" },
   margin: { l: 56, r: 12, t: 8, b: 28 },
-  xaxis: { gridcolor: "#1e2733", zerolinecolor: "#324155", linecolor: "#243040" },
+  xaxis: { gridcolor: "#1e2733", zerolinecolor: "#324155", linecolor: "#243040", tickformat: "%H:%M:%S", hoverformat: "%H:%M:%S.%L" },
   yaxis: { gridcolor: "#1e2733", zerolinecolor: "#324155", linecolor: "#243040" },
   legend: { orientation: "h", x: 0, y: 1.12, font: { size: 10 } },
   hovermode: "x unified", showlegend: true,
@@ -162,6 +162,8 @@ function renderSmiles(s) {
   ];
   Plotly.react($("smile-chart"), traces, layout({
     yaxis: { title: { text: "IV %", font: { size: 11 } } }, hovermode: "closest",
+    xaxis: { tickformat: ",.0f", hoverformat: ",.0f", title: { text: `strike · forward ${fmt(fit.forward, 0)} · T ${fmt(fit.t_years * 365, 0)}d`, font: { size: 10 } } },
+    margin: { l: 56, r: 12, t: 8, b: 40 },
     shapes: [{ type: "line", x0: fit.forward, x1: fit.forward, yref: "paper", y0: 0, y1: 1, line: { color: "#7d8a9c", dash: "dot", width: 1 } }],
   }), PLOT_CONFIG);
 }
@@ -171,7 +173,7 @@ function renderVega(s) {
     type: "bar", name: u.underlying, x: u.vega_by_expiry.map((e) => e.expiry), y: u.vega_by_expiry.map((e) => e.vega_usd),
     marker: { color: ["#4aa3ff", "#b07cff", "#2ec4b6", "#f5b942"][i % 4] },
   }));
-  Plotly.react($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest" }), PLOT_CONFIG);
+  Plotly.react($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest", xaxis: { type: "category", tickformat: "" }, legend: { y: 1.18 }, margin: { l: 56, r: 12, t: 18, b: 28 } }), PLOT_CONFIG);
 }
 
 // ---------------------------------------------------------------- venues, limits, header
