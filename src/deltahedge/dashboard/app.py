@@ -97,7 +97,7 @@ async def push_updates(
     last_sent = -math.inf
     try:
         while True:
-            if source.seq == last_seq:
+            while source.seq == last_seq:  # a wake-up may predate the last send
                 await sub.wait()
             wait = last_sent + min_interval_s - clock()
             if wait > 0:

@@ -12,12 +12,23 @@ USD per day; vols as decimals (0.5 = 50 %); PnL in USD, cumulative since the eng
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Computed fields that appear in dumps; dropped when a dump is read back.
+    _derived: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: Any) -> Any:
+        if cls._derived and isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in cls._derived}
+        return data
 
 
 class EngineMode(StrEnum):
@@ -91,6 +102,8 @@ class PnlAttribution(_Frozen):
     fees: float = 0.0
     residual: float = 0.0
 
+    _derived: ClassVar[tuple[str, ...]] = ("total",)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> float:
@@ -157,6 +170,8 @@ class RiskLimit(_Frozen):
     used: float
     limit: float = Field(gt=0)
     unit: str = ""
+
+    _derived: ClassVar[tuple[str, ...]] = ("utilisation",)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
