@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
     "deltahedge.commands.bench",
+    "deltahedge.commands.dashboard",
 )
 
 for _name in COMMAND_MODULES:

@@ -112,7 +112,9 @@ def test_controls_with_right_token_reach_the_engine(client, controls) -> None:
     client.post("/api/control/resume", headers=auth)
     assert client.post("/api/control/kill", headers=auth).json()["mode"] == "freeze"
     client.post("/api/control/kill", headers=auth, json={"mode": "flatten"})
-    assert client.post("/api/control/kill", headers=auth, json={"mode": "explode"}).status_code == 422
+    assert (
+        client.post("/api/control/kill", headers=auth, json={"mode": "explode"}).status_code == 422
+    )
     assert controls.calls == ["pause", "resume", "kill:freeze", "kill:flatten"]
 
 

@@ -123,7 +123,9 @@ def test_live_page_updates_logs_hedges_and_guards_kill_switch(live) -> None:
             assert desk.calls == ["kill:freeze"]
             assert TOKEN not in page.content()
             # The browser logs the refused requests (401, 403) as resource errors; nothing else.
-            unexpected = [e for e in errors if "status of 401" not in e and "status of 403" not in e]
+            unexpected = [
+                e for e in errors if "status of 401" not in e and "status of 403" not in e
+            ]
             assert unexpected == []
         finally:
             browser.close()

@@ -20,7 +20,9 @@ def test_snapshot_before_any_publish_is_empty() -> None:
 def test_publish_keeps_latest_state_and_appends_history() -> None:
     rm = ReadModel()
     for i in range(1, 6):
-        rm.publish(make_update(i, hedge=i % 2 == 0, mode=EngineMode.PAUSED if i == 5 else "running"))
+        rm.publish(
+            make_update(i, hedge=i % 2 == 0, mode=EngineMode.PAUSED if i == 5 else "running")
+        )
     snap = rm.snapshot()
     assert snap.seq == 5
     assert snap.mode is EngineMode.PAUSED

@@ -70,13 +70,30 @@ class DemoDesk:
         self.mode = EngineMode.RUNNING
         self.calls: list[str] = []
         self._books = [
-            _Book("BTC", 97_000.0, 0.55, 2.0, -0.00045, 0.6, vega_usd=-18_500.0,
-                  theta_usd_per_day=4_200.0),
-            _Book("ETH", 3_400.0, 0.70, 25.0, -0.012, -8.0, vega_usd=-6_100.0,
-                  theta_usd_per_day=1_350.0),
+            _Book(
+                "BTC",
+                97_000.0,
+                0.55,
+                2.0,
+                -0.00045,
+                0.6,
+                vega_usd=-18_500.0,
+                theta_usd_per_day=4_200.0,
+            ),
+            _Book(
+                "ETH",
+                3_400.0,
+                0.70,
+                25.0,
+                -0.012,
+                -8.0,
+                vega_usd=-6_100.0,
+                theta_usd_per_day=1_350.0,
+            ),
         ]
-        self._pnl = dict.fromkeys(("delta", "gamma", "vega", "theta", "funding", "fees",
-                                   "residual"), 0.0)
+        self._pnl = dict.fromkeys(
+            ("delta", "gamma", "vega", "theta", "funding", "fees", "residual"), 0.0
+        )
 
     # -- Controls -------------------------------------------------------------------------
     def pause(self) -> None:
@@ -195,26 +212,49 @@ class DemoDesk:
                 qiv = np.interp(qk, strikes, iv) + self._rng.normal(0.0, 0.004, qk.size)
                 spread = 0.01 + 0.03 * np.abs(np.log(qk / b.spot))
                 quotes = tuple(
-                    SmileQuote(strike=float(s), bid_iv=float(m - h), ask_iv=float(m + h),
-                               mark_iv=float(m))
+                    SmileQuote(
+                        strike=float(s), bid_iv=float(m - h), ask_iv=float(m + h), mark_iv=float(m)
+                    )
                     for s, m, h in zip(qk, qiv, spread, strict=True)
                 )
                 fits.append(
-                    SmileFit(underlying=b.name, expiry=expiry, forward=b.spot, t_years=t,
-                             strikes=tuple(strikes.tolist()), fitted_iv=tuple(iv.tolist()),
-                             quotes=quotes, model="svi")
+                    SmileFit(
+                        underlying=b.name,
+                        expiry=expiry,
+                        forward=b.spot,
+                        t_years=t,
+                        strikes=tuple(strikes.tolist()),
+                        fitted_iv=tuple(iv.tolist()),
+                        quotes=quotes,
+                        model="svi",
+                    )
                 )
         return tuple(fits)
 
     def _venues(self) -> tuple[VenueStatus, ...]:
         r = self._rng
         return (
-            VenueStatus(venue="deribit", connected=True, latency_ms=float(r.uniform(18, 35)),
-                        staleness_s=float(r.uniform(0.05, 0.6)), staleness_limit_s=2.0),
-            VenueStatus(venue="binance", connected=True, latency_ms=float(r.uniform(25, 60)),
-                        staleness_s=float(r.uniform(0.1, 1.2)), staleness_limit_s=2.0),
-            VenueStatus(venue="okx", connected=False, staleness_s=None, staleness_limit_s=2.0,
-                        message="not configured"),
+            VenueStatus(
+                venue="deribit",
+                connected=True,
+                latency_ms=float(r.uniform(18, 35)),
+                staleness_s=float(r.uniform(0.05, 0.6)),
+                staleness_limit_s=2.0,
+            ),
+            VenueStatus(
+                venue="binance",
+                connected=True,
+                latency_ms=float(r.uniform(25, 60)),
+                staleness_s=float(r.uniform(0.1, 1.2)),
+                staleness_limit_s=2.0,
+            ),
+            VenueStatus(
+                venue="okx",
+                connected=False,
+                staleness_s=None,
+                staleness_limit_s=2.0,
+                message="not configured",
+            ),
         )
 
     def _limits(self, risks: list[UnderlyingRisk]) -> tuple[RiskLimit, ...]:

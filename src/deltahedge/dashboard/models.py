@@ -58,12 +58,16 @@ class UnderlyingRisk(_Frozen):
     """The book's net Greeks in one underlying, and the hedging policy's band."""
 
     underlying: str = Field(description="Coin, e.g. 'BTC'.")
-    spot_usd: float = Field(description="Index or forward price used, USD per coin.")
+    spot_usd: float | None = Field(description="Index or forward price used, USD per coin.")
     delta_coin: float = Field(description="Net delta, coin.")
-    delta_usd: float = Field(description="Net delta, USD.")
-    band_lower_coin: float = Field(description="Lower edge of the no-hedge band, coin.")
-    band_upper_coin: float = Field(description="Upper edge of the no-hedge band, coin.")
-    gamma_cash_usd: float = Field(description="Change of USD delta for a 1 % move, USD.")
+    delta_usd: float | None = Field(description="Net delta, USD.")
+    band_lower_coin: float | None = Field(
+        description="Lower edge of the no-hedge band, coin (None: unknown, e.g. in a journal)."
+    )
+    band_upper_coin: float | None = Field(description="Upper edge of the no-hedge band, coin.")
+    gamma_cash_usd: float | None = Field(
+        description="Cash gamma: change of the USD delta for a 1 % move, USD (Gamma S^2 / 100)."
+    )
     vega_usd: float = Field(description="Total vega, USD per 1 vol point.")
     theta_usd_per_day: float = Field(description="Theta, USD per day.")
     vega_by_expiry: tuple[ExpiryVega, ...] = Field(default=(), description="Vega per expiry.")
@@ -202,8 +206,8 @@ class DeltaSeries(_Frozen):
     underlying: str
     ts_ns: tuple[int, ...]
     delta_coin: tuple[float, ...]
-    band_lower_coin: tuple[float, ...]
-    band_upper_coin: tuple[float, ...]
+    band_lower_coin: tuple[float | None, ...]
+    band_upper_coin: tuple[float | None, ...]
 
 
 class PnlSeries(_Frozen):

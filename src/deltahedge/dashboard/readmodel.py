@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 
+_DeltaPoint = tuple[int, float, float | None, float | None]
+
+
 @runtime_checkable
 class Controls(Protocol):
     """What the engine lets the dashboard ask for; implemented by the engine.
@@ -53,11 +56,11 @@ class Controls(Protocol):
     dashboard awaits.
     """
 
-    def pause(self) -> None | Awaitable[None]: ...
+    def pause(self) -> Awaitable[None] | None: ...
 
-    def resume(self) -> None | Awaitable[None]: ...
+    def resume(self) -> Awaitable[None] | None: ...
 
-    def kill(self, mode: KillMode) -> None | Awaitable[None]: ...
+    def kill(self, mode: KillMode) -> Awaitable[None] | None: ...
 
 
 @runtime_checkable
@@ -128,7 +131,7 @@ class ReadModel:
         self._latest: DashboardUpdate | None = None
         self._seq = 0
         # per underlying: deque of (ts_ns, delta_coin, band_lower, band_upper)
-        self._delta: dict[str, deque[tuple[int, float, float, float]]] = {}
+        self._delta: dict[str, deque[_DeltaPoint]] = {}
         self._hedges: deque[HedgeRecord] = deque(maxlen=max_hedges)
         self._pnl: deque[tuple[int, PnlAttribution]] = deque(maxlen=max_points)
         self._subs: list[Subscription] = []
@@ -152,9 +155,7 @@ class ReadModel:
                 series = self._delta.get(u.underlying)
                 if series is None:
                     series = self._delta[u.underlying] = deque(maxlen=self._max_points)
-                series.append(
-                    (update.ts_ns, u.delta_coin, u.band_lower_coin, u.band_upper_coin)
-                )
+                series.append((update.ts_ns, u.delta_coin, u.band_lower_coin, u.band_upper_coin))
             self._hedges.extend(update.new_hedges)
             if update.pnl is not None:
                 self._pnl.append((update.ts_ns, update.pnl))
@@ -199,7 +200,7 @@ class ReadModel:
 def _build_snapshot(
     seq: int,
     latest: DashboardUpdate | None,
-    delta: dict[str, tuple[tuple[int, float, float, float], ...]],
+    delta: dict[str, tuple[_DeltaPoint, ...]],
     hedges: tuple[HedgeRecord, ...],
     pnl: tuple[tuple[int, PnlAttribution], ...],
 ) -> DashboardSnapshot:
@@ -215,8 +216,9 @@ def _build_snapshot(
         )
         for name, points in delta.items()
     )
-    columns = {c: tuple(getattr(p, c) for _, p in pnl) for c in PNL_COMPONENTS}
-    pnl_series = PnlSeries.model_construct(ts_ns=tuple(t for t, _ in pnl), **columns)
+    columns: dict[str, object] = {c: tuple(getattr(p, c) for _, p in pnl) for c in PNL_COMPONENTS}
+    columns["ts_ns"] = tuple(t for t, _ in pnl)
+    pnl_series = PnlSeries.model_construct(None, **columns)
     return DashboardSnapshot.model_construct(
         seq=seq,
         ts_ns=latest.ts_ns,

@@ -120,8 +120,9 @@ def serve(
         token, _ = resolve_token()
     if not is_loopback(host):
         log.warning("dashboard bound to %s: reachable from other machines", host)
-    app = create_app(read_model, controls, token if controls is not None else None,
-                     source_name=source_name)
+    app = create_app(
+        read_model, controls, token if controls is not None else None, source_name=source_name
+    )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -143,5 +144,9 @@ def serve(
         waited += 0.02
     if not server.started:
         server.should_exit = True
-        raise ConfigError(f"the dashboard did not start on {host}:{bound_port} in {start_timeout_s} s")
-    return DashboardServer(host, bound_port, token if controls is not None else None, server, thread)
+        raise ConfigError(
+            f"the dashboard did not start on {host}:{bound_port} in {start_timeout_s} s"
+        )
+    return DashboardServer(
+        host, bound_port, token if controls is not None else None, server, thread
+    )

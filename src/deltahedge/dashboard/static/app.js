@@ -34,6 +34,7 @@ function fmt(x, digits = 2) {
 }
 function fmtSigned(x, digits = 2) { return (x > 0 ? "+" : "") + fmt(x, digits); }
 function usd(x) {
+  if (x === null || x === undefined) return "—";
   const a = Math.abs(x);
   if (a >= 1e6) return fmtSigned(x / 1e6, 2) + "M";
   if (a >= 1e4) return fmtSigned(x / 1e3, 1) + "k";
@@ -56,16 +57,17 @@ function renderUnderlyings(s) {
   const box = $("underlyings");
   if (!s.underlyings.length) { box.replaceChildren(el("div", { class: "empty", text: "waiting for the engine…" })); return; }
   box.replaceChildren(...s.underlyings.map((u) => {
-    const lo = u.band_lower_coin, hi = u.band_upper_coin;
+    const known = u.band_lower_coin !== null && u.band_upper_coin !== null;
+    const lo = known ? u.band_lower_coin : 0, hi = known ? u.band_upper_coin : 0;
     const span = Math.max(Math.abs(lo), Math.abs(hi), Math.abs(u.delta_coin)) * 1.25 || 1;
     const pct = (x) => ((x + span) / (2 * span)) * 100;
-    const out = u.delta_coin < lo || u.delta_coin > hi;
-    const bar = el("div", { class: "bandbar", title: `band ${fmt(lo, 3)} … ${fmt(hi, 3)} ${u.underlying}` },
-      el("div", { class: "band", style: `left:${pct(lo)}%;width:${pct(hi) - pct(lo)}%` }),
+    const out = known && (u.delta_coin < lo || u.delta_coin > hi);
+    const bar = el("div", { class: "bandbar", title: known ? `band ${fmt(lo, 3)} … ${fmt(hi, 3)} ${u.underlying}` : "band unknown" },
+      known ? el("div", { class: "band", style: `left:${pct(lo)}%;width:${pct(hi) - pct(lo)}%` }) : null,
       el("div", { class: "zero", style: `left:${pct(0)}%` }),
       el("div", { class: "marker" + (out ? " out" : ""), style: `left:${pct(u.delta_coin)}%` }));
     const labels = el("div", { class: "bandlabels" },
-      el("span", { text: fmt(-span, 2) }), el("span", { text: `band ${fmt(lo, 2)} / ${fmt(hi, 2)}` }),
+      el("span", { text: fmt(-span, 2) }), el("span", { text: known ? `band ${fmt(lo, 2)} / ${fmt(hi, 2)}` : "band unknown" }),
       el("span", { text: fmt(span, 2) }));
     const tile = (k, v, cls, id) => el("div", { class: "tile" }, el("div", { class: "k", text: k }),
       el("div", { class: "v " + (cls || ""), text: v, id: id }));
