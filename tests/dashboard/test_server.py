@@ -64,7 +64,7 @@ def test_token_comes_from_the_environment_when_set(monkeypatch) -> None:
         ("example.org", False),
     ],
 )
-def test_is_loopback(host: str, loopback: bool) -> None:
+def test_is_loopback_true_only_for_local_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 

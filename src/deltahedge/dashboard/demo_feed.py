@@ -210,7 +210,7 @@ class DemoDesk:
                 iv = np.sqrt(w / t)
                 qk = np.linspace(0.75, 1.35, 13) * b.spot
                 qiv = np.interp(qk, strikes, iv) + self._rng.normal(0.0, 0.004, qk.size)
-                spread = 0.01 + 0.03 * np.abs(np.log(qk / b.spot))
+                spread = 0.003 + 0.012 * np.abs(np.log(qk / b.spot))
                 quotes = tuple(
                     SmileQuote(
                         strike=float(s), bid_iv=float(m - h), ask_iv=float(m + h), mark_iv=float(m)
