@@ -94,7 +94,8 @@ function renderDelta(s) {
     let div = $(id);
     if (!div) { div = el("div", { class: "delta-chart", id }); box.append(div); }
     const x = series.ts_ns.map(tsDate);
-    const hedges = s.hedges.filter((h) => h.underlying === series.underlying && h.book_delta_coin !== null);
+    const t0 = series.ts_ns.length ? series.ts_ns[0] : 0;
+    const hedges = s.hedges.filter((h) => h.underlying === series.underlying && h.book_delta_coin !== null && h.ts_ns >= t0);
     const traces = [
       { x, y: series.band_upper_coin, mode: "lines", line: { color: "rgba(74,163,255,.6)", width: 1, dash: "dot" }, name: "band", hoverinfo: "skip" },
       { x, y: series.band_lower_coin, mode: "lines", line: { color: "rgba(74,163,255,.6)", width: 1, dash: "dot" }, fill: "tonexty", fillcolor: "rgba(74,163,255,.08)", showlegend: false, hoverinfo: "skip" },
@@ -224,7 +225,9 @@ function connect(delay = 500) {
   ws.onclose = () => { $("conn").classList.remove("on"); setTimeout(() => connect(Math.min(delay * 2, 8000)), delay); };
 }
 setInterval(() => {
-  $("age").textContent = state.lastMsgAt ? `${((Date.now() - state.lastMsgAt) / 1000).toFixed(1)}s ago` : "—";
+  const age = (Date.now() - state.lastMsgAt) / 1000;
+  $("age").textContent = state.lastMsgAt ? `${age.toFixed(1)}s ago` : "—";
+  $("age").classList.toggle("stale", state.lastMsgAt > 0 && age > 5 && state.meta?.source !== "journal");
 }, 250);
 
 // ---------------------------------------------------------------- controls
