@@ -15,6 +15,7 @@ from .conftest import T0, RecordingControls, make_update
 def test_snapshot_before_any_publish_is_empty() -> None:
     snap = ReadModel().snapshot()
     assert (snap.seq, snap.ts_ns, snap.underlyings, snap.hedges) == (0, 0, (), ())
+    assert snap.pnl is None  # nothing published is shown as unknown, not as zero
 
 
 def test_publish_keeps_latest_state_and_appends_history() -> None:

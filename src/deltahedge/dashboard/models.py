@@ -233,7 +233,7 @@ class DashboardSnapshot(_Frozen):
     underlyings: tuple[UnderlyingRisk, ...] = ()
     delta_history: tuple[DeltaSeries, ...] = ()
     hedges: tuple[HedgeRecord, ...] = Field(default=(), description="Hedge log, oldest first.")
-    pnl: PnlAttribution = PnlAttribution()
+    pnl: PnlAttribution | None = Field(default=None, description="None: none published.")
     pnl_history: PnlSeries = PnlSeries()
     smiles: tuple[SmileFit, ...] = ()
     venues: tuple[VenueStatus, ...] = ()
@@ -262,7 +262,7 @@ class PnlResponse(_Frozen):
 
     seq: int
     ts_ns: int
-    pnl: PnlAttribution
+    pnl: PnlAttribution | None
     history: PnlSeries
 
 

@@ -227,7 +227,7 @@ def _build_snapshot(
         underlyings=latest.underlyings,
         delta_history=series,
         hedges=hedges,
-        pnl=pnl[-1][1] if pnl else PnlAttribution(),
+        pnl=pnl[-1][1] if pnl else None,
         pnl_history=pnl_series,
         smiles=latest.smiles,
         venues=latest.venues,

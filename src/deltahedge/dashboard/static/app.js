@@ -51,6 +51,19 @@ function layout(extra) {
   return l;
 }
 const plotReady = () => typeof window.Plotly !== "undefined";
+// Plotly.react into `div`, or an empty-state line when there is nothing to draw.
+function plot(div, traces, lay, hasData, emptyText) {
+  if (!hasData) {
+    if (div.dataset.empty !== "1") {
+      Plotly.purge(div);
+      div.replaceChildren(el("div", { class: "empty", text: emptyText }));
+      div.dataset.empty = "1";
+    }
+    return;
+  }
+  if (div.dataset.empty === "1") { div.replaceChildren(); div.dataset.empty = "0"; }
+  Plotly.react(div, traces, lay, PLOT_CONFIG);
+}
 
 // ---------------------------------------------------------------- underlyings
 function renderUnderlyings(s) {
@@ -119,10 +132,11 @@ function renderPnl(s) {
   const x = idx.map((i) => tsDate(h.ts_ns[i]));
   const traces = PNL_KEYS.map((k) => ({ type: "bar", x, y: idx.map((i) => h[k][i]), name: k, marker: { color: COLORS[k] } }));
   traces.push({ type: "scatter", mode: "lines", x, y: idx.map((i) => PNL_KEYS.reduce((a, k) => a + h[k][i], 0)), name: "total", line: { color: "#ffffff", width: 1.6 } });
-  Plotly.react($("pnl-chart"), traces, layout({ barmode: "relative", bargap: 0.05 }), PLOT_CONFIG);
+  plot($("pnl-chart"), traces, layout({ barmode: "relative", bargap: 0.05 }), n > 0, "no PnL attribution published");
   const tb = $("pnl-table").tBodies[0];
+  const value = (k) => (s.pnl ? s.pnl[k] : null);
   const rows = PNL_KEYS.concat(["total"]).map((k) => el("tr", {}, el("td", { text: k }),
-    el("td", { class: signClass(s.pnl[k]), id: `pnl-${k}`, text: fmtSigned(s.pnl[k], 0) })));
+    el("td", { class: signClass(value(k)), id: `pnl-${k}`, text: value(k) === null ? "—" : fmtSigned(value(k), 0) })));
   tb.replaceChildren(...rows);
 }
 
@@ -140,6 +154,7 @@ function renderHedges(s) {
       el("td", { class: "num", text: fmt(h.slippage_bps, 1) }), el("td", { class: "num", text: fmt(h.fees_usd, 2) }),
       el("td", { class: "reason", text: h.reason }), el("td", { class: "mono muted", text: h.intent_id.slice(0, 12) }));
   });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "12", text: "no hedges yet" })));
   tb.replaceChildren(...rows);
   $("hedge-count").textContent = `${s.hedges.length} hedges`;
 }
@@ -154,7 +169,7 @@ function renderSmiles(s) {
     if (keys.includes(keep)) sel.value = keep;
   }
   const fit = s.smiles.find((f) => `${f.underlying} ${f.expiry}` === sel.value);
-  if (!fit) { Plotly.react($("smile-chart"), [], layout({}), PLOT_CONFIG); return; }
+  if (!fit) { plot($("smile-chart"), [], null, false, "no smile fits published"); return; }
   const q = fit.quotes;
   const pct = (v) => (v === null ? null : v * 100);
   const traces = [
@@ -163,12 +178,12 @@ function renderSmiles(s) {
     { x: q.map((p) => p.strike), y: q.map((p) => pct(p.ask_iv)), mode: "markers", name: "ask", marker: { symbol: "triangle-down", size: 7, color: "#ff5c5c" } },
     { x: q.map((p) => p.strike), y: q.map((p) => pct(p.mark_iv)), mode: "markers", name: "mark", marker: { size: 5, color: "#e6edf3" } },
   ];
-  Plotly.react($("smile-chart"), traces, layout({
+  plot($("smile-chart"), traces, layout({
     yaxis: { title: { text: "IV %", font: { size: 11 } } }, hovermode: "closest",
     xaxis: { tickformat: ",.0f", hoverformat: ",.0f", title: { text: `strike · forward ${fmt(fit.forward, 0)} · T ${fmt(fit.t_years * 365, 0)}d`, font: { size: 10 } } },
     margin: { l: 56, r: 12, t: 8, b: 40 },
     shapes: [{ type: "line", x0: fit.forward, x1: fit.forward, yref: "paper", y0: 0, y1: 1, line: { color: "#7d8a9c", dash: "dot", width: 1 } }],
-  }), PLOT_CONFIG);
+  }), true, "");
 }
 
 function renderVega(s) {
@@ -176,11 +191,13 @@ function renderVega(s) {
     type: "bar", name: u.underlying, x: u.vega_by_expiry.map((e) => e.expiry), y: u.vega_by_expiry.map((e) => e.vega_usd),
     marker: { color: ["#4aa3ff", "#b07cff", "#2ec4b6", "#f5b942"][i % 4] },
   }));
-  Plotly.react($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest", xaxis: { type: "category", tickformat: "" }, legend: { y: 1.18 }, margin: { l: 56, r: 12, t: 18, b: 28 } }), PLOT_CONFIG);
+  const any = s.underlyings.some((u) => u.vega_by_expiry.length > 0);
+  plot($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest", xaxis: { type: "category", tickformat: "" }, legend: { y: 1.18 }, margin: { l: 56, r: 12, t: 18, b: 28 } }), any, "no vega by expiry published");
 }
 
 // ---------------------------------------------------------------- venues, limits, header
 function renderVenues(s) {
+  if (!s.venues.length) { $("venues").tBodies[0].replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: "6", text: "no venue status published" }))); return; }
   $("venues").tBodies[0].replaceChildren(...s.venues.map((v) => {
     const stale = v.staleness_s !== null && v.staleness_limit_s !== null && v.staleness_s > v.staleness_limit_s;
     return el("tr", { "data-venue": v.venue }, el("td", { text: v.venue }),
@@ -191,6 +208,7 @@ function renderVenues(s) {
   }));
 }
 function renderLimits(s) {
+  if (!s.limits.length) { $("limits").replaceChildren(el("div", { class: "empty", text: "no risk limits published" })); return; }
   $("limits").replaceChildren(...s.limits.map((l) => {
     const u = l.utilisation;
     const cls = u >= 1 ? "breach" : u >= 0.8 ? "warn" : "";
