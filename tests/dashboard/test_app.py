@@ -18,6 +18,7 @@ from deltahedge.dashboard.app import (
     plotly_js_path,
 )
 from deltahedge.dashboard.models import (
+    DashboardDiff,
     DashboardSnapshot,
     GreeksResponse,
     HedgesResponse,
@@ -196,10 +197,13 @@ def test_websocket_pushes_snapshot_on_connect_and_after_publish(client, read_mod
     with client.websocket_connect("/ws") as ws:
         first = DashboardSnapshot.model_validate_json(ws.receive_text())
         assert first.seq == 6
+        assert len(first.delta_history[0].ts_ns) == 6
         read_model.publish(make_update(7, hedge=True))
-        second = DashboardSnapshot.model_validate_json(ws.receive_text())
-    assert second.seq == 7
-    assert second.hedges[-1].intent_id == "int-0007"
+        second = DashboardDiff.model_validate_json(ws.receive_text())
+    # the second message carries the latest state and only what is new since seq 6
+    assert (second.seq, second.base_seq) == (7, 6)
+    assert [h.intent_id for h in second.hedges] == ["int-0007"]
+    assert second.delta_history[0].delta_coin == pytest.approx((0.7,))
     assert second.underlyings[0].delta_coin == pytest.approx(0.7)
 
 

@@ -112,6 +112,9 @@ def test_live_page_updates_logs_hedges_and_guards_kill_switch(live, browser) -> 
         _wait_until(page, lambda: _seq(page) == snap.seq, 5, f"the page shows seq {snap.seq}")
         btc = next(u for u in snap.underlyings if u.underlying == "BTC")
         assert page.locator("#delta-BTC").inner_text() == _signed(btc.delta_coin, 3)
+        # the page merged the pushed diffs into the same history the read-model holds
+        points = page.locator("#delta-chart-BTC").get_attribute("data-points")
+        assert points == str(len(snap.delta_history[0].ts_ns))
         shown = [rows.nth(i).get_attribute("data-intent") for i in range(rows.count())]
         assert shown == [h.intent_id for h in reversed(snap.hedges)][: len(shown)]
         assert page.locator("#mode").inner_text().lower() == "running"

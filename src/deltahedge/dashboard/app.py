@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hmac
 import inspect
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,10 +83,12 @@ async def push_updates(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Send the snapshot as JSON now, then at each publication, at most every ``min_interval_s``.
+    """Send the snapshot as JSON now, then a diff at each publication, at most every ``min_interval_s``.
 
-    Publications that arrive faster coalesce: the consumer receives the latest snapshot, never
-    a queue of stale ones, so a slow browser cannot make the engine wait.
+    The first message is a :class:`DashboardSnapshot`; the next ones are
+    :class:`DashboardDiff` objects holding the latest state and the history entries since the
+    previous message. Publications that arrive faster coalesce into one diff, so a slow
+    browser cannot make the engine wait and never receives a queue of stale states.
 
     Parameters
     ----------
@@ -102,19 +103,20 @@ async def push_updates(
         fake clock.
     """
     sub = source.subscribe()
-    last_seq = -1
-    last_sent = -math.inf
     try:
+        first = source.snapshot()
+        await send(first.model_dump_json())
+        last_seq, last_sent = first.seq, clock()
         while True:
             while source.seq == last_seq:  # a wake-up may predate the last send
                 await sub.wait()
             wait = last_sent + min_interval_s - clock()
             if wait > 0:
                 await sleep(wait)
-            snap = source.snapshot()
-            await send(snap.model_dump_json())
+            diff = source.diff_since(last_seq)
+            await send(diff.model_dump_json())
             last_sent = clock()
-            last_seq = snap.seq
+            last_seq = diff.seq
     finally:
         sub.close()
 

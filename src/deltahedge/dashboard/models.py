@@ -240,6 +240,16 @@ class DashboardSnapshot(_Frozen):
     limits: tuple[RiskLimit, ...] = ()
 
 
+class DashboardDiff(DashboardSnapshot):
+    """A websocket message after the first: the latest state, and the history entries
+    published after ``base_seq`` only (append them, then keep the newest ``max_points``
+    points per series and ``max_hedges`` hedges)."""
+
+    base_seq: int = Field(description="The `seq` of the message this one follows.")
+    max_points: int
+    max_hedges: int
+
+
 class GreeksResponse(_Frozen):
     """``GET /api/greeks``: net Greeks per underlying and delta through time."""
 
@@ -299,6 +309,7 @@ class ControlResponse(_Frozen):
 __all__ = [
     "PNL_COMPONENTS",
     "ControlResponse",
+    "DashboardDiff",
     "DashboardSnapshot",
     "DashboardUpdate",
     "DeltaSeries",

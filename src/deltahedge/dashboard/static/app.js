@@ -106,6 +106,7 @@ function renderDelta(s) {
     const id = `delta-chart-${series.underlying}`;
     let div = $(id);
     if (!div) { div = el("div", { class: "delta-chart", id }); box.append(div); }
+    div.dataset.points = String(series.ts_ns.length);
     const x = series.ts_ns.map(tsDate);
     const t0 = series.ts_ns.length ? series.ts_ns[0] : 0;
     const hedges = s.hedges.filter((h) => h.underlying === series.underlying && h.book_delta_coin !== null && h.ts_ns >= t0);
@@ -234,12 +235,40 @@ function render(s) {
 }
 
 // ---------------------------------------------------------------- transport
+// The first message is a full snapshot; later ones carry only the history since `base_seq`.
+function appendColumns(prev, add, keys, keep) {
+  const out = Object.assign({}, add);
+  for (const k of keys) out[k] = prev[k].concat(add[k]).slice(-keep);
+  return out;
+}
+function merge(prev, msg) {
+  if (msg.base_seq === undefined) return msg;
+  if (!prev || prev.seq !== msg.base_seq) {  // cannot happen on one socket; resync from REST
+    fetch("/api/state", { cache: "no-store" }).then((r) => r.json()).then((full) => render(full));
+    return prev || msg;
+  }
+  const seriesKeys = ["ts_ns", "delta_coin", "band_lower_coin", "band_upper_coin"];
+  const delta = prev.delta_history.map((p) => {
+    const add = msg.delta_history.find((d) => d.underlying === p.underlying);
+    return add ? appendColumns(p, add, seriesKeys, msg.max_points) : p;
+  });
+  for (const d of msg.delta_history) {
+    if (!prev.delta_history.some((p) => p.underlying === d.underlying)) delta.push(d);
+  }
+  const pnlKeys = ["ts_ns"].concat(PNL_KEYS);
+  return Object.assign({}, msg, {
+    delta_history: delta,
+    hedges: prev.hedges.concat(msg.hedges).slice(-msg.max_hedges),
+    pnl_history: appendColumns(prev.pnl_history, msg.pnl_history, pnlKeys, msg.max_points),
+  });
+}
+
 function connect(delay = 500) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
   ws.onopen = () => { $("conn").classList.add("on"); delay = 500; };
-  ws.onmessage = (ev) => { state.lastMsgAt = Date.now(); render(JSON.parse(ev.data)); };
+  ws.onmessage = (ev) => { state.lastMsgAt = Date.now(); render(merge(state.snap, JSON.parse(ev.data))); };
   ws.onclose = () => { $("conn").classList.remove("on"); setTimeout(() => connect(Math.min(delay * 2, 8000)), delay); };
 }
 setInterval(() => {
