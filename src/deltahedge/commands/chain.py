@@ -86,7 +86,7 @@ def greeks(
     try:
         chains = load_chains(file, format, underlying, snap, instruments=instruments, at=at)
     except (DataError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
     results, reports = [], []
@@ -128,7 +128,7 @@ def greeks(
         try:
             frame.to_csv(output, index=False, float_format="%.10g")
         except OSError as exc:
-            console.print(f"[red]error:[/red] cannot write {output}: {exc}")
+            console.print(f"[red]error:[/red] cannot write {output}: {exc}", soft_wrap=True)
             raise typer.Exit(2) from exc
         console.print(f"wrote {len(frame)} rows to {output}")
 

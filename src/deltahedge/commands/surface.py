@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
             chain = load_chain(file, underlying=underlying, snapshot=0)
             surface = fit_surface(chain, method, phi=phi)  # type: ignore[arg-type]
         except DeltaHedgeError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
             raise typer.Exit(2) from exc
         console.print(_fit_table(surface))
         cal = surface.calendar
