@@ -25,6 +25,8 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
     "deltahedge.commands.bench",
+    "deltahedge.commands.backtest",
+    "deltahedge.commands.sweep",
 )
 
 for _name in COMMAND_MODULES:

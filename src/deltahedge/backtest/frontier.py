@@ -127,7 +127,7 @@ def write_png(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     styles = {"BLACK76": "-", "SMILE": "--", "MODEL": ":"}
     for (pol, dm), grp in sorted(_groups(rows).items()):
-        front = pareto(grp)
+        front = [r for r in pareto(grp) if r["mean_trades"] > 0]  # log axes: no 0 cost
         ax.plot(
             [r["std_pnl"] for r in front],
             [max(r["mean_cost"], 1e-6) for r in front],
@@ -140,7 +140,9 @@ def write_png(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
     ax.set_yscale("log")
     ax.set_xlabel("hedging error: std of final PnL (USD)")
     ax.set_ylabel("mean trading cost (USD)")
-    ax.set_title(title or "Hedging error versus cost")
+    ax.set_title(title or "Hedging error versus cost", fontsize=10)
+    ax.text(0.01, 0.01, "Pareto points of each policy; settings that never trade are left out",
+            transform=ax.transAxes, fontsize=7, color="grey")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -158,7 +160,7 @@ def write_html(
 
     traces = []
     for (pol, dm), grp in sorted(_groups(rows).items()):
-        front = pareto(grp)
+        front = [r for r in pareto(grp) if r["mean_trades"] > 0]
         traces.append(
             {
                 "x": [r["std_pnl"] for r in front],

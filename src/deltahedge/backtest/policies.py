@@ -21,7 +21,7 @@ LELAND               [every, k]                FIXED_INTERVAL with deltas at Lel
                                                (Leland 1985; ``k`` round-trip cost)
 ===================  ========================  =============================================
 
-``band``, ``outer``, ``inner`` are in coin; ``every`` and ``halflife`` in decision steps;
+``band``, ``outer``, ``inner`` are in coin; ``every`` in decision steps, ``halflife`` in path steps;
 ``risk_aversion`` per USD; ``k`` a fraction of notional.
 
 These mirror the pure-Python policies of ``deltahedge.hedging`` (fixed interval, fixed

@@ -29,7 +29,7 @@ import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
-from deltahedge.backtest._b76 import b76_greeks, b76_price_delta
+from deltahedge.backtest._b76 import b76_delta_only, b76_greeks, b76_price_delta
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
 from deltahedge.backtest.policies import Policy, PolicyKind, leland_vol
@@ -272,8 +272,12 @@ def _book_greeks(
     settled,
     settle_val,
     need_gv: bool,
+    need_price: bool,
 ):
-    """Book value, delta and gamma at price f, time t, variance v (settles expiring legs)."""
+    """Book value, delta and gamma at price f, time t, variance v (settles expiring legs).
+
+    Without ``need_price`` (and ``need_gv``) the value is not computed (returned as 0).
+    """
     val = 0.0
     dlt = 0.0
     gam = 0.0
@@ -292,12 +296,15 @@ def _book_greeks(
         dsdk = 0.0
         if use_svi:
             s, dsdk = _svi_vol(svi, i, math.log(strike[i] / f))
+        g = 0.0
+        vg = 0.0
         if need_gv:
             p, d, g, vg = b76_greeks(cp[i], f, strike[i], tau, s)
-        else:
+        elif need_price:
             p, d = b76_price_delta(cp[i], f, strike[i], tau, s)
-            g = 0.0
-            vg = 0.0
+        else:
+            p = 0.0
+            d = b76_delta_only(cp[i], f, strike[i], tau, s)
         val += qty[i] * p
         if did == 1 and use_svi:
             d = d - vg * dsdk / f
@@ -341,6 +348,7 @@ def _sim_kernel(
     pid,
     pp,
     every,
+    mark_every,
     ca,
     l2o,
     l2s,
@@ -389,6 +397,7 @@ def _sim_kernel(
             settled,
             settle_val,
             need_gv,
+            True,
         )
         h = 0.0
         cash = -val0  # premium received for a short book
@@ -405,6 +414,7 @@ def _sim_kernel(
         s1 = 0.0
         s2 = 0.0
         n_dec = 0
+        n_mark = 0
         for j in range(n_steps + 1):
             if j > 0:
                 fprev = f
@@ -427,6 +437,7 @@ def _sim_kernel(
                 fill_at = -1
             if j % every != 0 and j != n_steps:
                 continue
+            marking = j % mark_every == 0 or j == n_steps
             t = j * dt
             val, dlt, gam = _book_greeks(
                 f,
@@ -448,16 +459,19 @@ def _sim_kernel(
                 settled,
                 settle_val,
                 need_gv,
+                marking,
             )
-            mtm = cash + val
-            if mtm > peak:
-                peak = mtm
-            if peak - mtm > dd:
-                dd = peak - mtm
-            inc = mtm - prev_mtm
-            prev_mtm = mtm
-            s1 += inc
-            s2 += inc * inc
+            if marking:
+                mtm = cash + val
+                if mtm > peak:
+                    peak = mtm
+                if peak - mtm > dd:
+                    dd = peak - mtm
+                inc = mtm - prev_mtm
+                prev_mtm = mtm
+                s1 += inc
+                s2 += inc * inc
+                n_mark += 1
             if j == n_steps or fill_at >= 0:
                 n_dec += 1
                 continue
@@ -489,7 +503,7 @@ def _sim_kernel(
         o_trades[ip] = trades
         o_turn[ip] = turn
         o_dd[ip] = dd
-        o_std[ip] = math.sqrt(max(s2 / n_dec - (s1 / n_dec) ** 2, 0.0)) if n_dec > 0 else 0.0
+        o_std[ip] = math.sqrt(max(s2 / n_mark - (s1 / n_mark) ** 2, 0.0)) if n_mark > 0 else 0.0
 
 
 def simulate(
@@ -508,6 +522,7 @@ def simulate(
     delta_model: DeltaModel = DeltaModel.BLACK76,
     flat_vol: float = 0.0,
     decide_every: int = 1,
+    mark_every: int = 1,
     delta_table: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> SimResult:
     """Hedge ``book`` under ``policy`` over given paths or paths generated in the kernel.
@@ -529,7 +544,10 @@ def simulate(
     flat_vol : float
         If > 0, Black-76 deltas use this vol for every leg instead of the leg's vol.
     decide_every : int
-        Mark, compute Greeks and let the policy decide every this many steps.
+        Compute Greeks and let the policy decide every this many steps.
+    mark_every : int
+        Mark the book (for drawdown and step std) every this many decisions (and at the
+        end); the final PnL does not depend on it.
     delta_table : tuple, optional
         ``cos.model_delta_table(...)`` output, required for ``DeltaModel.MODEL``.
     """
@@ -555,8 +573,8 @@ def simulate(
         mp = model.as_array()
         kbar = model.jump_compensator
         seeds = path_seeds(seed, n_paths)
-    if decide_every < 1:
-        raise InvalidInput(f"decide_every={decide_every} must be >= 1")
+    if decide_every < 1 or mark_every < 1:
+        raise InvalidInput(f"decide_every={decide_every}, mark_every={mark_every} must be >= 1")
     if delta_model == DeltaModel.MODEL and delta_table is None:
         raise InvalidInput("DeltaModel.MODEL needs delta_table=cos.model_delta_table(...)")
     if delta_model == DeltaModel.SMILE and book.svi is None:
@@ -599,6 +617,7 @@ def simulate(
         int(policy.kind),
         policy.as_array(),
         int(decide_every),
+        int(decide_every * mark_every),
         costs.as_array(),
         np.ascontiguousarray(costs.l2_offsets, float),
         np.ascontiguousarray(costs.l2_sizes, float),

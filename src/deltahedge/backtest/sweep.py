@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,6 +58,9 @@ class Scenario:
     funding_rate: float = 0.0
     latency: int = 0
     decide_every: int = 1
+    #: Optional raw SVI slice (a, b, rho, m, s, T_slice) applied to every leg: marks are
+    #: then sticky-moneyness on it and each leg's Black-76 vol is its smile vol at t = 0.
+    svi: tuple[float, float, float, float, float, float] | None = None
 
     @property
     def dt(self) -> float:
@@ -69,7 +73,17 @@ class Scenario:
         return max(1, int(round(self.days * 24 * 60 / self.step_minutes)))
 
     def make_book(self) -> Book:
-        """The option book of this scenario."""
+        """The option book of this scenario (on the smile when ``svi`` is set)."""
+        book = self._plain_book()
+        if self.svi is None:
+            return book
+        a, b, rho, m, s, ts = self.svi
+        k = np.log(book.strike / self.f0) - m
+        vol = np.sqrt((a + b * (rho * k + np.sqrt(k * k + s * s))) / ts)
+        svi = np.tile(np.array(self.svi, dtype=float), (len(vol), 1))
+        return Book(book.cp, book.strike, book.expiry, book.qty, vol, svi)
+
+    def _plain_book(self) -> Book:
         t = self.expiry_days / 365.0
         if self.book == "straddle":
             return Book.straddle(self.f0, t, self.vol)
@@ -110,15 +124,19 @@ class SweepTask:
     extra: dict = field(default_factory=dict, compare=False)
 
 
+@lru_cache(maxsize=4)
+def _delta_table(sc: Scenario) -> tuple[np.ndarray, ...]:
+    """The scenario's model-delta table, built once per process (a few seconds)."""
+    from deltahedge.backtest.cos import model_delta_table
+
+    book = sc.make_book()
+    return model_delta_table(sc.model, book.cp, book.strike, float(book.expiry.max()))
+
+
 def run_task(task: SweepTask) -> dict[str, float | str]:
     """Simulate one task and return its summary with the policy and delta model named."""
     sc = task.scenario
-    table = None
-    if task.delta_model == DeltaModel.MODEL:
-        from deltahedge.backtest.cos import model_delta_table
-
-        book = sc.make_book()
-        table = model_delta_table(sc.model, book.cp, book.strike, float(book.expiry.max()))
+    table = _delta_table(sc) if task.delta_model == DeltaModel.MODEL else None
     res = simulate(
         sc.make_book(),
         task.policy,
