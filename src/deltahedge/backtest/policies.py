@@ -135,7 +135,7 @@ def leland_vol(sigma: float, k: float, dt: float) -> float:
     return sigma * math.sqrt(1.0 + math.sqrt(2.0 / math.pi) * k / (sigma * math.sqrt(dt)))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def decide_kernel(
     pid: int, pp: np.ndarray, d: float, gamma: float, f: float, step: int, sig_hat: float
 ) -> float:

@@ -251,7 +251,7 @@ def _exec_cost(q: float, f: float, ca: np.ndarray, l2o: np.ndarray, l2s: np.ndar
     return cost
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _book_greeks(
     f: float,
     t: float,
@@ -415,6 +415,8 @@ def _sim_kernel(
         s2 = 0.0
         n_dec = 0
         n_mark = 0
+        to_decide = 0
+        to_mark = 0
         for j in range(n_steps + 1):
             if j > 0:
                 fprev = f
@@ -435,9 +437,16 @@ def _sim_kernel(
                 trades += 1.0
                 turn += abs(q) * f
                 fill_at = -1
-            if j % every != 0 and j != n_steps:
+            # countdowns instead of j % every (an integer division per step)
+            if j > 0:
+                to_decide -= 1
+                to_mark -= 1
+            if to_decide > 0 and j != n_steps:
                 continue
-            marking = j % mark_every == 0 or j == n_steps
+            to_decide = every
+            marking = to_mark <= 0 or j == n_steps
+            if to_mark <= 0:
+                to_mark = mark_every
             t = j * dt
             val, dlt, gam = _book_greeks(
                 f,
@@ -476,7 +485,8 @@ def _sim_kernel(
                 n_dec += 1
                 continue
             d = dlt + h
-            target = _decide(pid, pp, d, gam, f, n_dec, math.sqrt(sig2 / dt))
+            sig_hat = math.sqrt(sig2 / dt) if pid == 5 else 0.0
+            target = _decide(pid, pp, d, gam, f, n_dec, sig_hat)
             n_dec += 1
             if target == math.inf:
                 continue
