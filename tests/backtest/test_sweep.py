@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from deltahedge.backtest.frontier import compare_policies, cost_at_std, pareto, write_html, write_png
+from deltahedge.backtest.frontier import (
+    compare_policies,
+    cost_at_std,
+    pareto,
+    write_html,
+    write_png,
+)
 from deltahedge.backtest.models import GBM_BTC
 from deltahedge.backtest.policies import Policy, PolicyKind
 from deltahedge.backtest.sweep import Scenario, SweepTask, default_grid, run_sweep
@@ -38,9 +44,19 @@ def test_default_grid_covers_every_policy_and_scales_bands_to_the_book():
 
 
 def _row(policy, std, cost, dm="BLACK76"):
-    return {"policy": policy, "delta_model": dm, "params": "x", "std_pnl": std,
-            "mean_cost": cost, "cvar95": 0.0, "cvar99": 0.0, "mean_trades": 1.0,
-            "mean_turnover": 0.0, "mean_max_drawdown": 0.0, "mean_pnl": 0.0}
+    return {
+        "policy": policy,
+        "delta_model": dm,
+        "params": "x",
+        "std_pnl": std,
+        "mean_cost": cost,
+        "cvar95": 0.0,
+        "cvar99": 0.0,
+        "mean_trades": 1.0,
+        "mean_turnover": 0.0,
+        "mean_max_drawdown": 0.0,
+        "mean_pnl": 0.0,
+    }
 
 
 def test_pareto_drops_dominated_points_and_interpolates_cost():
@@ -53,9 +69,14 @@ def test_pareto_drops_dominated_points_and_interpolates_cost():
 
 
 def test_band_policy_cost_ratios_at_a_common_error():
-    rows = [_row("FIXED_INTERVAL", 1.0, 8.0), _row("FIXED_INTERVAL", 3.0, 2.0),
-            _row("FIXED_THRESHOLD", 1.0, 6.0), _row("FIXED_THRESHOLD", 3.0, 2.0),
-            _row("HYSTERESIS", 1.0, 4.0), _row("HYSTERESIS", 3.0, 1.0)]
+    rows = [
+        _row("FIXED_INTERVAL", 1.0, 8.0),
+        _row("FIXED_INTERVAL", 3.0, 2.0),
+        _row("FIXED_THRESHOLD", 1.0, 6.0),
+        _row("FIXED_THRESHOLD", 3.0, 2.0),
+        _row("HYSTERESIS", 1.0, 4.0),
+        _row("HYSTERESIS", 3.0, 1.0),
+    ]
     out = compare_policies(rows, ["HYSTERESIS"])
     # common range [1, 3], target sqrt(3); interval cost 8 - 3 (sqrt3 - 1) = 5.80...
     t = math.sqrt(3)

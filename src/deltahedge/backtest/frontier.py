@@ -141,8 +141,14 @@ def write_png(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
     ax.set_xlabel("hedging error: std of final PnL (USD)")
     ax.set_ylabel("mean trading cost (USD)")
     ax.set_title(title or "Hedging error versus cost", fontsize=10)
-    ax.text(0.01, 0.01, "Pareto points of each policy; settings that never trade are left out",
-            transform=ax.transAxes, fontsize=7, color="grey")
+    ax.text(
+        0.01,
+        0.01,
+        "Pareto points of each policy; settings that never trade are left out",
+        transform=ax.transAxes,
+        fontsize=7,
+        color="grey",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -176,14 +182,27 @@ def write_html(
         "xaxis": {"type": "log", "title": "hedging error: std of final PnL (USD)"},
         "yaxis": {"type": "log", "title": "mean trading cost (USD)"},
     }
-    cols = ["policy", "delta_model", "params", "std_pnl", "mean_cost", "cvar95", "cvar99",
-            "mean_trades", "mean_turnover", "mean_max_drawdown", "mean_pnl"]
+    cols = [
+        "policy",
+        "delta_model",
+        "params",
+        "std_pnl",
+        "mean_cost",
+        "cvar95",
+        "cvar99",
+        "mean_trades",
+        "mean_turnover",
+        "mean_max_drawdown",
+        "mean_pnl",
+    ]
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             f"<td>{html.escape(f'{r[c]:,.4g}' if isinstance(r[c], float) else str(r[c]))}</td>"
             for c in cols
-        ) + "</tr>"
+        )
+        + "</tr>"
         for r in rows
     )
     extra_html = (

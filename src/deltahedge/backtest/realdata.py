@@ -37,13 +37,13 @@ from deltahedge.core.errors import DataError
 
 __all__ = [
     "DeribitReplay",
-    "delta_model_errors",
-    "panel_deltas",
     "bitstamp_windows",
+    "delta_model_errors",
     "deribit_replay",
     "fit_svi_slice",
     "l2_profile",
     "load_bitstamp_closes",
+    "panel_deltas",
     "replay_policy",
 ]
 
@@ -138,8 +138,16 @@ def deribit_replay(folder: str | Path, underlying: str = "BTC") -> DeribitReplay
         strike[rows] = c.strike
         expiry[rows] = c.expiry_ns
     return DeribitReplay(
-        np.array(names, dtype=object), cp, strike, expiry,
-        np.array([c.ts_ns for c in chains]), perp, mark, iv, fwd, tt,
+        np.array(names, dtype=object),
+        cp,
+        strike,
+        expiry,
+        np.array([c.ts_ns for c in chains]),
+        perp,
+        mark,
+        iv,
+        fwd,
+        tt,
     )
 
 
@@ -180,8 +188,12 @@ def panel_deltas(rp: DeribitReplay, model: str) -> FloatArray:
     return out
 
 
-def delta_model_errors(rp: DeribitReplay, models: tuple[str, ...] = ("BLACK76", "MARK_IV", "SMILE"),
-                       min_days: float = 7.0, max_days: float = 120.0) -> dict[str, float]:
+def delta_model_errors(
+    rp: DeribitReplay,
+    models: tuple[str, ...] = ("BLACK76", "MARK_IV", "SMILE"),
+    min_days: float = 7.0,
+    max_days: float = 120.0,
+) -> dict[str, float]:
     """Std (USD per coin) of one-interval delta-hedged PnL, per delta model.
 
     Uses options with 0.05 < |delta| < 0.95 at the interval's start and ``min_days`` to
@@ -234,9 +246,16 @@ def replay_policy(
         cost += pend
         trades += 1
     inc = np.array(incs)
-    return {"std_pnl": float(inc.std(ddof=1)), "mean_cost": cost, "mean_trades": trades,
-            "mean_pnl": float(inc.sum()), "cvar95": 0.0, "cvar99": 0.0,
-            "mean_turnover": 0.0, "mean_max_drawdown": 0.0}
+    return {
+        "std_pnl": float(inc.std(ddof=1)),
+        "mean_cost": cost,
+        "mean_trades": trades,
+        "mean_pnl": float(inc.sum()),
+        "cvar95": 0.0,
+        "cvar99": 0.0,
+        "mean_turnover": 0.0,
+        "mean_max_drawdown": 0.0,
+    }
 
 
 def load_bitstamp_closes(path: str | Path) -> tuple[np.ndarray, FloatArray]:
@@ -256,7 +275,9 @@ def bitstamp_windows(closes: FloatArray, window: int, stride: int, f0: float) ->
     return out / out[:, :1] * f0
 
 
-def l2_profile(path: str | Path, side: str = "asks", max_levels: int = 200) -> tuple[FloatArray, FloatArray]:
+def l2_profile(
+    path: str | Path, side: str = "asks", max_levels: int = 200
+) -> tuple[FloatArray, FloatArray]:
     """Depth profile from the first REST snapshot in a Binance recording.
 
     Returns (offsets as fractions of mid, sizes in coin) of the first ``max_levels``

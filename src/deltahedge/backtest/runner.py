@@ -45,7 +45,9 @@ def _comparisons(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {m: compare_policies(rows, _BAND, m) for m in models}
 
 
-def deribit_svi_slice(folder: str | Path, target_days: float = 7.0) -> tuple[float, ...]:
+def deribit_svi_slice(
+    folder: str | Path, target_days: float = 7.0
+) -> tuple[float, float, float, float, float, float]:
     """Raw SVI (a, b, rho, m, s, T) fitted to the first BTC snapshot's slice nearest ``target_days``."""
     from deltahedge.backtest.realdata import fit_svi_slice
     from deltahedge.marketdata.load import load_chain
@@ -59,7 +61,8 @@ def deribit_svi_slice(folder: str | Path, target_days: float = 7.0) -> tuple[flo
     k = np.log(c.strike[sel] / c.forward[sel])
     keep = np.abs(k) < 0.4
     t = t_of[e]
-    return (*fit_svi_slice(k[keep], c.mark_iv[sel][keep], t), t)
+    a, b, rho, m, s = fit_svi_slice(k[keep], c.mark_iv[sel][keep], t)
+    return (a, b, rho, m, s, t)
 
 
 def run_sim(
@@ -109,17 +112,27 @@ def run_deribit(folder: str | Path, progress: Progress = None) -> dict[str, Any]
     policies = (
         [Policy(PolicyKind.FIXED_INTERVAL, (float(k),)) for k in (1, 2, 3, 4, 6, 8, 12)]
         + [Policy(PolicyKind.FIXED_THRESHOLD, (f * size,)) for f in np.geomspace(0.01, 0.5, 8)]
-        + [Policy(PolicyKind.HYSTERESIS, (f * size, 0.5 * f * size)) for f in np.geomspace(0.01, 0.5, 8)]
-        + [Policy(PolicyKind.TIME_OR_THRESHOLD, (4.0, f * size)) for f in np.geomspace(0.02, 0.5, 5)]
+        + [
+            Policy(PolicyKind.HYSTERESIS, (f * size, 0.5 * f * size))
+            for f in np.geomspace(0.01, 0.5, 8)
+        ]
+        + [
+            Policy(PolicyKind.TIME_OR_THRESHOLD, (4.0, f * size))
+            for f in np.geomspace(0.02, 0.5, 5)
+        ]
     )
     rows = []
     models = ("BLACK76", "MARK_IV", "SMILE")
     deltas = {m: panel_deltas(rp, m) for m in models}
     total = len(models) * len(policies)
-    for m in models:
+    for dm_name in models:
         for p in policies:
-            r: dict[str, Any] = replay_policy(rp, book_rows, qty, p, deltas[m])
-            r.update(policy=p.kind.name, params=",".join(f"{x:g}" for x in p.params), delta_model=m)
+            r: dict[str, Any] = replay_policy(rp, book_rows, qty, p, deltas[dm_name])
+            r.update(
+                policy=p.kind.name,
+                params=",".join(f"{x:g}" for x in p.params),
+                delta_model=dm_name,
+            )
             rows.append(r)
             if progress:
                 progress(len(rows), total)
@@ -162,9 +175,16 @@ def run_bitstamp(
     from deltahedge.backtest.models import ModelKind, PathModel
 
     vol = float(r.std() * math.sqrt(525600))  # realised vol of the whole file, per year
-    sc = Scenario(model=PathModel(ModelKind.GBM, v0=vol**2, theta=vol**2), f0=f0,
-                  days=window_days, expiry_days=window_days, step_minutes=1.0, vol=vol,
-                  n_paths=len(paths), svi=svi)
+    sc = Scenario(
+        model=PathModel(ModelKind.GBM, v0=vol**2, theta=vol**2),
+        f0=f0,
+        days=window_days,
+        expiry_days=window_days,
+        step_minutes=1.0,
+        vol=vol,
+        n_paths=len(paths),
+        svi=svi,
+    )
     costs = Costs(taker_fee=5e-4)
     if l2_file:
         off, size = l2_profile(l2_file)
@@ -173,11 +193,15 @@ def run_bitstamp(
     tasks: list[SweepTask] = default_grid(sc, dms, n_points)
     rows = []
     for i, t in enumerate(tasks):
-        res = simulate(sc.make_book(), t.policy, paths=paths, dt=sc.dt, costs=costs,
-                       delta_model=t.delta_model)
+        res = simulate(
+            sc.make_book(), t.policy, paths=paths, dt=sc.dt, costs=costs, delta_model=t.delta_model
+        )
         row: dict[str, Any] = dict(res.summary())
-        row.update(policy=t.policy.kind.name, params=",".join(f"{x:g}" for x in t.policy.params),
-                   delta_model=t.delta_model.name)
+        row.update(
+            policy=t.policy.kind.name,
+            params=",".join(f"{x:g}" for x in t.policy.params),
+            delta_model=t.delta_model.name,
+        )
         rows.append(row)
         if progress:
             progress(i + 1, len(tasks))

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from deltahedge._typing import FloatArray
 from deltahedge.backtest.models import SVCJ_BTC, PathModel
 from deltahedge.backtest.policies import Policy, PolicyKind
 from deltahedge.backtest.simulator import Book, Costs, DeltaModel, simulate
@@ -70,7 +71,7 @@ class Scenario:
     @property
     def n_steps(self) -> int:
         """Steps in the horizon."""
-        return max(1, int(round(self.days * 24 * 60 / self.step_minutes)))
+        return max(1, round(self.days * 24 * 60 / self.step_minutes))
 
     def make_book(self) -> Book:
         """The option book of this scenario (on the smile when ``svi`` is set)."""
@@ -125,7 +126,7 @@ class SweepTask:
 
 
 @lru_cache(maxsize=4)
-def _delta_table(sc: Scenario) -> tuple[np.ndarray, ...]:
+def _delta_table(sc: Scenario) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The scenario's model-delta table, built once per process (a few seconds)."""
     from deltahedge.backtest.cos import model_delta_table
 
@@ -159,8 +160,9 @@ def run_task(task: SweepTask) -> dict[str, float | str]:
     return out
 
 
-def default_grid(sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,),
-                 n_points: int = 7) -> list[SweepTask]:
+def default_grid(
+    sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,), n_points: int = 7
+) -> list[SweepTask]:
     """Each policy's parameter grid (bands scaled to the book's size) x delta models."""
     q = sc.size
     fracs = np.geomspace(0.005, 0.5, n_points)
@@ -214,7 +216,10 @@ def run_sweep(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=None,
         )
         client = Client(cluster)

@@ -15,8 +15,9 @@ MODELS = ("gbm", "merton", "heston", "bates", "svcj")
 def _progress_runner(label: str):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    prog = Progress("[bold]" + label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    transient=True)
+    prog = Progress(
+        "[bold]" + label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )
     task = prog.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
@@ -39,6 +40,7 @@ def report(result: dict[str, Any], out: Path | None, as_json: bool, title: str) 
         summary["html"] = str(write_html(result["rows"], out / "frontier.html", title, summary))
         (out / "rows.json").write_text(json.dumps(result["rows"], indent=1))
     if as_json:
+
         def clean(x: Any) -> Any:
             if isinstance(x, float) and not math.isfinite(x):
                 return None
@@ -58,9 +60,12 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest(
         market: str = typer.Option(
-            "sim", help="sim (simulated paths), deribit (25 real snapshots), bitstamp (real minute path)."
+            "sim",
+            help="sim (simulated paths), deribit (25 real snapshots), bitstamp (real minute path).",
         ),
-        model: str = typer.Option("svcj", help=f"Path model for --market sim: {', '.join(MODELS)}."),
+        model: str = typer.Option(
+            "svcj", help=f"Path model for --market sim: {', '.join(MODELS)}."
+        ),
         book: str = typer.Option("straddle", help="straddle, put_strip or ten (a 10-option book)."),
         paths: int = typer.Option(1000, help="Simulated paths."),
         days: float = typer.Option(7.0, help="Horizon in days."),
@@ -69,12 +74,20 @@ def register(app: typer.Typer) -> None:
         fee: float = typer.Option(5e-4, help="Taker fee on notional (5e-4 = 5 bp)."),
         half_spread: float = typer.Option(1e-4, help="Half spread as a fraction of price."),
         latency: int = typer.Option(0, help="Decision-to-fill latency in steps."),
-        delta: str = typer.Option("black76", help="Delta models, comma-separated: black76, smile, model."),
+        delta: str = typer.Option(
+            "black76", help="Delta models, comma-separated: black76, smile, model."
+        ),
         points: int = typer.Option(7, help="Grid points per policy parameter."),
-        seed: int = typer.Option(20260101, help="Seed: the same seed gives the same paths anywhere."),
+        seed: int = typer.Option(
+            20260101, help="Seed: the same seed gives the same paths anywhere."
+        ),
         data: Path = typer.Option(Path("../shared/data"), help="Folder of the real market data."),
-        out: Path | None = typer.Option(None, help="Folder for frontier.png, frontier.html, rows.json."),
-        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+        out: Path | None = typer.Option(
+            None, help="Folder for frontier.png, frontier.html, rows.json."
+        ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print a JSON summary instead of tables."
+        ),
     ) -> None:
         """Sweep every hedging policy's parameters and draw error-versus-cost frontiers.
 
@@ -95,8 +108,13 @@ def register(app: typer.Typer) -> None:
         prog, update = _progress_runner(f"backtest {market}")
         with prog:
             if market == "sim":
-                presets = {"gbm": m.GBM_BTC, "merton": m.MERTON_BTC, "heston": m.HESTON_BTC,
-                           "bates": m.BATES_BTC, "svcj": m.SVCJ_BTC}
+                presets = {
+                    "gbm": m.GBM_BTC,
+                    "merton": m.MERTON_BTC,
+                    "heston": m.HESTON_BTC,
+                    "bates": m.BATES_BTC,
+                    "svcj": m.SVCJ_BTC,
+                }
                 if model not in presets:
                     raise InvalidInput(f"--model {model!r} unknown; allowed: {', '.join(MODELS)}")
                 try:
@@ -106,9 +124,19 @@ def register(app: typer.Typer) -> None:
                 svi = None
                 if DeltaModel.SMILE in dms:
                     svi = runner.deribit_svi_slice(data / "deribit_chain_2026", expiry_days)
-                sc = Scenario(model=presets[model], days=days, expiry_days=expiry_days,
-                              step_minutes=step_minutes, book=book, n_paths=paths, seed=seed,
-                              taker_fee=fee, half_spread=half_spread, latency=latency, svi=svi)
+                sc = Scenario(
+                    model=presets[model],
+                    days=days,
+                    expiry_days=expiry_days,
+                    step_minutes=step_minutes,
+                    book=book,
+                    n_paths=paths,
+                    seed=seed,
+                    taker_fee=fee,
+                    half_spread=half_spread,
+                    latency=latency,
+                    svi=svi,
+                )
                 result = runner.run_sim(sc, dms, points, progress=update)
             elif market == "deribit":
                 result = runner.run_deribit(data / "deribit_chain_2026", progress=update)
@@ -117,7 +145,9 @@ def register(app: typer.Typer) -> None:
                     data / "bitstamp_1min_2025" / "btcusd_1min_20250107_20250203.csv",
                     data / "deribit_chain_2026",
                     data / "binance_l2_2024" / "usdm_btcusdt_20240808.gz",
-                    n_points=points, progress=update)
+                    n_points=points,
+                    progress=update,
+                )
             else:
                 raise InvalidInput(f"--market {market!r} unknown; allowed: sim, deribit, bitstamp")
         report(result, out, as_json, f"Hedging frontier: {result['market']}")

@@ -36,13 +36,26 @@ def register(app: typer.Typer) -> None:
         from deltahedge.backtest.sweep import Scenario
         from deltahedge.commands.backtest import _progress_runner, report
 
-        presets = {"gbm": m.GBM_BTC, "merton": m.MERTON_BTC, "heston": m.HESTON_BTC,
-                   "bates": m.BATES_BTC, "svcj": m.SVCJ_BTC}
-        sc = Scenario(model=presets[model], days=days, expiry_days=days, step_minutes=step_minutes,
-                      book=book, n_paths=paths, seed=seed)
+        presets = {
+            "gbm": m.GBM_BTC,
+            "merton": m.MERTON_BTC,
+            "heston": m.HESTON_BTC,
+            "bates": m.BATES_BTC,
+            "svcj": m.SVCJ_BTC,
+        }
+        sc = Scenario(
+            model=presets[model],
+            days=days,
+            expiry_days=days,
+            step_minutes=step_minutes,
+            book=book,
+            n_paths=paths,
+            seed=seed,
+        )
         dms = tuple(DeltaModel[d.strip().upper()] for d in delta.split(","))
         prog, update = _progress_runner("sweep on dask")
         with prog:
-            result = run_sim(sc, dms, points, scheduler=scheduler, local=scheduler is None,
-                             progress=update)
+            result = run_sim(
+                sc, dms, points, scheduler=scheduler, local=scheduler is None, progress=update
+            )
         report(result, out, as_json, f"Hedging frontier: {result['market']} (Dask)")
