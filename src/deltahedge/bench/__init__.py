@@ -13,6 +13,9 @@ from rich.console import Console
 
 #: name -> module; add a module here to have ``make bench`` run it.
 BENCHMARKS: dict[str, str] = {
+    "pricing": "deltahedge.bench.pricing",
+    "surface": "deltahedge.bench.surface",
+    "portfolio": "deltahedge.bench.portfolio",
     "backtest": "deltahedge.bench.backtest",
 }
 
