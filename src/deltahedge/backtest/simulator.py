@@ -429,8 +429,8 @@ def simulate(
         step_dt = dt * decide_every * policy.params[0]
         mult = np.array(
             [
-                leland_vol(s * m, policy.params[1], step_dt) / s
-                for s, m in zip(vol, mult, strict=True)
+                leland_vol(s * m, policy.params[1], step_dt, long=q > 0) / s
+                for s, m, q in zip(vol, mult, qty, strict=True)
             ]
         )
     out = [np.empty(n_paths) for _ in range(7)]

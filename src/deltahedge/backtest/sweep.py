@@ -178,7 +178,7 @@ def default_grid(
     lams = np.geomspace(1e-7, 1e-3, n_points) * 90_000.0 / sc.f0
     policies += [Policy(PolicyKind.WHALLEY_WILMOTT, (float(lam), k)) for lam in lams]
     halflife = max(1.0, 60.0 / (sc.step_minutes * per_step))
-    policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref)) for f in fracs]
+    policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref, 1.0)) for f in fracs]
     policies += [Policy(PolicyKind.LELAND, (float(e), 2 * k)) for e in everys]
     return [SweepTask(sc, p, dm) for dm in delta_models for p in policies]
 
