@@ -194,3 +194,15 @@ def test_bad_inputs_name_the_problem():
         )
     with pytest.raises(InvalidInput, match="inner band"):
         Policy(PolicyKind.HYSTERESIS, (0.01, 0.05))
+
+
+def test_positions_file_builds_the_same_book(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("kind,strike,expiry_days,qty,vol\ncall,100,30,-1,0.6\nP,100,30,-1,0.6\n")
+    book = Book.from_csv(path)
+    ref = Book.straddle(100.0, 30 / 365, 0.6)
+    for a, b in zip(book.arrays(), ref.arrays(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    path.write_text("kind,strike\ncall,100\n")
+    with pytest.raises(InvalidInput, match="columns"):
+        Book.from_csv(path)

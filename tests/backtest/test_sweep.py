@@ -92,3 +92,51 @@ def test_reports_are_written_self_contained(tmp_path):
     page = write_html(rows, tmp_path / "f.html", title="t").read_text()
     assert "Plotly.newPlot" in page and "<script src=" not in page
     assert len(page) > 1_000_000  # plotly.js is inlined
+
+
+def test_cli_sweep_on_a_scheduler_address_matches_in_process(tmp_path):
+    import json
+
+    from dask.distributed import LocalCluster
+    from typer.testing import CliRunner
+
+    from deltahedge.backtest.runner import run_sim
+    from deltahedge.backtest.simulator import DeltaModel
+    from deltahedge.cli import app
+
+    args = [
+        "--model",
+        "gbm",
+        "--paths",
+        "16",
+        "--days",
+        "0.5",
+        "--step-minutes",
+        "60",
+        "--delta",
+        "black76",
+        "--points",
+        "2",
+        "--seed",
+        "5",
+    ]
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        res = CliRunner().invoke(
+            app,
+            [
+                "sweep",
+                "--scheduler",
+                cluster.scheduler_address,
+                *args,
+                "--json",
+                "--out",
+                str(tmp_path),
+            ],
+        )
+    assert res.exit_code == 0, res.output
+    remote = json.loads((tmp_path / "rows.json").read_text())
+    sc = Scenario(model=GBM_BTC, days=0.5, expiry_days=0.5, step_minutes=60, n_paths=16, seed=5)
+    local = run_sim(sc, (DeltaModel.BLACK76,), 2)["rows"]
+    assert remote == local

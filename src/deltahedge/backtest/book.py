@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -76,6 +77,29 @@ class Book:
         m = np.asarray(moneyness, dtype=np.float64)
         n = len(m)
         return cls(-np.ones(n), f0 * m, np.full(n, expiry), np.full(n, qty), np.full(n, vol))
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> Book:
+        """A positions file: CSV with header ``kind,strike,expiry_days,qty,vol``.
+
+        ``kind`` is ``call``/``put`` (or ``C``/``P``), ``strike`` USD, ``expiry_days`` from
+        the start of the backtest, ``qty`` signed coin, ``vol`` decimal implied vol.
+        """
+        import csv
+
+        from deltahedge.core.enums import parse_kind
+
+        rows = list(csv.DictReader(Path(path).read_text().splitlines()))
+        need = {"kind", "strike", "expiry_days", "qty", "vol"}
+        if not rows or not need <= set(rows[0]):
+            raise InvalidInput(f"{path}: need a header with columns {sorted(need)}")
+        try:
+            cp = [float(int(parse_kind(r["kind"]))) for r in rows]
+            cols = [[float(r[c]) for r in rows] for c in ("strike", "expiry_days", "qty", "vol")]
+        except (ValueError, KeyError) as exc:
+            raise InvalidInput(f"{path}: bad value ({exc})") from None
+        strike, days, qty, vol = (np.array(c) for c in cols)
+        return cls(np.array(cp), strike, days / 365.0, qty, vol)
 
     def arrays(self) -> tuple[FloatArray, ...]:
         """The legs as contiguous float64 arrays (cp, strike, expiry, qty, vol, svi)."""

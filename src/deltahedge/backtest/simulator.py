@@ -17,6 +17,16 @@ Delta models: ``BLACK76`` (the leg's fixed vol, or one flat vol), ``SMILE`` (sti
 moneyness on SVI slices: ``delta_BS + vega dsigma/dF``, ``dsigma/dF = -(1/F) dsigma/dk``;
 see DESIGN.md), ``MODEL`` (Heston/Bates delta tabulated by ``cos.model_delta_table``,
 read at the path's variance).
+
+Not yet covered: the parity test against a replay through the real-time engine (issue
+5, "Parity") waits for the engine; it should replay one simulated path through the
+engine with a paper venue at the kernel's costs and compare trades and PnL with
+``simulate(..., paths=path[None])``. The kernel's policy decisions are already held to
+``deltahedge.hedging`` (``tests/backtest/test_policy_parity.py``).
+
+Numba caching: kernels use ``cache=True``; numba re-validates a cached kernel only
+against its own file, so after editing a compiled helper in another module (``_b76``,
+``cos``, ``policies``, ``models``) delete the ``__pycache__/*.nbi|*.nbc`` files.
 """
 
 from __future__ import annotations

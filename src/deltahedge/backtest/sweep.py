@@ -96,7 +96,11 @@ class Scenario:
             exp = np.where(np.arange(10) < 6, t, 2 * t)
             qty = np.array([-1, -1, -2, -2, -2, -1, 1, 1, 0.5, -1.0])
             return Book(cp, self.f0 * m, exp, qty, np.full(10, self.vol))
-        raise InvalidInput(f"book {self.book!r} unknown; allowed: straddle, put_strip, ten")
+        if self.book.endswith(".csv"):
+            return Book.from_csv(self.book)
+        raise InvalidInput(
+            f"book {self.book!r} unknown; allowed: straddle, put_strip, ten or a positions .csv"
+        )
 
     def costs(self) -> Costs:
         """The hedge leg's costs."""

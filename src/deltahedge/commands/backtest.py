@@ -66,7 +66,10 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(
             "svcj", help=f"Path model for --market sim: {', '.join(MODELS)}."
         ),
-        book: str = typer.Option("straddle", help="straddle, put_strip or ten (a 10-option book)."),
+        book: str = typer.Option(
+            "straddle",
+            help="straddle, put_strip, ten (a 10-option book), or a positions CSV (kind,strike,expiry_days,qty,vol).",
+        ),
         paths: int = typer.Option(1000, help="Simulated paths."),
         days: float = typer.Option(7.0, help="Horizon in days."),
         expiry_days: float = typer.Option(7.0, help="Options' time to expiry in days."),
