@@ -75,14 +75,14 @@ def _throughput(console: Console, quick: bool) -> None:
     costs = Costs(taker_fee=5e-4, half_spread=1e-4)
     work = n_paths * n_steps
     table = Table(title=f"One-option Black-76 hedge with costs: {n_paths} paths x {n_steps} steps")
-    for col in ("implementation", "threads", "seconds", "M path-steps/s", "per core", "vs numpy"):
+    for col in ("implementation", "threads", "s", "M steps/s", "per core", "vs numpy"):
         table.add_column(col, justify="right")
     t_np = best_time(lambda: _numpy_peer(paths, 90_000.0, t_exp, 0.6, dt, 0.05, 6e-4), repeat=2)
     rows = []
     old = numba.get_num_threads()
     for th in sorted({1, min(2, _MAX_THREADS)}):
         numba.set_num_threads(th)
-        for mark_every, label in ((1, "numba, marked every step"), (60, "numba, marked every 60")):
+        for mark_every, label in ((1, "numba, mark each step"), (60, "numba, mark every 60")):
 
             def call(me: int = mark_every) -> object:
                 return simulate(book, pol, paths=paths, dt=dt, costs=costs, mark_every=me)
@@ -106,7 +106,7 @@ def _throughput(console: Console, quick: bool) -> None:
             f"{t_np / t:.1f}x",
         )
     table.add_row(
-        "numpy vectorised (peer)",
+        "numpy vectorised",
         "1",
         f"{t_np:.3f}",
         f"{work / t_np / 1e6:.1f}",
@@ -114,7 +114,7 @@ def _throughput(console: Console, quick: bool) -> None:
         "1.0x",
     )
     table.add_row(
-        "pure-Python twin (extrapolated)",
+        "Python twin (extrap.)",
         "1",
         f"{t_py_full:.0f}",
         f"{work / t_py_full / 1e6:.3f}",
@@ -141,7 +141,7 @@ def _svcj_book(console: Console, quick: bool) -> None:
     table = Table(
         title=f"10-option book on SVCJ paths, 30 days of 1-minute steps ({sc.n_steps} steps)"
     )
-    for col in ("marking", "paths run", "seconds", "M path-steps/s", "10,000 paths (s)", "target"):
+    for col in ("marking", "paths", "s", "M steps/s", "10k paths (s)", "target (s)"):
         table.add_column(col, justify="right")
     for mark_every in (1, 60):
         t0 = time.perf_counter()
@@ -164,7 +164,7 @@ def _svcj_book(console: Console, quick: bool) -> None:
             str(n_paths),
             f"{t:.2f}",
             f"{n_paths * sc.n_steps / t / 1e6:.2f}",
-            f"{est:.0f}" + ("" if full else " (extrapolated)"),
+            f"{est:.0f}" + ("" if full else " (extrap.)"),
             "120",
         )
     console.print(table)
@@ -180,15 +180,7 @@ def _fmt(x: Any) -> str:
 
 def _report(console: Console, title: str, result: dict[str, Any]) -> None:
     t = Table(title=title)
-    for col in (
-        "delta model",
-        "error std at target",
-        "band cost",
-        "interval cost",
-        "threshold cost",
-        "band / interval",
-        "band / threshold",
-    ):
+    for col in ("delta", "err std", "band $", "interval $", "thresh. $", "band/int", "band/thr"):
         t.add_column(col, justify="right")
     for dm, c in result["comparison"].items():
         t.add_row(
