@@ -140,3 +140,19 @@ def test_cli_sweep_on_a_scheduler_address_matches_in_process(tmp_path):
     sc = Scenario(model=GBM_BTC, days=0.5, expiry_days=0.5, step_minutes=60, n_paths=16, seed=5)
     local = run_sim(sc, (DeltaModel.BLACK76,), 2)["rows"]
     assert remote == local
+
+
+def test_band_policy_costs_without_overlapping_frontiers():
+    rows = [
+        _row("FIXED_INTERVAL", 1.0, 8.0),
+        _row("FIXED_INTERVAL", 1.2, 5.0),
+        _row("FIXED_THRESHOLD", 2.0, 3.0),
+        _row("FIXED_THRESHOLD", 2.5, 2.0),
+        _row("HYSTERESIS", 1.5, 4.0),
+        _row("HYSTERESIS", 3.0, 1.0),
+    ]
+    out = compare_policies(rows, ["HYSTERESIS"])
+    # smallest error all reach: 2.0; cheapest at or below it: interval 5, threshold 3, band 4
+    assert out["target_std"] == 2.0 and out["interpolated"] == 0.0
+    assert out["band_vs_interval"] == pytest.approx(4 / 5)
+    assert out["band_vs_threshold"] == pytest.approx(4 / 3)

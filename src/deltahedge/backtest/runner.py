@@ -139,6 +139,7 @@ def run_deribit(folder: str | Path, progress: Progress = None) -> dict[str, Any]
     return {
         "market": "Deribit BTC snapshots 2026-01-01..07 (25), perp-hedged",
         "book": [str(n) for n in rp.names[book_rows]],
+        "error_label": "hedging error: std of the 24 between-snapshot hedged PnLs (USD)",
         "rows": rows,
         "comparison": _comparisons(rows),
         "delta_models": {

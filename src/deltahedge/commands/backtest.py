@@ -36,7 +36,8 @@ def report(result: dict[str, Any], out: Path | None, as_json: bool, title: str) 
     summary = {k: v for k, v in result.items() if k != "rows"}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        summary["png"] = str(write_png(result["rows"], out / "frontier.png", title))
+        xlabel = result.get("error_label", "hedging error: std of final PnL (USD)")
+        summary["png"] = str(write_png(result["rows"], out / "frontier.png", title, xlabel))
         summary["html"] = str(write_html(result["rows"], out / "frontier.html", title, summary))
         (out / "rows.json").write_text(json.dumps(result["rows"], indent=1))
     if as_json:
