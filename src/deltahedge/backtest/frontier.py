@@ -98,8 +98,11 @@ def compare_policies(
             costs = [r["mean_cost"] for f in fs for r in f if r["std_pnl"] <= target * (1 + 1e-9)]
         costs = [c for c in costs if math.isfinite(c)]
         out[f"{name}_cost"] = min(costs) if costs else math.nan
-    out["band_vs_interval"] = out["band_cost"] / out["interval_cost"]
-    out["band_vs_threshold"] = out["band_cost"] / out["threshold_cost"]
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else math.nan  # a family that need not trade: no ratio
+
+    out["band_vs_interval"] = ratio(out["band_cost"], out["interval_cost"])
+    out["band_vs_threshold"] = ratio(out["band_cost"], out["threshold_cost"])
     return out
 
 
