@@ -98,6 +98,7 @@ def compare_policies(
             costs = [r["mean_cost"] for f in fs for r in f if r["std_pnl"] <= target * (1 + 1e-9)]
         costs = [c for c in costs if math.isfinite(c)]
         out[f"{name}_cost"] = min(costs) if costs else math.nan
+
     def ratio(a: float, b: float) -> float:
         return a / b if b > 0 else math.nan  # a family that need not trade: no ratio
 

@@ -72,10 +72,13 @@ def run_sim(
     scheduler: str | None = None,
     local: bool = False,
     progress: Progress = None,
+    n_workers: int = 2,
 ) -> dict[str, Any]:
-    """Sweep every policy x delta model on simulated paths."""
+    """Sweep every policy x delta model on simulated paths (see ``sweep.run_sweep``)."""
     tasks = default_grid(scenario, delta_models, n_points)
-    rows = run_sweep(tasks, scheduler=scheduler, local=local, progress=progress)
+    rows = run_sweep(
+        tasks, scheduler=scheduler, local=local, n_workers=n_workers, progress=progress
+    )
     return {
         "market": f"simulated {scenario.model.kind.name}",
         "rows": rows,

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         from deltahedge.backtest.simulator import DeltaModel
         from deltahedge.backtest.sweep import Scenario
         from deltahedge.commands.backtest import _progress_runner, report
+        from deltahedge.core.errors import InvalidInput
 
         presets = {
             "gbm": m.GBM_BTC,
@@ -43,6 +44,8 @@ def register(app: typer.Typer) -> None:
             "bates": m.BATES_BTC,
             "svcj": m.SVCJ_BTC,
         }
+        if model not in presets:
+            raise InvalidInput(f"--model {model!r} unknown; allowed: {', '.join(presets)}")
         sc = Scenario(
             model=presets[model],
             days=days,
@@ -52,10 +55,21 @@ def register(app: typer.Typer) -> None:
             n_paths=paths,
             seed=seed,
         )
-        dms = tuple(DeltaModel[d.strip().upper()] for d in delta.split(","))
+        try:
+            dms = tuple(DeltaModel[d.strip().upper()] for d in delta.split(","))
+        except KeyError as exc:
+            raise InvalidInput(f"--delta {delta!r}: allowed black76, model") from exc
+        if DeltaModel.SMILE in dms:
+            raise InvalidInput("--delta smile needs a surface: use `deltahedge backtest`")
         prog, update = _progress_runner("sweep on dask")
         with prog:
             result = run_sim(
-                sc, dms, points, scheduler=scheduler, local=scheduler is None, progress=update
+                sc,
+                dms,
+                points,
+                scheduler=scheduler,
+                local=scheduler is None,
+                progress=update,
+                n_workers=workers,
             )
         report(result, out, as_json, f"Hedging frontier: {result['market']} (Dask)")
