@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from deltahedge.backtest.models import (
+    BATES_BTC,
     GBM_BTC,
     HESTON_BTC,
+    MERTON_BTC,
     SVCJ_BTC,
     ModelKind,
     PathModel,
@@ -35,7 +37,7 @@ def test_generator_seed_is_reproducible():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("model", [GBM_BTC, HESTON_BTC, SVCJ_BTC])
+@pytest.mark.parametrize("model", [GBM_BTC, MERTON_BTC, HESTON_BTC, BATES_BTC, SVCJ_BTC])
 def test_forward_is_a_martingale_and_vol_matches_the_parameters(model):
     n = 20000
     f, _ = simulate_paths(model, 100.0, 1 / 365, 90, n, seed=11)

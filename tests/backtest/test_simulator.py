@@ -206,3 +206,22 @@ def test_positions_file_builds_the_same_book(tmp_path):
     path.write_text("kind,strike\ncall,100\n")
     with pytest.raises(InvalidInput, match="columns"):
         Book.from_csv(path)
+
+
+def test_final_pnl_does_not_depend_on_marking_cadence():
+    pol = Policy(PolicyKind.HYSTERESIS, (0.1, 0.02))
+    kw = dict(
+        model=GBM,
+        f0=F0,
+        n_paths=200,
+        dt=T / 240,
+        n_steps=240,
+        seed=12,
+        costs=Costs(taker_fee=5e-4, funding_rate=0.1),
+    )
+    every = simulate(_atm_call(-1.0), pol, **kw)
+    sparse = simulate(_atm_call(-1.0), pol, mark_every=24, **kw)
+    np.testing.assert_allclose(sparse.pnl, every.pnl, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(sparse.trades, every.trades)
+    # the drawdown seen on a coarser grid can only be smaller
+    assert np.all(sparse.max_drawdown <= every.max_drawdown + 1e-9)
