@@ -36,9 +36,11 @@ def test_fast_black76_on_100k_random_inputs_matches_reference_twin_to_rounding(
 def test_fast_risk_price_delta_subsets_equal_the_full_greeks(inputs_100k: dict) -> None:
     full = black76(*_args(inputs_100k))
     risk = black76_risk(*_args(inputs_100k))
-    for name in ("price", "delta", "gamma", "vega", "theta"):
-        np.testing.assert_allclose(getattr(risk, name), getattr(full, name), rtol=1e-14, atol=0)
     scales = greek_scales(*_args(inputs_100k)[1:])
+    for name in ("price", "delta", "gamma", "vega", "theta"):
+        # the flat hot loop and the full kernel round differently only in the last bits
+        err = scaled_error(getattr(risk, name), getattr(full, name), scales[name])
+        assert float(np.max(err)) < 1e-14, name
     assert (
         np.max(scaled_error(black76_price(*_args(inputs_100k)), full.price, scales["price"]))
         < 1e-14

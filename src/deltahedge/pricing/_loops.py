@@ -14,12 +14,15 @@ import numpy as np
 from numba import njit
 
 from deltahedge.pricing.kernels import (
+    ERF_SMALL_D,
+    FM,
     INV_SQRT_2PI,
     b76_delta,
     b76_greeks,
     b76_implied_vol_status,
     b76_price,
     b76_undiscounted,
+    norm_tail_given_pdf,
 )
 
 
@@ -40,9 +43,14 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
         out[8, i] = g[8]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FM)
 def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    """``out[j, i]`` for j = price, delta, gamma, vega, theta: the book-risk subset."""
+    """``out[j, i]`` for j = price, delta, gamma, vega, theta: the book-risk subset.
+
+    The hot path of book risk, written out flat: one log, one exp (two with a rate), one
+    rational function per distribution value (``n(d2) = n(d1) F/K``), no division by
+    anything but ``F/K`` and ``sigma sqrt T``. Edge cases go through ``b76_greeks``.
+    """
     n = out.shape[1]
     for i in range(n):
         p = phi[i * sp]
@@ -53,20 +61,34 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
         rr = r[i * sr]
         sqrt_t = math.sqrt(t)
         sst = s * sqrt_t
-        ok = f > 0.0 and k > 0.0 and t >= 0.0 and s >= 0.0 and (p == 1.0 or p == -1.0)
-        if ok and sst > 0.0 and math.isfinite(f + k + t + s + rr):
+        fine = f > 0.0 and k > 0.0 and sst > 0.0 and (p == 1 or p == -1)
+        if fine and math.isfinite(f + k + t + s + rr):
             df = math.exp(-rr * t) if rr != 0.0 else 1.0
-            d1 = math.log(f / k) / sst + 0.5 * sst
+            fk = f / k
+            inv = 1.0 / sst
+            d1 = math.log(fk) * inv + 0.5 * sst
             d2 = d1 - sst
             pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-            value, nd1 = b76_undiscounted(p, f, k, d1, d2, pdf)
+            if abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D:
+                value, nd1 = b76_undiscounted(p, f, k, d1, d2, pdf)
+            else:
+                pdf2 = pdf * fk
+                if not (pdf > 1e-280 and pdf2 < 1e300):
+                    pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+                pd1 = p * d1
+                pd2 = p * d2
+                t1 = norm_tail_given_pdf(pd1, pdf)
+                t2 = norm_tail_given_pdf(pd2, pdf2)
+                nd1 = t1 if pd1 < 0.0 else 1.0 - t1
+                nd2 = t2 if pd2 < 0.0 else 1.0 - t2
+                value = max(p * (f * nd1 - k * nd2), max(p * (f - k), 0.0))
             dfpdf = df * pdf
             price = df * value
             out[0, i] = price
             out[1, i] = df * p * nd1
-            out[2, i] = dfpdf / (f * sst)
+            out[2, i] = dfpdf * inv / f
             out[3, i] = dfpdf * f * sqrt_t
-            out[4, i] = rr * price - dfpdf * f * s / (2.0 * sqrt_t)
+            out[4, i] = rr * price - 0.5 * dfpdf * f * s / sqrt_t
         else:
             g = b76_greeks(p, f, k, t, s, rr)
             out[0, i] = g[0]

@@ -295,7 +295,7 @@ def _pdf_d2(pdf1: float, F: float, K: float, d2: float) -> float:
     return INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
 
 
-_ERF_SMALL_D = 0.46875 * math.sqrt(2.0)  # |d| below which N(d) = (1 + erf(d/sqrt 2))/2
+ERF_SMALL_D = 0.46875 * math.sqrt(2.0)  # |d| below which N(d) = (1 + erf(d/sqrt 2))/2
 
 
 @njit(cache=True, error_model="numpy")
@@ -309,7 +309,7 @@ def b76_undiscounted(
     instead of the difference of two numbers near F/2, so short-dated at-the-money prices
     keep their relative accuracy. The value is never below intrinsic (rounding).
     """
-    if abs(d1) <= _ERF_SMALL_D and abs(d2) <= _ERF_SMALL_D:
+    if abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D:
         e1 = _erf_small(d1 * INV_SQRT2)
         e2 = _erf_small(d2 * INV_SQRT2)
         nd1 = 0.5 + 0.5 * phi * e1
@@ -352,16 +352,17 @@ def b76_greeks(
             vega = df * F * sqrt_t * INV_SQRT_2PI
             vanna = 0.5 * df * sqrt_t * INV_SQRT_2PI
         return price, delta, 0.0, vega, r * price, -T * price, vanna, 0.0, r * delta
-    d1 = math.log(F / K) / sst + 0.5 * sst
+    inv = 1.0 / sst
+    d1 = math.log(F / K) * inv + 0.5 * sst
     d2 = d1 - sst
     pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
     value, nd1 = b76_undiscounted(phi, F, K, d1, d2, pdf)
     price = df * value
     delta = df * phi * nd1
     dfpdf = df * pdf
-    gamma = dfpdf / (F * sst)
+    gamma = dfpdf * inv / F
     vega = dfpdf * F * sqrt_t
-    theta = r * price - dfpdf * F * sigma / (2.0 * sqrt_t)
+    theta = r * price - 0.5 * dfpdf * F * sigma / sqrt_t
     rho = -T * price
     vanna = -dfpdf * d2 / sigma
     volga = vega * d1 * d2 / sigma
@@ -397,7 +398,7 @@ def _b_otm(x: float, s: float, ex2: float, emx2: float) -> tuple[float, float, f
     d1 = h + t
     d2 = h - t  # < 0
     bp = INV_SQRT_2PI * math.exp(-0.5 * (h * h + t * t))
-    if abs(d1) <= _ERF_SMALL_D and abs(d2) <= _ERF_SMALL_D:
+    if abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D:
         # near the money: b = sinh(x/2) + (e^{x/2} erf(d1/sqrt2) - e^{-x/2} erf(d2/sqrt2))/2
         e1 = _erf_small(d1 * INV_SQRT2)
         e2 = _erf_small(d2 * INV_SQRT2)
