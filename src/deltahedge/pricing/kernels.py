@@ -25,8 +25,10 @@ as a call on ``x = -|ln(F/K)| <= 0``::
     b(x, s) = exp(x/2) N(x/s + s/2) - exp(-x/2) N(x/s - s/2),   s = sigma sqrt(T)
 
 split the range of ``b`` into three branches at the tangents through the inflection point
-``s_c = sqrt(2|x|)``, start from an asymptotic (lower/upper) or tangent (middle) guess, and
-run Householder(3) steps on the objective that is nearly linear on each branch:
+``s_c = sqrt(2|x|)``, start from a cubic Hermite interpolation of the inverse (lower branch:
+in ``w = sqrt(-1/ln b)``, where ``s ~ |x| w / sqrt(2)`` near 0; middle: in ``b``) or an
+asymptotic expansion (upper branch), and run Householder(3) steps on the objective that is
+nearly linear on each branch:
 ``1/ln b`` (lower), ``b`` (middle), ``ln(b_max - b)`` (upper), with ``b_max = exp(x/2)``.
 A bracket is kept, and a step that leaves it is replaced by bisection, so the iteration
 always converges. Derivatives used (Jaeckel 2015, eq. 2.5-2.7)::
@@ -442,6 +444,21 @@ def _lower_guess(x: float, ln_beta: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
+def _lower_hermite(x: float, beta: float, s_l: float, b_l: float, v_l: float) -> float:
+    # In w = sqrt(-1/ln b), s(w) is nearly linear on the lower branch: s ~ |x| w / sqrt(2)
+    # as s -> 0 (ln b ~ -x^2 / (2 s^2)). Cubic Hermite on [0, w_l] with that slope at 0
+    # and ds/dw = 2 b / (w^3 b') at s_l.
+    w = math.sqrt(-1.0 / math.log(beta))
+    w_l = math.sqrt(-1.0 / math.log(b_l))
+    m0 = -x * INV_SQRT2
+    m1 = 2.0 * b_l / (w_l * w_l * w_l * v_l)
+    u = w / w_l
+    u2 = u * u
+    u3 = u2 * u
+    return (u3 - 2.0 * u2 + u) * w_l * m0 + (3.0 * u2 - 2.0 * u3) * s_l + (u3 - u2) * w_l * m1
+
+
+@njit(cache=True, error_model="numpy")
 def _upper_guess(x: float, ln_gap: float) -> float:
     # b_max - b ~ exp(-(h^2 + t^2)/2) / sqrt(2 pi) * s / (t^2 - h^2) for t >> |h|.
     t = math.sqrt(max(-2.0 * ln_gap, 1.0))
@@ -509,7 +526,11 @@ def normalised_implied_s(beta: float, x: float) -> float:
     hi = math.inf
     mode = 1  # 0 lower (1/ln b), 1 middle (b), 2 upper (ln(b_max - b))
     if s_c > 0.0:
-        b_c, gap_c, v_c = _b_otm(x, s_c, ex2, emx2)
+        # at s_c: d1 = 0, d2 = -s_c, b' = e^{x/2} n(0), n(d2) = e^{x/2} b'  (no exp needed)
+        v_c = INV_SQRT_2PI * ex2
+        tail_c = norm_tail_given_pdf(-s_c, v_c * ex2)
+        b_c = max(0.5 * ex2 - emx2 * tail_c, 0.0)
+        gap_c = 0.5 * ex2 + emx2 * tail_c
     else:
         b_c, gap_c, v_c = 0.0, b_max, INV_SQRT_2PI
     if beta < b_c:
@@ -522,7 +543,9 @@ def normalised_implied_s(beta: float, x: float) -> float:
         if beta < b_l:
             mode = 0
             hi = s_l
-            s = _lower_guess(x, math.log(beta))
+            s = _lower_hermite(x, beta, s_l, b_l, v_l)
+            if not (s > 0.0 and s < s_l):
+                s = _lower_guess(x, math.log(beta))
         else:
             lo = max(s_l, 0.0)
             s = _inverse_hermite(beta, b_l, b_c, lo, s_c, v_l, v_c)
@@ -583,10 +606,20 @@ def normalised_implied_s(beta: float, x: float) -> float:
             fp = -bp / gap
             h2 = bp / gap + r2
             h3 = 2.0 * bp * bp / (gap * gap) + 3.0 * bp * r2 / gap + r3
+        if not (math.isfinite(fp) and fp != 0.0 and math.isfinite(f)):
+            # b under- or overflowed at this s (far from the root): bisect
+            s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
+            continue
         nu = -f / fp
-        ds = nu * _householder_factor(nu, h2, h3)
+        factor = _householder_factor(nu, h2, h3)
+        # far from the root (e.g. b underflowing) the Householder factor can shrink a
+        # huge Newton step to a tiny one: then take the Newton step, which the bracket
+        # turns into bisection, and never take a small step for convergence
+        if not (factor > 0.0 and factor < 2.0):
+            factor = 1.0
+        ds = nu * factor
         s_new = s + ds
-        if abs(ds) <= 1e-6 * s:
+        if abs(ds) <= 1e-6 * s and abs(nu) <= 1e-5 * s:
             # Householder(3) converges cubically: after a step this small the error is
             # below machine precision (the step itself may cross the bracket by an ulp).
             return s_new
