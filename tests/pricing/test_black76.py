@@ -165,3 +165,28 @@ def test_haug_textbook_black76_value_matches() -> None:
     s = 0.2
     want = 100.0 * math.erf(s / 2 / math.sqrt(2))
     assert float(black76("c", 100.0, 100.0, 1.0, s).price) == pytest.approx(want, rel=1e-15)
+
+
+def test_fast_inverse_greeks_match_reference_twin(inputs_100k: dict) -> None:
+    from deltahedge.pricing import inverse_black76
+
+    d = inputs_100k
+    fast = inverse_black76(d["phi"], d["F"], d["K"], d["T"], d["sigma"])
+    slow = ref.inverse_black76(d["phi"], d["F"], d["K"], d["T"], d["sigma"])
+    s = greek_scales(d["F"], d["K"], d["T"], d["sigma"], 0.0)
+    F = d["F"]
+    scales = {
+        "price_coin": s["price"] / F,
+        "price_usd": s["price"],
+        "delta": s["delta"],
+        "delta_premium_adjusted": s["delta"] + s["price"] / F,
+        "gamma_usd": s["gamma"],
+        "gamma_coin": s["gamma"] + (s["delta"] + s["price"] / F) / F,
+        "vega_usd": s["vega"],
+        "vega_coin": s["vega"] / F,
+        "theta_usd": s["theta"],
+        "theta_coin": s["theta"] / F,
+    }
+    for name, scale in scales.items():
+        err = scaled_error(getattr(fast, name), getattr(slow, name), scale)
+        assert float(np.max(err)) < 1e-13, name
