@@ -78,6 +78,10 @@ def test_expiry_gives_intrinsic_value_and_step_delta_with_half_at_the_money() ->
         np.testing.assert_array_equal(getattr(c, f), 0.0)
     np.testing.assert_array_equal(c.theta, 0.05 * c.price)  # theta = r V
     np.testing.assert_array_equal(c.charm, 0.05 * c.delta)
+    risk = black76_risk(["c", "p"], 100.0, K[:, None], 0.0, 0.5, 0.05)  # the fast loop
+    np.testing.assert_array_equal(risk.delta, np.stack([c.delta, p.delta], axis=1))
+    np.testing.assert_array_equal(risk.price, np.stack([c.price, p.price], axis=1))
+    np.testing.assert_array_equal(risk.gamma, 0.0)
 
 
 def test_zero_vol_gives_discounted_intrinsic_and_at_the_money_vega_limit() -> None:

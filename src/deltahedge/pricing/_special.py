@@ -134,6 +134,40 @@ def norm_tail_given_pdf(d: float, pdf: float) -> float:
     return 0.5 * _SQRT_2PI * pdf * _erfcx_large(y)
 
 
+@njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
+    """``(N(-|d|), erf(|d|/sqrt 2))`` given ``pdf = n(d)``, without branches.
+
+    The same Cody ranges as ``norm_tail_given_pdf``, all evaluated and then selected, so
+    a loop over options compiles to straight-line (SIMD-friendly) code. The erf value is
+    exact only for |d| <= ERF_SMALL_D (where the near-the-money formula uses it).
+    """
+    y = abs(d) * INV_SQRT2
+    z = y * y
+    num1 = (((_CA[4] * z + _CA[0]) * z + _CA[1]) * z + _CA[2]) * z + _CA[3]
+    den1 = (((z + _CB[0]) * z + _CB[1]) * z + _CB[2]) * z + _CB[3]
+    erf_y = y * num1 / den1
+    num2 = (
+        (
+            (((((_CC[8] * y + _CC[0]) * y + _CC[1]) * y + _CC[2]) * y + _CC[3]) * y + _CC[4]) * y
+            + _CC[5]
+        )
+        * y
+        + _CC[6]
+    ) * y + _CC[7]
+    den2 = (
+        ((((((y + _CD[0]) * y + _CD[1]) * y + _CD[2]) * y + _CD[3]) * y + _CD[4]) * y + _CD[5]) * y
+        + _CD[6]
+    ) * y + _CD[7]
+    w = 1.0 / z
+    num3 = ((((_CP[5] * w + _CP[0]) * w + _CP[1]) * w + _CP[2]) * w + _CP[3]) * w
+    den3 = ((((w + _CQ[0]) * w + _CQ[1]) * w + _CQ[2]) * w + _CQ[3]) * w
+    erfcx_far = (_SQRT_PI_INV - w * (num3 + _CP[4]) / (den3 + _CQ[4])) / y
+    erfcx = num2 / den2 if y <= 4.0 else erfcx_far
+    tail = 0.5 - 0.5 * erf_y if y <= 0.46875 else 0.5 * _SQRT_2PI * pdf * erfcx
+    return tail, erf_y
+
+
 @njit(cache=True, error_model="numpy", fastmath=FM)
 def norm_cdf_given_pdf(d: float, pdf: float) -> float:
     """``N(d)`` given ``pdf = n(d)`` (see ``norm_tail_given_pdf``)."""
@@ -153,4 +187,5 @@ __all__ = [
     "norm_cdf_given_pdf",
     "norm_pdf",
     "norm_tail_given_pdf",
+    "tail_and_erf_branchless",
 ]
