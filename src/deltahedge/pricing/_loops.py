@@ -18,36 +18,17 @@ from deltahedge.pricing.kernels import (
     ERF_SMALL_D,
     FM,
     INV_SQRT_2PI,
-    b76_delta,
     b76_greeks,
     b76_implied_vol_status,
-    b76_price,
 )
-
-
-@njit(cache=True, error_model="numpy")
-def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    """``out[j, i]`` = j-th Greek of option i (price, delta, ..., charm)."""
-    n = out.shape[1]
-    for i in range(n):
-        g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-        out[0, i] = g[0]
-        out[1, i] = g[1]
-        out[2, i] = g[2]
-        out[3, i] = g[3]
-        out[4, i] = g[4]
-        out[5, i] = g[5]
-        out[6, i] = g[6]
-        out[7, i] = g[7]
-        out[8, i] = g[8]
-
 
 _BLOCK = 256
 
 
 @njit(cache=True, error_model="numpy", fastmath=FM)
-def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    """``out[j, i]`` for j = price, delta, gamma, vega, theta: the book-risk subset.
+def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
+    """``out[j, i]`` = j-th Greek of option i: price, delta, gamma, vega, theta, then (when
+    ``out`` has 9 rows) rho, vanna, volga, charm. Five rows give the book-risk subset.
 
     The hot path of book risk, in blocks of 256 options: a scalar pass with the only
     library calls (one log, one exp, a second exp with a rate) computes d1, d2 and the
@@ -58,8 +39,9 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
     ``b76_greeks``. Same formulas as ``b76_greeks``.
     """
     n = out.shape[1]
-    blk = np.empty((13, _BLOCK))  # p f k s r d1 d2 pdf pdf2 sqrt(T) 1/(s sqrt T) DF fine
-    res = np.empty((5, _BLOCK))
+    rows = out.shape[0]
+    blk = np.empty((14, _BLOCK))  # p f k s r d1 d2 pdf pdf2 sqrt(T) 1/(s sqrt T) DF ok T
+    res = np.empty((9, _BLOCK))
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
         for j in range(m):
@@ -104,6 +86,7 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
             blk[10, j] = inv
             blk[11, j] = math.exp(-rr * t) if rr != 0.0 else 1.0
             blk[12, j] = 1.0 if ok else 0.0
+            blk[13, j] = t
         for j in range(m):
             p = blk[0, j]
             f = blk[1, j]
@@ -129,62 +112,56 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
             df = blk[11, j]
             dfpdf = df * blk[7, j]
             price = df * value
+            t = blk[13, j]
+            delta = df * p * nd1
+            vega = dfpdf * f * blk[9, j]
             res[0, j] = price
-            res[1, j] = df * p * nd1
+            res[1, j] = delta
             res[2, j] = dfpdf * blk[10, j] / f
-            res[3, j] = dfpdf * f * blk[9, j]
+            res[3, j] = vega
             res[4, j] = rr * price - 0.5 * dfpdf * f * s / blk[9, j]
+            res[5, j] = -t * price
+            res[6, j] = -dfpdf * d2 / s
+            res[7, j] = vega * d1 * d2 / s
+            res[8, j] = rr * delta + 0.5 * dfpdf * d2 / t
         for j in range(m):
             i = b0 + j
             if blk[12, j] != 0.0:
-                out[0, i] = res[0, j]
-                out[1, i] = res[1, j]
-                out[2, i] = res[2, j]
-                out[3, i] = res[3, j]
-                out[4, i] = res[4, j]
+                for q in range(rows):
+                    out[q, i] = res[q, j]
             else:
                 g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-                out[0, i] = g[0]
-                out[1, i] = g[1]
-                out[2, i] = g[2]
-                out[3, i] = g[3]
-                out[4, i] = g[4]
-
-
-@njit(cache=True, error_model="numpy")
-def price_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    for i in range(out.shape[0]):
-        out[i] = b76_price(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-
-
-@njit(cache=True, error_model="numpy")
-def delta_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    for i in range(out.shape[0]):
-        out[i] = b76_delta(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
+                for q in range(rows):
+                    out[q, i] = g[q]
 
 
 @njit(cache=True, error_model="numpy")
 def inverse_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, out):  # type: ignore[no-untyped-def]
-    """Coin-settled Greeks (r = 0); rows as in ``InverseGreeks``."""
+    """Coin-settled Greeks (r = 0); rows as in ``InverseGreeks``.
+
+    The USD Greeks come from ``greeks_loop`` (rows 0-4 of a scratch block), then each is
+    turned into its coin view (derivations in ``pricing.inverse``).
+    """
     n = out.shape[1]
+    usd = np.empty((5, n))
+    zero = np.zeros(1)
+    greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, zero, 0, usd)
     for i in range(n):
-        p = phi[i * sp]
         f = F[i * sF]
-        g = b76_greeks(p, f, K[i * sK], T[i * sT], sig[i * ss], 0.0)
-        price_usd = g[0]
-        delta = g[1]
+        price_usd = usd[0, i]
+        delta = usd[1, i]
         price_coin = price_usd / f
         delta_pa = delta - price_coin
         out[0, i] = price_coin
         out[1, i] = price_usd
         out[2, i] = delta
         out[3, i] = delta_pa
-        out[4, i] = g[2]  # gamma_usd
-        out[5, i] = g[2] - delta_pa / f  # gamma_coin = d delta_pa / dF
-        out[6, i] = g[3]  # vega_usd
-        out[7, i] = g[3] / f  # vega_coin
-        out[8, i] = g[4]  # theta_usd
-        out[9, i] = g[4] / f  # theta_coin
+        out[4, i] = usd[2, i]  # gamma_usd
+        out[5, i] = usd[2, i] - delta_pa / f  # gamma_coin = d delta_pa / dF
+        out[6, i] = usd[3, i]  # vega_usd
+        out[7, i] = usd[3, i] / f  # vega_coin
+        out[8, i] = usd[4, i]  # theta_usd
+        out[9, i] = usd[4, i] / f  # theta_coin
 
 
 @njit(cache=True, error_model="numpy")
@@ -202,11 +179,8 @@ def empty_status(n: int) -> np.ndarray:
 
 
 __all__ = [
-    "core_greeks_loop",
-    "delta_loop",
     "empty_status",
     "greeks_loop",
     "implied_vol_loop",
     "inverse_loop",
-    "price_loop",
 ]
