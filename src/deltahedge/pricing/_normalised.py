@@ -182,7 +182,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
         suffices (not seen in tests).
     """
     ex2 = math.exp(0.5 * x)
-    emx2 = math.exp(-0.5 * x)
+    emx2 = 1.0 / ex2
     b_max = ex2
     s_c = math.sqrt(-2.0 * x)
     lo = 0.0
