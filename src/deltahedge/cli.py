@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
     "deltahedge.commands.surface",
+    "deltahedge.commands.chain",
     "deltahedge.commands.bench",
     "deltahedge.commands.backtest",
     "deltahedge.commands.sweep",

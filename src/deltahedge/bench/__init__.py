@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "pricing": "deltahedge.bench.pricing",
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
+    "marketdata": "deltahedge.bench.marketdata",
     "backtest": "deltahedge.bench.backtest",
 }
 

@@ -36,8 +36,8 @@ from deltahedge.marketdata._frame import (
     require_columns,
     to_float,
 )
-from deltahedge.marketdata._reprice import coin_price_from_iv
 from deltahedge.marketdata.chain import OptionChain
+from deltahedge.pricing import inverse_black76
 
 FORMAT = "deribit_eod"
 REQUIRED = (
@@ -114,7 +114,7 @@ def read_deribit_eod_frame(path: str | Path) -> pd.DataFrame:
             "forward": forward,
             "bid": bid,
             "ask": ask,
-            "mark": coin_price_from_iv(kind, forward, strike, T, mark_iv),
+            "mark": inverse_black76(kind, forward, strike, T, mark_iv).price_coin,
             "bid_iv": nan,
             "ask_iv": nan,
             "mark_iv": mark_iv,
