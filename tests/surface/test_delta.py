@@ -7,6 +7,7 @@ import pytest
 
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata import OptionChain
+from deltahedge.pricing import black76_delta, black76_price, black76_risk
 from deltahedge.surface import (
     HedgeSteps,
     Surface,
@@ -16,7 +17,6 @@ from deltahedge.surface import (
     hedge_gain_table,
     smile_delta,
 )
-from deltahedge.pricing import black76_delta, black76_price, black76_risk
 
 
 def _flat_surface(sigma: float, F: float, T: float) -> Surface:

@@ -178,6 +178,12 @@ def print_gain_table(console: Console, rows: list[GainRow]) -> None:
             style=style,
         )
     console.print(t)
+    for kind in ("call", "put"):
+        a, b, c = next(r.coeffs for r in rows if r.kind == kind)
+        console.print(
+            f"{rows[0].underlying} {kind}s: minimum-variance (a, b, c) = "
+            f"({a:+.4f}, {b:+.4f}, {c:+.4f})"
+        )
 
 
 def register(app: typer.Typer) -> None:

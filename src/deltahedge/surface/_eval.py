@@ -14,6 +14,8 @@ import math
 
 from numba import njit
 
+from deltahedge.pricing.kernels import norm_cdf_given_pdf
+
 DYN_STICKY_STRIKE = 0
 DYN_STICKY_MONEYNESS = 1
 DYN_MIN_VARIANCE = 2
@@ -67,6 +69,20 @@ def _log_forward(Tn, lfn, lspot, t):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def total_variance_kernel(Tn, P, k, T, out):  # type: ignore[no-untyped-def]
+    """Total variance at log-moneyness k and expiry T (years), in place."""
+    for i in range(k.shape[0]):
+        out[i] = _w_at(Tn, P, k[i], T[i])[0]
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def forward_kernel(Tn, lfn, lspot, T, out):  # type: ignore[no-untyped-def]
+    """Forward curve at expiries T (years), in place."""
+    for i in range(T.shape[0]):
+        out[i] = math.exp(_log_forward(Tn, lfn, lspot, T[i]))
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[no-untyped-def]
     """Implied vol and d(vol)/dk at strikes K (USD) and expiries T (years), in place.
 
@@ -113,13 +129,13 @@ def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta):  # type: igno
         w, w1 = _w_at(Tn, P, k, t)
         sd = math.sqrt(max(w, 1e-300))
         d1 = -k / sd + 0.5 * sd
-        dbs = 0.5 * math.erfc(-d1 * 0.7071067811865476)
+        nd = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
+        dbs = norm_cdf_given_pdf(d1, nd)  # N(d1) from n(d1): one exp for both
         if phi[i] < 0.0:
             dbs -= 1.0
         if dyn == DYN_STICKY_MONEYNESS:
-            out_delta[i] = dbs - math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi * w1 / (2.0 * sd)
+            out_delta[i] = dbs - nd * w1 / (2.0 * sd)
         elif dyn == DYN_MIN_VARIANCE:
-            nd = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
             out_delta[i] = dbs + nd * (ca + cb * dbs + cc * dbs * dbs)
         else:
             out_delta[i] = dbs

@@ -31,8 +31,8 @@ from deltahedge._typing import ArrayLike, FloatArray
 from deltahedge.core.enums import parse_kind
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
-from deltahedge.surface import _eval
 from deltahedge.pricing import black76_risk
+from deltahedge.surface import _eval
 
 Dynamics = Literal["sticky_strike", "sticky_moneyness", "min_variance"]
 _DYN = {
