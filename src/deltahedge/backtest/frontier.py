@@ -143,7 +143,7 @@ def write_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 6), dpi=110)
     styles = {"BLACK76": "-", "SMILE": "--", "MODEL": ":", "MARK_IV": "-."}
     policies = sorted({str(r["policy"]) for r in rows})
     colours = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(policies)}
@@ -172,7 +172,7 @@ def write_png(
         color="grey",
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out)
