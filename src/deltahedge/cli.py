@@ -24,11 +24,13 @@ app = typer.Typer(
 #: Command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
-    "deltahedge.commands.chain",
     "deltahedge.commands.surface",
+    "deltahedge.commands.chain",
     "deltahedge.commands.bench",
     "deltahedge.commands.journal",
     "deltahedge.commands.dashboard",
+    "deltahedge.commands.backtest",
+    "deltahedge.commands.sweep",
 )
 
 for _name in COMMAND_MODULES:

@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "portfolio": "deltahedge.bench.portfolio",
     "execution": "deltahedge.bench.execution",
     "store": "deltahedge.bench.store",
+    "backtest": "deltahedge.bench.backtest",
 }
 
 
