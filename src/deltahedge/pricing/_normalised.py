@@ -228,6 +228,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
     if not (s > lo and s < hi):
         s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
     ln_beta = math.log(beta)
+    inv_ln_beta = 1.0 / ln_beta
     gap_target = b_max - beta
     ln_gap_target = math.log(gap_target) if mode == 2 else 0.0
     for _it in range(_MAX_ITER):
@@ -244,20 +245,23 @@ def normalised_implied_s(beta: float, x: float) -> float:
             hi = min(hi, s)
         else:
             return s
-        h = x / s
-        h2s = h * h / s
+        inv_s = 1.0 / s
+        h = x * inv_s
+        h2s = h * h * inv_s
         r2 = h2s - 0.25 * s  # b''/b'
-        r3 = r2 * r2 - 3.0 * h2s / s - 0.25  # b'''/b'
+        r3 = r2 * r2 - 3.0 * h2s * inv_s - 0.25  # b'''/b'
         if mode == 0:
             lb = math.log(b) if b > 0.0 else -math.inf
-            # f = 1/ln b - 1/ln beta;  G(b) = 1/ln b
-            f = 1.0 / lb - 1.0 / ln_beta
-            g1 = -1.0 / (b * lb * lb)
-            g2_g1 = -(lb + 2.0) / (b * lb)
-            g3_g1 = (2.0 + 6.0 / lb + 6.0 / (lb * lb)) / (b * b)
-            fp = g1 * bp
-            h2 = g2_g1 * bp + r2
-            h3 = g3_g1 * bp * bp + 3.0 * g2_g1 * bp * r2 + r3
+            # f = 1/ln b - 1/ln beta, G(b) = 1/ln b; with q = b'/b:
+            # G' b' = -q / ln^2 b,  (G''/G') b' = -q (ln b + 2)/ln b,
+            # (G'''/G') b'^2 = q^2 (2 + 6/ln b + 6/ln^2 b)
+            inv_lb = 1.0 / lb
+            q = bp / b
+            f = inv_lb - inv_ln_beta
+            fp = -q * inv_lb * inv_lb
+            g2q = -(lb + 2.0) * inv_lb * q
+            h2 = g2q + r2
+            h3 = (2.0 + 6.0 * inv_lb + 6.0 * inv_lb * inv_lb) * q * q + 3.0 * g2q * r2 + r3
         elif mode == 1:
             f = b - beta
             fp = bp
@@ -266,9 +270,10 @@ def normalised_implied_s(beta: float, x: float) -> float:
         else:
             # f = ln(b_max - b) - ln(b_max - beta);  G = ln(gap), G' = -1/gap
             f = math.log(gap) - ln_gap_target
-            fp = -bp / gap
-            h2 = bp / gap + r2
-            h3 = 2.0 * bp * bp / (gap * gap) + 3.0 * bp * r2 / gap + r3
+            q = bp / gap
+            fp = -q
+            h2 = q + r2
+            h3 = 2.0 * q * q + 3.0 * q * r2 + r3
         if not (math.isfinite(fp) and fp != 0.0 and math.isfinite(f)):
             # b under- or overflowed at this s (far from the root): bisect
             s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
