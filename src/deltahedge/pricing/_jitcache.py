@@ -3,7 +3,7 @@
 numba keys each cached function on the modification stamp of its own file only, so a
 loop that inlines a kernel of ``pricing/kernels.py`` (``pricing/_loops.py``, and the
 compiled code of other areas: portfolio, surface, backtest) keeps the old kernel after
-``kernels.py`` changes (numba issue #6845). Before any kernel is compiled or loaded, this
+``kernels.py`` changes (numba's cache does not track dependencies across files). Before any kernel is compiled or loaded, this
 hashes the pricing sources and, when they differ from the hash stored beside the cache,
 removes the numba cache files under ``scope`` (the whole ``deltahedge`` package) so that
 everything recompiles once.
