@@ -178,12 +178,15 @@ def normalised_implied_s(beta: float, x: float) -> float:
     Returns
     -------
     float
-        ``s`` with ``b(x, s) == beta`` to machine precision; NaN when no iteration budget
+        ``s`` with ``b(x, s) == beta`` to machine precision; +inf when ``beta`` is at or
+        above ``exp(x/2)`` (no solution); NaN for NaN input or when no iteration budget
         suffices (not seen in tests).
     """
     ex2 = math.exp(0.5 * x)
     emx2 = 1.0 / ex2
     b_max = ex2
+    if not (beta < b_max):
+        return math.inf if beta >= b_max else math.nan
     s_c = math.sqrt(-2.0 * x)
     lo = 0.0
     hi = math.inf
