@@ -237,3 +237,21 @@ def test_fused_vol_delta_rejects_bad_options_and_outputs(
         smile_vol_delta(s, np.ones(3), F, K, np.full(3, 0.1), out=VolDelta(*outs[:4], np.empty(2)))
     with pytest.raises(InvalidInput, match="coeffs"):
         smile_vol_delta(s, "call", 3000.0, 3000.0, 0.1, "min_variance")
+
+
+def test_separate_kernels_mark_only_the_bad_rows_nan(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["BTC"][1]
+    K = np.array([90000.0, 0.0, 95000.0, 100000.0])
+    T = np.array([0.1, 0.1, -0.2, 0.3])
+    F = np.full(4, 90000.0)
+    phi = np.array([1.0, 1.0, -1.0, 2.0])  # kind 2 is not a call or put
+    out = np.empty(4)
+    assert _eval.delta_kernel(s.T, s.params, phi, F, K, T, 1, 0.0, 0.0, 0.0, out) == 3
+    assert np.isfinite(out[0]) and np.all(np.isnan(out[1:]))
+    vol, dvk = np.empty(4), np.empty(4)
+    lfn, ls = np.log(s.forwards), float(np.log(s.spot))
+    assert _eval.vol_kernel(s.T, lfn, ls, s.params, K, T, vol, dvk) == 2
+    assert np.isfinite(vol[[0, 3]]).all() and np.isnan(vol[[1, 2]]).all()
+    assert np.isnan(dvk[[1, 2]]).all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from deltahedge.pricing.kernels import norm_cdf_given_pdf
@@ -88,8 +89,9 @@ def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[n
 
     Returns the number of inputs with ``K <= 0`` or ``T <= 0`` (their outputs are NaN).
     """
+    n = K.shape[0]
     bad = 0
-    for i in range(K.shape[0]):
+    for i in range(n):  # pass 1: w and w' (kept in the outputs)
         t = T[i]
         if not (t > 0.0 and K[i] > 0.0):
             bad += 1
@@ -98,10 +100,24 @@ def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[n
             continue
         k = math.log(K[i]) - _log_forward(Tn, lfn, lspot, t)
         w, w1 = _w_at(Tn, P, k, t)
-        v = math.sqrt(max(w, 0.0) / t)
+        out_vol[i] = w
+        out_dvol_dk[i] = w1
+    for i in range(n):  # pass 2 (see vol_delta_kernel for why two passes)
+        t = T[i]
+        v = math.sqrt(max(out_vol[i], 0.0) / t)
         out_vol[i] = v
-        out_dvol_dk[i] = w1 / (2.0 * v * t) if v > 0 else 0.0
+        out_dvol_dk[i] = out_dvol_dk[i] / (2.0 * v * t) if v > 0 else 0.0
+    if bad:
+        for i in range(n):
+            if not (T[i] > 0.0 and K[i] > 0.0):
+                out_vol[i] = math.nan
+                out_dvol_dk[i] = math.nan
     return bad
+
+
+@njit(cache=True, error_model="numpy")
+def _is_bad(phi, F, K, T, i):  # type: ignore[no-untyped-def]
+    return not (T[i] > 0.0 and F[i] > 0.0 and K[i] > 0.0 and (phi[i] == 1 or phi[i] == -1))
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
@@ -116,35 +132,47 @@ def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta):  # type: igno
     Returns the number of inputs with a non-positive F, K or T or a kind other than
     +1/-1 (their outputs are NaN).
     """
+    n = K.shape[0]
     bad = 0
     inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
-    for i in range(K.shape[0]):
+    s1 = np.empty(n)
+    s2 = np.empty(n)
+    s3 = np.empty(n)
+    # three passes with short dependency chains (see vol_delta_kernel)
+    for i in range(n):  # pass 1: k, w, w'
         t = T[i]
         f = F[i]
         if not (t > 0.0 and f > 0.0 and K[i] > 0.0 and (phi[i] == 1.0 or phi[i] == -1.0)):
             bad += 1
-            out_delta[i] = math.nan
+            s1[i] = math.nan
+            s2[i] = math.nan
+            s3[i] = math.nan
             continue
         k = math.log(K[i] / f)
         w, w1 = _w_at(Tn, P, k, t)
-        sd = math.sqrt(max(w, 1e-300))
-        d1 = -k / sd + 0.5 * sd
-        nd = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
-        dbs = norm_cdf_given_pdf(d1, nd)  # N(d1) from n(d1): one exp for both
-        if phi[i] < 0.0:
-            dbs -= 1.0
+        s1[i] = k
+        s2[i] = w
+        s3[i] = w1
+    for i in range(n):  # pass 2: d1, n(d1), sqrt(w)
+        sd = math.sqrt(max(s2[i], 1e-300))
+        d1 = -s1[i] / sd + 0.5 * sd
+        s1[i] = d1
+        s2[i] = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
+        out_delta[i] = sd
+    for i in range(n):  # pass 3: N(d1) from n(d1) (one exp for both), minus 1 for puts
+        nd = s2[i]
+        dbs = norm_cdf_given_pdf(s1[i], nd) - 0.5 * (1.0 - phi[i])
         if dyn == DYN_STICKY_MONEYNESS:
-            out_delta[i] = dbs - nd * w1 / (2.0 * sd)
+            out_delta[i] = dbs - nd * s3[i] / (2.0 * out_delta[i])
         elif dyn == DYN_MIN_VARIANCE:
             out_delta[i] = dbs + nd * (ca + cb * dbs + cc * dbs * dbs)
         else:
             out_delta[i] = dbs
+    if bad:
+        for i in range(n):
+            if _is_bad(phi, F, K, T, i):
+                out_delta[i] = math.nan
     return bad
-
-
-@njit(cache=True, error_model="numpy")
-def _is_bad(phi, F, K, T, i):  # type: ignore[no-untyped-def]
-    return not (T[i] > 0.0 and F[i] > 0.0 and K[i] > 0.0 and (phi[i] == 1 or phi[i] == -1))
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
