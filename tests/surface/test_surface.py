@@ -45,9 +45,10 @@ def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Su
     # Per expiry (621 slices of 25 snapshots x BTC/ETH) the targets hold for every slice
     # of a week or more on the mark error; below a week Deribit's marks of the last days
     # are not an SVI smile, and a few monthly/quarterly BTC slices with sub-vol-point
-    # spreads end 84-89 % inside (`deltahedge surface slices`). Measured when the fit's
-    # step 3 (fit.py) was added: 3 slices over 0.5 vol point (worst 0.81, all < 1 day),
-    # 5 under 90 % inside (worst 84.6 %); before it 13 (worst 0.83) and 19 (worst 81.7 %).
+    # spreads end 88-90 % inside (`deltahedge surface slices`). Measured when the fit's
+    # step 3 (fit.py) was added: 1 slice over 0.5 vol point (0.53, 0.44 days to expiry),
+    # 2 under 90 % inside (88.1 % and 89.8 %, BTC 30JAN26); before it 13 slices over 0.5
+    # (worst 0.83) and 19 under 90 % (worst 81.7 %).
     n_med = n_in = n = 0
     for surfaces in svi_surfaces.values():
         for s in surfaces:
@@ -55,12 +56,12 @@ def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Su
                 n += 1
                 if d.T >= 7 / 365:
                     assert d.median_abs_err_vol_pts <= 0.5, (s.ts_ns, d.T)
-                assert d.median_abs_err_vol_pts <= 0.85, (s.ts_ns, d.T)
-                assert d.share_inside >= 0.84, (s.ts_ns, d.T)
+                assert d.median_abs_err_vol_pts <= 0.6, (s.ts_ns, d.T)
+                assert d.share_inside >= 0.88, (s.ts_ns, d.T)
                 n_med += d.median_abs_err_vol_pts > 0.5
                 n_in += d.share_inside < 0.9
     assert n == 621
-    assert n_med <= 3 and n_in <= 5, (n_med, n_in)
+    assert n_med <= 1 and n_in <= 2, (n_med, n_in)
 
 
 def test_slice_score_agrees_with_the_diagnostics(

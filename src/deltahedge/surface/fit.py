@@ -19,7 +19,10 @@ SVI slice fit (``fit_svi_slice``), in implied-vol terms:
    whose weighted squares approximate the number of strikes outside; (b) least absolute
    deviations from the mark (weights ``1 / max(|fit - mark|, 0.1 vol pt)``), then
    projected; (c) the mark clipped into the bid-ask, weights ``(1 + 30 [outside]) /
-   |residual|``, starting from a fresh full ``(m, s)`` grid (a second start).
+   |residual|``, starting from a fresh full ``(m, s)`` grid (a second start); and if
+   the targets are still missed, (d) differential evolution directly on the score
+   (``_refine.de_refine``: targets missed, then rows outside, then median error),
+   butterfly-free on the check grid by construction, at most two runs (~10-35 ms).
 4. Check Durrleman's ``g >= 0`` on ``arbitrage.check_grid``; with ``repair`` a violating
    slice is refitted with ``g >= 0`` imposed on that grid (candidates breaking it are
    rejected by the search), and the violation count before repair is kept.
@@ -27,21 +30,28 @@ SVI slice fit (``fit_svi_slice``), in implied-vol terms:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from deltahedge._typing import FloatArray
+from deltahedge.surface._refine import INSIDE_TARGET, MEDIAN_TARGET, de_refine
 from deltahedge.surface.arbitrage import ArbitrageViolation, butterfly_violations, check_grid
 from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes
-from deltahedge.surface.svi import SVIParams, calibrate_svi, svi_g, svi_total_variance
+from deltahedge.surface.svi import (
+    LEE_SLOPE,
+    RHO_MAX,
+    SVIParams,
+    calibrate_svi,
+    svi_g,
+    svi_total_variance,
+)
 
 #: Projection rounds of step 2.
 N_PROJECT = 6
-#: Per-slice targets (issue 3): median |fit - mark IV| (vol, decimals) and share of quoted
-#: rows inside their bid-ask IV; a slice missing one gets the extra fits of step 3.
-MEDIAN_TARGET = 0.005
-INSIDE_TARGET = 0.9
+#: Differential-evolution runs of step 3d: (population, generations), one seed each.
+DE_RUNS = ((30, 150), (40, 300))
 #: Floor of |residual| in the L1 reweighting (0.1 vol point).
 L1_EPS = 0.001
 #: Scale of the "count of strikes outside" reweighting (0.2 vol point).
@@ -216,7 +226,51 @@ def _fit_quotes(q: SliceQuotes, grid: FloatArray | None) -> SVIParams:
                 n_zoom=3 if i else 4,
             )
             keep.offer(p)
+    if keep.missed:  # step 3d: differential evolution on the score itself
+        _de_search(keep)
     return keep.p
+
+
+def _de_search(keep: _Keeper) -> None:
+    # Search raw SVI parameters on the per-slice score (``_refine.de_refine``), butterfly-
+    # free on the check grid by construction; two runs (the second larger, another seed),
+    # stopping once the targets are met.
+    q, p = keep.q, keep.p
+    grid = check_grid(q.k, float(np.median(q.mark_iv**2 * q.T)))
+    w = q.mark_iv**2 * q.T
+    span = float(q.k.max() - q.k.min())
+    ls = math.log(p.sigma)
+    lo = np.array(
+        [min(-w.max(), p.a), 0.0, -RHO_MAX, min(q.k.min() - 0.5 * span, p.m), min(-9.2, ls)]
+    )
+    hi = np.array(
+        [max(w.max(), p.a), LEE_SLOPE, RHO_MAX, max(q.k.max() + 0.5 * span, p.m), max(0.7, ls)]
+    )
+    x0 = np.array([p.a, p.b, p.rho, p.m, ls])
+    out = np.empty(5)
+    for seed, (n_pop, n_gen) in enumerate(DE_RUNS, start=1):
+        score = de_refine(
+            x0,
+            lo,
+            hi,
+            q.T,
+            q.k,
+            q.mark_iv,
+            q.row_k,
+            q.row_bid_iv,
+            q.row_ask_iv,
+            grid,
+            RHO_MAX,
+            n_pop,
+            n_gen,
+            seed,
+            out,
+        )
+        if not math.isfinite(score):
+            continue
+        keep.offer(SVIParams(out[0], out[1], out[2], out[3], math.exp(out[4])))
+        if not keep.missed:
+            return
 
 
 def diagnose_slice(p: SVIParams, q: SliceQuotes, n_before_repair: int = 0) -> SliceDiagnostics:
@@ -269,6 +323,7 @@ def fit_svi_slice(q: SliceQuotes, repair: bool = True) -> tuple[SVIParams, Slice
 
 
 __all__ = [
+    "DE_RUNS",
     "INSIDE_TARGET",
     "MEDIAN_TARGET",
     "N_PROJECT",
