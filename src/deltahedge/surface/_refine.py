@@ -36,24 +36,30 @@ def _rand(state):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def slice_objective(x, T, k, mark, rk, rbid, rask, kg, rho_max, buf):  # type: ignore[no-untyped-def]
-    """The score of raw SVI ``x = (a, b, rho, m, ln sigma)`` (module docstring); inf if inadmissible."""
+def _butterfly_free(a, b, rho, m, s, kg):  # type: ignore[no-untyped-def]
+    # Durrleman's g >= 0 (and w > 0) on the grid kg (svi.durrleman_g)
+    for i in range(kg.shape[0]):
+        y = kg[i] - m
+        r = math.sqrt(y * y + s * s)
+        w = a + b * (rho * y + r)
+        if w <= 0.0:
+            return False
+        w1 = b * (rho + y / r)
+        w2 = b * s * s / (r * r * r)
+        t = 1.0 - kg[i] * w1 / (2.0 * w)
+        if t * t - 0.25 * w1 * w1 * (1.0 / w + 0.25) + 0.5 * w2 < 0.0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _score(x, T, k, mark, rk, rbid, rask, rho_max, buf):  # type: ignore[no-untyped-def]
+    # The score without the butterfly check (inf when a parameter bound is broken).
     a, b, rho, m, s = x[0], x[1], x[2], x[3], math.exp(x[4])
     if not (b >= 0.0 and abs(rho) <= rho_max and b * (1.0 + abs(rho)) <= 2.0):
         return np.inf
     if a + b * s * math.sqrt(1.0 - rho * rho) < 0.0:
         return np.inf
-    for i in range(kg.shape[0]):  # Durrleman's g (svi.durrleman_g)
-        y = kg[i] - m
-        r = math.sqrt(y * y + s * s)
-        w = a + b * (rho * y + r)
-        if w <= 0.0:
-            return np.inf
-        w1 = b * (rho + y / r)
-        w2 = b * s * s / (r * r * r)
-        t = 1.0 - kg[i] * w1 / (2.0 * w)
-        if t * t - 0.25 * w1 * w1 * (1.0 / w + 0.25) + 0.5 * w2 < 0.0:
-            return np.inf
     n_out = 0
     for i in range(rk.shape[0]):
         y = rk[i] - m
@@ -62,13 +68,21 @@ def slice_objective(x, T, k, mark, rk, rbid, rask, kg, rho_max, buf):  # type: i
             n_out += 1
     for i in range(k.shape[0]):
         y = k[i] - m
-        buf[i] = abs(
-            math.sqrt(max(a + b * (rho * y + math.sqrt(y * y + s * s)), 0.0) / T) - mark[i]
-        )
+        w = a + b * (rho * y + math.sqrt(y * y + s * s))
+        buf[i] = abs(math.sqrt(max(w, 0.0) / T) - mark[i])
     med = np.median(buf)
     nr = rk.shape[0]
     missed = (med > MEDIAN_TARGET) + ((nr - n_out) / nr < INSIDE_TARGET)
     return 1000.0 * missed + n_out + 10.0 * med
+
+
+@njit(cache=True)
+def slice_objective(x, T, k, mark, rk, rbid, rask, kg, rho_max, buf):  # type: ignore[no-untyped-def]
+    """The score of raw SVI ``x = (a, b, rho, m, ln sigma)`` (module docstring); inf if inadmissible."""
+    f = _score(x, T, k, mark, rk, rbid, rask, rho_max, buf)
+    if f < np.inf and not _butterfly_free(x[0], x[1], x[2], x[3], math.exp(x[4]), kg):
+        return np.inf
+    return f
 
 
 @njit(cache=True)
@@ -106,8 +120,11 @@ def de_refine(x0, lo, hi, T, k, mark, rk, rbid, rask, kg, rho_max, n_pop, n_gen,
                     trial[j] = min(max(v, lo[j]), hi[j])
                 else:
                     trial[j] = pop[i, j]
-            f = slice_objective(trial, T, k, mark, rk, rbid, rask, kg, rho_max, buf)
-            if f <= fit[i]:
+            # the (longer) butterfly check only for a trial that would replace its parent
+            f = _score(trial, T, k, mark, rk, rbid, rask, rho_max, buf)
+            if f <= fit[i] and _butterfly_free(
+                trial[0], trial[1], trial[2], trial[3], math.exp(trial[4]), kg
+            ):
                 fit[i] = f
                 for j in range(d):
                     pop[i, j] = trial[j]
