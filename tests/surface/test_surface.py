@@ -45,7 +45,7 @@ def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Su
     # Per expiry (621 slices of 25 snapshots x BTC/ETH): every slice within 0.5 vol point
     # of the marks (median), and all but two with >= 90 % of quoted rows inside their
     # bid-ask IV; the two are BTC 30JAN26 (24 days, 36 strikes, sub-vol-point spreads)
-    # at 88.1 % and 89.8 % (`deltahedge surface slices`). Before the fit's step 3
+    # at 88.1 % both (`deltahedge surface slices`). Before the fit's step 3
     # (fit.py) 13 slices missed the median target (worst 0.83) and 19 the share (81.7 %).
     n_in = n = 0
     for surfaces in svi_surfaces.values():

@@ -300,7 +300,8 @@ def register(app: typer.Typer) -> None:
             f"{len(rows)} slices: {bad_med} with median |fit - mark| > 0.5 vol pt "
             f"(worst {worst_med:.2f}), {bad_in} with < 90% inside bid-ask "
             f"(worst {worst_in:.1%}), {bad_bf} with butterfly arbitrage; "
-            f"fits took {wall:.2f} s wall, {cpu:.2f} s CPU"
+            f"fits took {wall:.2f} s wall, {cpu:.2f} s CPU",
+            soft_wrap=True,
         )
 
 
