@@ -58,3 +58,20 @@ def test_surface_gain_prints_the_table(snapshot_files: list[Path]) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "ETH: gain vs Black-Scholes delta" in res.output and "-0.9" in res.output
+
+
+def test_surface_slices_lists_the_slices_missing_a_target(
+    snapshot_files: list[Path], tmp_path: Path
+) -> None:
+    # one snapshot (linked, not copied): its BTC 30JAN26 slice ends 88.1 % inside
+    (f,) = [x for x in snapshot_files if "20260106T092020" in x.name]
+    (tmp_path / f.name).symlink_to(f)
+    res = CliRunner().invoke(
+        app, ["surface", "slices", str(tmp_path), "--underlying", "BTC"], terminal_width=200
+    )
+    assert res.exit_code == 0, res.output
+    assert "slices missing a target (1 of" in res.output and "88.1%" in res.output
+    assert "0 with median |fit - mark| > 0.5 vol pt" in res.output
+    assert "0 with butterfly arbitrage" in res.output
+    empty = CliRunner().invoke(app, ["surface", "slices", str(tmp_path / "none")])
+    assert empty.exit_code == 2 and "no snapshot files" in empty.output

@@ -11,11 +11,13 @@ from deltahedge.pricing import black76_delta, black76_price, black76_risk
 from deltahedge.surface import (
     HedgeSteps,
     Surface,
+    VolDelta,
     _eval,
     fit_min_variance,
     fit_min_variance_steps,
     hedge_gain_table,
     smile_delta,
+    smile_vol_delta,
 )
 
 
@@ -157,3 +159,99 @@ def test_fit_min_variance_on_real_chains_and_bad_inputs(
         smile_delta(s, "call", 90000.0, 90000.0, -0.1)
     with pytest.raises(ValueError, match="option kind"):
         smile_delta(s, "straddle", 90000.0, 90000.0, 0.1)
+
+
+def _random_book(s: Surface, n: int, seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(0.5 * s.T[0], 1.5 * s.T[-1], n)  # before, between and after expiries
+    T[:20] = s.T[rng.integers(0, len(s.T), 20)]  # and exactly at listed ones
+    F = s.forward(T)
+    K = F * np.exp(rng.normal(0, 0.3, n))
+    phi = np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8)
+    return phi, F, K, T
+
+
+@pytest.mark.parametrize("dyn", ["sticky_strike", "sticky_moneyness", "min_variance"])
+def test_fused_vol_delta_equals_the_separate_path_on_real_surfaces(
+    svi_surfaces: dict[str, list[Surface]], ssvi_surfaces: dict[str, list[Surface]], dyn: str
+) -> None:
+    coeffs = (0.1, -0.2, 0.3) if dyn == "min_variance" else None
+    for s in (svi_surfaces["BTC"][0], svi_surfaces["ETH"][17], ssvi_surfaces["BTC"][9]):
+        phi, F, K, T = _random_book(s, 500, 9)
+        r = smile_vol_delta(s, phi, F, K, T, dyn, coeffs)  # type: ignore[arg-type]
+        np.testing.assert_allclose(r.vol, s.vol(K, T), rtol=1e-12)
+        np.testing.assert_allclose(r.dvol_dk, s.dvol_dk(K, T), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(
+            r.delta,
+            smile_delta(s, phi, F, K, T, dyn, coeffs),
+            rtol=1e-12,
+            atol=1e-12,  # type: ignore[arg-type]
+        )
+        np.testing.assert_allclose(r.delta_bs, black76_delta(phi, F, K, T, r.vol), atol=1e-12)
+        vega = black76_risk(phi.astype(float), F, K, T, r.vol).vega
+        np.testing.assert_allclose(r.vega, vega, rtol=1e-10)
+        # the pure-Python twin of the fused kernel gives the same numbers
+        slow = [np.empty(500) for _ in range(5)]
+        dyn_code = {"sticky_strike": 0, "sticky_moneyness": 1, "min_variance": 2}[dyn]
+        ca, cb, cc = coeffs or (0.0, 0.0, 0.0)
+        args = (s.T, s.params, phi, F, K, T, dyn_code, ca, cb, cc)
+        assert _eval.vol_delta_kernel.py_func(*args, *slow) == 0
+        for got, want in zip(r, slow, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_vol_delta_method_writes_into_given_outputs_and_broadcasts(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["BTC"][4]
+    phi, _, K, T = _random_book(s, 64, 1)
+    out = VolDelta(*(np.empty(64) for _ in range(5)))
+    got = s.vol_and_smile_delta(phi, None, K, T, out=out)  # F=None: the surface's forward
+    assert got is out
+    np.testing.assert_allclose(out.vol, s.vol(K, T), rtol=1e-12)
+    # scalar kind and T broadcast against a 2-D strike grid
+    KK = s.forwards[3] * np.exp(np.linspace(-0.3, 0.3, 12)).reshape(3, 4)
+    r = smile_vol_delta(s, "put", s.forwards[3], KK, s.T[3], "sticky_strike")
+    assert r.delta.shape == (3, 4)
+    np.testing.assert_allclose(
+        r.delta, smile_delta(s, "put", s.forwards[3], KK, s.T[3], "sticky_strike"), atol=1e-14
+    )
+    np.testing.assert_allclose(r.vol, s.vol(KK, s.T[3]), rtol=1e-12)
+
+
+def test_fused_vol_delta_rejects_bad_options_and_outputs(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["ETH"][2]
+    K = np.array([3000.0, -1.0, 3100.0])
+    T = np.array([0.1, 0.1, 0.0])
+    F = np.full(3, 3000.0)
+    with pytest.raises(InvalidInput, match="2 option"):
+        smile_vol_delta(s, np.ones(3), F, K, T)
+    # the kernel marks exactly the bad rows NaN and keeps the good one
+    outs = [np.empty(3) for _ in range(5)]
+    assert _eval.vol_delta_kernel(s.T, s.params, np.ones(3), F, K, T, 1, 0.0, 0.0, 0.0, *outs) == 2
+    for o in outs:
+        assert np.isfinite(o[0]) and np.isnan(o[1]) and np.isnan(o[2])
+    with pytest.raises(InvalidInput, match="out must be"):
+        smile_vol_delta(s, np.ones(3), F, K, np.full(3, 0.1), out=VolDelta(*outs[:4], np.empty(2)))
+    with pytest.raises(InvalidInput, match="coeffs"):
+        smile_vol_delta(s, "call", 3000.0, 3000.0, 0.1, "min_variance")
+
+
+def test_separate_kernels_mark_only_the_bad_rows_nan(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["BTC"][1]
+    K = np.array([90000.0, 0.0, 95000.0, 100000.0])
+    T = np.array([0.1, 0.1, -0.2, 0.3])
+    F = np.full(4, 90000.0)
+    phi = np.array([1.0, 1.0, -1.0, 2.0])  # kind 2 is not a call or put
+    out = np.empty(4)
+    assert _eval.delta_kernel(s.T, s.params, phi, F, K, T, 1, 0.0, 0.0, 0.0, out) == 3
+    assert np.isfinite(out[0]) and np.all(np.isnan(out[1:]))
+    vol, dvk = np.empty(4), np.empty(4)
+    lfn, ls = np.log(s.forwards), float(np.log(s.spot))
+    assert _eval.vol_kernel(s.T, lfn, ls, s.params, K, T, vol, dvk) == 2
+    assert np.isfinite(vol[[0, 3]]).all() and np.isnan(vol[[1, 2]]).all()
+    assert np.isnan(dvk[[1, 2]]).all()

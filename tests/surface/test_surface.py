@@ -42,17 +42,39 @@ def test_every_real_snapshot_meets_the_svi_fit_targets(
 
 
 def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Surface]]) -> None:
-    # Per expiry the targets hold for every slice of a week or more; below that Deribit's
-    # marks of the last days are not an SVI smile, and a few monthly/quarterly BTC slices
-    # with sub-vol-point spreads end 82-89 % inside (see the surface report). These bounds
-    # guard the per-slice results measured when the fit was written.
+    # Per expiry (621 slices of 25 snapshots x BTC/ETH): every slice within 0.5 vol point
+    # of the marks (median), and all but two with >= 90 % of quoted rows inside their
+    # bid-ask IV; the two are BTC 30JAN26 (24 days, 36 strikes, sub-vol-point spreads)
+    # at 88.1 % both (`deltahedge surface slices`). Before the fit's step 3
+    # (fit.py) 13 slices missed the median target (worst 0.83) and 19 the share (81.7 %).
+    n_in = n = 0
     for surfaces in svi_surfaces.values():
         for s in surfaces:
             for d in s.diagnostics:
-                if d.T >= 7 / 365:
-                    assert d.median_abs_err_vol_pts <= 0.5, (s.ts_ns, d.T)
-                assert d.median_abs_err_vol_pts <= 1.0, (s.ts_ns, d.T)
-                assert d.share_inside >= 0.80, (s.ts_ns, d.T)
+                n += 1
+                assert d.median_abs_err_vol_pts <= 0.5, (s.ts_ns, d.T)
+                assert d.share_inside >= 0.88, (s.ts_ns, d.T)
+                assert d.butterfly == () and d.min_g >= 0, (s.ts_ns, d.T)
+                n_in += d.share_inside < 0.9
+    assert n == 621
+    assert n_in <= 2, n_in
+
+
+def test_slice_score_agrees_with_the_diagnostics(
+    real_chains: dict[str, list[OptionChain]], svi_surfaces: dict[str, list[Surface]]
+) -> None:
+    # the fit ranks candidates by _score; it must count what diagnose_slice reports
+    from deltahedge.surface.fit import _score
+
+    for u in ("BTC", "ETH"):
+        for chain, s in list(zip(real_chains[u], svi_surfaces[u], strict=True))[::6]:
+            for i, q in enumerate(slice_quotes(chain)):
+                d = s.diagnostics[i]
+                missed, n_out, err = _score(s.slice_params(i), q)
+                assert n_out == d.n_quoted_rows - d.n_inside
+                assert err * 100 == pytest.approx(d.median_abs_err_vol_pts, rel=1e-12)
+                want = int(d.median_abs_err_vol_pts > 0.5) + int(d.share_inside < 0.9)
+                assert missed == want
 
 
 def test_vol_at_a_listed_expiry_is_that_slice(svi_surfaces: dict[str, list[Surface]]) -> None:

@@ -9,9 +9,10 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from deltahedge.marketdata.chain import OptionChain
-    from deltahedge.surface import GainRow, Surface
+    from deltahedge.surface import GainRow, SliceDiagnostics, Surface
 
 
 def _fit_table(surface: Surface) -> object:
@@ -255,5 +256,75 @@ def register(app: typer.Typer) -> None:
             ]
             print_gain_table(console, hedge_gain_table(chains))
 
+    @sub.command("slices")
+    def slices(
+        folder: Path = typer.Argument(
+            Path("../shared/data/deribit_chain_2026"),
+            help="Folder of Deribit snapshot CSVs (deribit_options_snapshot_*.csv).",
+        ),
+        underlying: str = typer.Option("BTC,ETH", help="Comma-separated coins."),
+        show: int = typer.Option(40, help="Most slices missing a target to list."),
+    ) -> None:
+        """Per-slice SVI fit quality on every snapshot: slices missing the issue-3 targets."""
+        import time
 
-__all__ = ["plot_surface", "print_gain_table", "register"]
+        from rich.console import Console
+
+        from deltahedge.marketdata import load_chains
+        from deltahedge.surface import fit_surface
+
+        console = Console(width=max(Console().width, 120))
+        files = sorted(folder.glob("deribit_options_snapshot_*.csv"))
+        if not files:
+            console.print(f"[red]error:[/red] {folder} holds no snapshot files")
+            raise typer.Exit(2)
+        coins = {x.strip().upper() for x in underlying.split(",") if x.strip()}
+        rows: list[tuple[str, str, SliceDiagnostics]] = []
+        wall = cpu = 0.0
+        for f in files:
+            for chain in load_chains(f):
+                if chain.underlying not in coins:
+                    continue
+                t0, c0 = time.perf_counter(), time.process_time()
+                surf = fit_surface(chain, "svi")
+                wall += time.perf_counter() - t0
+                cpu += time.process_time() - c0
+                rows.extend((f.name[25:40], chain.underlying, d) for d in surf.diagnostics)
+        console.print(slice_table(rows, show))
+        bad_med = sum(d.median_abs_err_vol_pts > 0.5 for *_, d in rows)
+        bad_in = sum(d.share_inside < 0.9 for *_, d in rows)
+        bad_bf = sum(bool(d.butterfly) for *_, d in rows)
+        worst_med = max(d.median_abs_err_vol_pts for *_, d in rows)
+        worst_in = min(d.share_inside for *_, d in rows)
+        console.print(
+            f"{len(rows)} slices: {bad_med} with median |fit - mark| > 0.5 vol pt "
+            f"(worst {worst_med:.2f}), {bad_in} with < 90% inside bid-ask "
+            f"(worst {worst_in:.1%}), {bad_bf} with butterfly arbitrage; "
+            f"fits took {wall:.2f} s wall, {cpu:.2f} s CPU",
+            soft_wrap=True,
+        )
+
+
+def slice_table(rows: list[tuple[str, str, SliceDiagnostics]], show: int) -> Table:
+    """The slices (snapshot, coin, diagnostics) missing a target, worst first."""
+    from rich.table import Table
+
+    bad = [r for r in rows if r[2].median_abs_err_vol_pts > 0.5 or r[2].share_inside < 0.9]
+    bad.sort(key=lambda r: (-r[2].median_abs_err_vol_pts, r[2].share_inside))
+    t = Table(title=f"slices missing a target ({len(bad)} of {len(rows)})")
+    for col in ("snapshot", "coin", "days", "strikes", "median err", "inside", "min g"):
+        t.add_column(col, justify="right")
+    for snap, coin, d in bad[:show]:
+        t.add_row(
+            snap,
+            coin,
+            f"{d.T * 365:.2f}",
+            str(d.n_strikes),
+            f"{d.median_abs_err_vol_pts:.2f}",
+            f"{d.share_inside:.1%}",
+            f"{d.min_g:.3g}",
+        )
+    return t
+
+
+__all__ = ["plot_surface", "print_gain_table", "register", "slice_table"]

@@ -2,7 +2,8 @@
 
 Pure functions and frozen objects only: no I/O, logging or plotting (DESIGN.md).
 ``fit_surface(chain, method="svi"|"ssvi") -> Surface``; ``Surface.vol(K, T)``;
-``smile_delta(surface, kind, F, K, T, dynamics=...)``; ``fit_min_variance(chains)``.
+``smile_delta(surface, kind, F, K, T, dynamics=...)``; ``smile_vol_delta`` (vol and
+smile delta in one compiled pass); ``fit_min_variance(chains)``.
 """
 
 from deltahedge.surface.arbitrage import (
@@ -14,10 +15,12 @@ from deltahedge.surface.arbitrage import (
 from deltahedge.surface.delta import (
     Dynamics,
     HedgeSteps,
+    VolDelta,
     fit_min_variance,
     fit_min_variance_steps,
     hedge_steps,
     smile_delta,
+    smile_vol_delta,
 )
 from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
 from deltahedge.surface.gain import GainRow, hedge_gain_table
@@ -50,6 +53,7 @@ __all__ = [
     "SliceDiagnostics",
     "SliceQuotes",
     "Surface",
+    "VolDelta",
     "butterfly_violations",
     "calendar_violations",
     "calibrate_ssvi",
@@ -68,6 +72,7 @@ __all__ = [
     "quote_ivs",
     "slice_quotes",
     "smile_delta",
+    "smile_vol_delta",
     "ssvi_slice_as_svi",
     "ssvi_total_variance",
     "svi_derivatives",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from deltahedge.pricing.kernels import norm_cdf_given_pdf
@@ -88,8 +89,9 @@ def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[n
 
     Returns the number of inputs with ``K <= 0`` or ``T <= 0`` (their outputs are NaN).
     """
+    n = K.shape[0]
     bad = 0
-    for i in range(K.shape[0]):
+    for i in range(n):  # pass 1: w and w' (kept in the outputs)
         t = T[i]
         if not (t > 0.0 and K[i] > 0.0):
             bad += 1
@@ -98,10 +100,24 @@ def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[n
             continue
         k = math.log(K[i]) - _log_forward(Tn, lfn, lspot, t)
         w, w1 = _w_at(Tn, P, k, t)
-        v = math.sqrt(max(w, 0.0) / t)
+        out_vol[i] = w
+        out_dvol_dk[i] = w1
+    for i in range(n):  # pass 2 (see vol_delta_kernel for why two passes)
+        t = T[i]
+        v = math.sqrt(max(out_vol[i], 0.0) / t)
         out_vol[i] = v
-        out_dvol_dk[i] = w1 / (2.0 * v * t) if v > 0 else 0.0
+        out_dvol_dk[i] = out_dvol_dk[i] / (2.0 * v * t) if v > 0 else 0.0
+    if bad:
+        for i in range(n):
+            if not (T[i] > 0.0 and K[i] > 0.0):
+                out_vol[i] = math.nan
+                out_dvol_dk[i] = math.nan
     return bad
+
+
+@njit(cache=True, error_model="numpy")
+def _is_bad(phi, F, K, T, i):  # type: ignore[no-untyped-def]
+    return not (T[i] > 0.0 and F[i] > 0.0 and K[i] > 0.0 and (phi[i] == 1 or phi[i] == -1))
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
@@ -116,27 +132,118 @@ def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta):  # type: igno
     Returns the number of inputs with a non-positive F, K or T or a kind other than
     +1/-1 (their outputs are NaN).
     """
+    n = K.shape[0]
     bad = 0
     inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
-    for i in range(K.shape[0]):
+    s1 = np.empty(n)
+    s2 = np.empty(n)
+    s3 = np.empty(n)
+    # three passes with short dependency chains (see vol_delta_kernel)
+    for i in range(n):  # pass 1: k, w, w'
         t = T[i]
         f = F[i]
         if not (t > 0.0 and f > 0.0 and K[i] > 0.0 and (phi[i] == 1.0 or phi[i] == -1.0)):
             bad += 1
-            out_delta[i] = math.nan
+            s1[i] = math.nan
+            s2[i] = math.nan
+            s3[i] = math.nan
             continue
         k = math.log(K[i] / f)
         w, w1 = _w_at(Tn, P, k, t)
-        sd = math.sqrt(max(w, 1e-300))
-        d1 = -k / sd + 0.5 * sd
-        nd = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
-        dbs = norm_cdf_given_pdf(d1, nd)  # N(d1) from n(d1): one exp for both
-        if phi[i] < 0.0:
-            dbs -= 1.0
+        s1[i] = k
+        s2[i] = w
+        s3[i] = w1
+    for i in range(n):  # pass 2: d1, n(d1), sqrt(w)
+        sd = math.sqrt(max(s2[i], 1e-300))
+        d1 = -s1[i] / sd + 0.5 * sd
+        s1[i] = d1
+        s2[i] = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
+        out_delta[i] = sd
+    for i in range(n):  # pass 3: N(d1) from n(d1) (one exp for both), minus 1 for puts
+        nd = s2[i]
+        dbs = norm_cdf_given_pdf(s1[i], nd) - 0.5 * (1.0 - phi[i])
         if dyn == DYN_STICKY_MONEYNESS:
-            out_delta[i] = dbs - nd * w1 / (2.0 * sd)
+            out_delta[i] = dbs - nd * s3[i] / (2.0 * out_delta[i])
         elif dyn == DYN_MIN_VARIANCE:
             out_delta[i] = dbs + nd * (ca + cb * dbs + cc * dbs * dbs)
         else:
             out_delta[i] = dbs
+    if bad:
+        for i in range(n):
+            if _is_bad(phi, F, K, T, i):
+                out_delta[i] = math.nan
+    return bad
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def vol_delta_kernel(  # type: ignore[no-untyped-def]
+    Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_vol, out_delta, out_dbs, out_vega, out_dvk
+):
+    """Vol, smile delta, Black-76 delta and vega and d(vol)/dk of each option, in place.
+
+    Per option: ``k = ln(K / F)``, total variance ``w`` and ``w' = dw/dk`` (interpolated
+    in T as ``_w_at``), ``vol = sqrt(w / T)``, ``dvol/dk = w' / (2 vol T)``,
+    ``d1 = -k / sqrt(w) + sqrt(w) / 2``, Black-76 forward delta ``N(d1)`` (minus 1 for a
+    put), vega ``F n(d1) sqrt(T)`` (per 1.00 of vol) and the smile-adjusted delta of
+    ``delta_kernel`` for ``dyn``. ``phi`` may be int8 or float64 (+1 call, -1 put).
+
+    The work is split in three passes over the options, with the intermediates
+    (``k, w, w'``, then ``d1, n(d1), sqrt(w)``) kept in the output arrays: each pass has
+    a short chain of dependent operations, so the CPU overlaps many options at once
+    (one pass per option is bound by the latency of log -> SVI -> sqrt -> exp -> N;
+    measured 1.5x slower). Returns the number of inputs with a non-positive F, K or T or
+    a kind other than +1/-1 (all their outputs are NaN).
+    """
+    n = K.shape[0]
+    bad = 0
+    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
+    for i in range(n):  # pass 1: k, w, w'
+        t = T[i]
+        f = F[i]
+        ph = phi[i]
+        if not (t > 0.0 and f > 0.0 and K[i] > 0.0 and (ph == 1 or ph == -1)):
+            bad += 1
+            out_dbs[i] = math.nan
+            out_vol[i] = math.nan
+            out_dvk[i] = math.nan
+            continue
+        k = math.log(K[i] / f)
+        w, w1 = _w_at(Tn, P, k, t)
+        out_dbs[i] = k
+        out_vol[i] = w
+        out_dvk[i] = w1
+    for i in range(n):  # pass 2: vol, d1, n(d1), sqrt(w)
+        k = out_dbs[i]
+        sw = math.sqrt(max(out_vol[i], 0.0))
+        sd = sw if sw > 0.0 else 1e-150
+        d1 = -k / sd + 0.5 * sd
+        out_vol[i] = sw / math.sqrt(T[i])
+        out_dbs[i] = d1
+        out_vega[i] = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
+        out_delta[i] = sd
+    for i in range(n):  # pass 3: N(d1) (minus 1 for puts, no branch), smile delta, vega
+        nd = out_vega[i]
+        sd = out_delta[i]
+        w1 = out_dvk[i]
+        v = out_vol[i]
+        t = T[i]
+        dbs = norm_cdf_given_pdf(out_dbs[i], nd) - 0.5 * (1.0 - phi[i])
+        if dyn == DYN_STICKY_MONEYNESS:
+            d = dbs - nd * w1 / (2.0 * sd)
+        elif dyn == DYN_MIN_VARIANCE:
+            d = dbs + nd * (ca + cb * dbs + cc * dbs * dbs)
+        else:
+            d = dbs
+        out_delta[i] = d
+        out_dbs[i] = dbs
+        out_vega[i] = F[i] * nd * math.sqrt(t)
+        out_dvk[i] = w1 / (2.0 * v * t) if v > 0.0 else 0.0
+    if bad:
+        for i in range(n):
+            if _is_bad(phi, F, K, T, i):
+                out_vol[i] = math.nan
+                out_delta[i] = math.nan
+                out_dbs[i] = math.nan
+                out_vega[i] = math.nan
+                out_dvk[i] = math.nan
     return bad

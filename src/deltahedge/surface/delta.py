@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,61 @@ _DYN = {
     "sticky_moneyness": _eval.DYN_STICKY_MONEYNESS,
     "min_variance": _eval.DYN_MIN_VARIANCE,
 }
+
+
+def _dyn_args(dynamics: str, coeffs: tuple[float, float, float] | None) -> tuple[int, ...]:
+    dyn = _DYN.get(dynamics)
+    if dyn is None:
+        raise InvalidInput(f"dynamics {dynamics!r} is not allowed; use one of {sorted(_DYN)}")
+    if dyn == _eval.DYN_MIN_VARIANCE:
+        if coeffs is None or len(coeffs) != 3:
+            raise InvalidInput(
+                f"min_variance needs coeffs=(a, b, c) from fit_min_variance, got {coeffs!r}"
+            )
+        ca, cb, cc = (float(x) for x in coeffs)
+        return dyn, ca, cb, cc  # type: ignore[return-value]
+    return dyn, 0.0, 0.0, 0.0  # type: ignore[return-value]
+
+
+def _phi(kind: object) -> np.ndarray:
+    # int8 or float64 arrays go to the kernels as they are (validated there).
+    if type(kind) is np.ndarray and kind.dtype.char in "bd":
+        return kind
+    return np.asarray(parse_kind(kind), dtype=np.float64)
+
+
+def _is_flat(x: object, n: int) -> bool:
+    return (
+        type(x) is np.ndarray
+        and x.ndim == 1
+        and x.shape[0] == n
+        and x.dtype.char == "d"
+        and x.flags.c_contiguous
+    )
+
+
+def _flat_inputs(
+    phi: np.ndarray, F: ArrayLike, K: ArrayLike, T: ArrayLike
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]]:
+    # 1-D contiguous float64 inputs of one length are used as they are (no copies);
+    # anything else is converted and broadcast.
+    if type(K) is np.ndarray and K.ndim == 1:
+        n = K.shape[0]
+        if (
+            _is_flat(F, n)
+            and _is_flat(K, n)
+            and _is_flat(T, n)
+            and phi.ndim == 1
+            and phi.shape[0] == n
+            and phi.flags.c_contiguous
+        ):
+            return (phi, F, K, T), (n,)  # type: ignore[return-value]
+    arrs = [phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T))]
+    shape = arrs[2].shape
+    if any(a.shape != shape for a in arrs):
+        arrs = list(np.broadcast_arrays(*arrs))
+        shape = arrs[0].shape
+    return tuple(np.ascontiguousarray(a).reshape(-1) for a in arrs), shape
 
 
 def smile_delta(
@@ -80,35 +135,109 @@ def smile_delta(
     InvalidInput
         Unknown dynamics, missing coefficients, or non-positive ``F``, ``K`` or ``T``.
     """
-    if dynamics not in _DYN:
-        raise InvalidInput(f"dynamics {dynamics!r} is not allowed; use one of {sorted(_DYN)}")
-    if dynamics == "min_variance":
-        if coeffs is None or len(coeffs) != 3:
-            raise InvalidInput(
-                f"min_variance needs coeffs=(a, b, c) from fit_min_variance, got {coeffs!r}"
-            )
-        ca, cb, cc = (float(x) for x in coeffs)
-    else:
-        ca = cb = cc = 0.0
-    if isinstance(kind, np.ndarray) and kind.dtype in (np.int8, np.float64):
-        phi = kind.astype(np.float64)  # validated in the kernel
-    else:
-        phi = np.asarray(parse_kind(kind), dtype=np.float64)
-    arrs = [phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T))]
-    shape = arrs[2].shape
-    if any(a.shape != shape for a in arrs):
-        arrs = list(np.broadcast_arrays(*arrs))
-        shape = arrs[0].shape
-    ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
-    out = np.empty(KK.size)
-    bad = _eval.delta_kernel(
-        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out
-    )
+    dyn, ca, cb, cc = _dyn_args(dynamics, coeffs)
+    (ph, FF, KK, TT), shape = _flat_inputs(_phi(kind), F, K, T)
+    out = np.empty(KK.shape[0])
+    bad = _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, dyn, ca, cb, cc, out)
     if bad:
         raise InvalidInput(
             f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
         )
     return out.reshape(shape)
+
+
+class VolDelta(NamedTuple):
+    """What ``smile_vol_delta`` computes for each option (arrays of the broadcast shape).
+
+    Parameters
+    ----------
+    vol : ndarray
+        Surface implied vol at ``k = ln(K / F)`` and ``T`` (decimal).
+    delta : ndarray
+        Smile-adjusted forward delta for the chosen dynamics (USD per USD of forward).
+    delta_bs : ndarray
+        Black-76 forward delta at ``vol``.
+    vega : ndarray
+        Black-76 vega at ``vol``, USD per 1.00 of vol per unit of underlying (undiscounted).
+    dvol_dk : ndarray
+        ``d vol / d k`` (per unit of log-moneyness).
+    """
+
+    vol: FloatArray
+    delta: FloatArray
+    delta_bs: FloatArray
+    vega: FloatArray
+    dvol_dk: FloatArray
+
+
+def smile_vol_delta(
+    surface,  # type: ignore[no-untyped-def]
+    kind: object,
+    F: ArrayLike | None,
+    K: ArrayLike,
+    T: ArrayLike,
+    dynamics: Dynamics = "sticky_moneyness",
+    coeffs: tuple[float, float, float] | None = None,
+    out: VolDelta | None = None,
+) -> VolDelta:
+    """Vol and smile-adjusted delta (with Black-76 delta, vega, dvol/dk) in one compiled pass.
+
+    The fused form of ``Surface.vol`` and ``smile_delta``: one loop per option
+    (``_eval.vol_delta_kernel``). 1-D contiguous float64 inputs of one length (and an
+    int8 or float64 ``kind`` array) are passed to the kernel without copies; ``out``
+    takes preallocated outputs so that a hot loop allocates nothing.
+
+    Parameters
+    ----------
+    surface : Surface
+        The fitted surface.
+    kind : OptionKind, str, int or array-like of these
+        Call or put (see ``core.enums.parse_kind``); an int8/float64 array of +1/-1 is
+        used as it is.
+    F : array-like or None
+        Forward of each option's expiry, USD; ``None`` reads the surface's forward curve
+        ``surface.forward(T)`` (then ``vol`` equals ``surface.vol(K, T)``).
+    K : array-like
+        Strike, USD.
+    T : array-like
+        Years to expiry, > 0.
+    dynamics : {"sticky_strike", "sticky_moneyness", "min_variance"}
+        How the smile moves with the forward (module docstring).
+    coeffs : (a, b, c), optional
+        Minimum-variance coefficients; required for ``min_variance``.
+    out : VolDelta, optional
+        Five 1-D float64 arrays of the (flat) number of options to write into.
+
+    Returns
+    -------
+    VolDelta
+        ``out`` when given (1-D), else new arrays of the broadcast shape.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown dynamics, missing coefficients, non-positive ``F``, ``K`` or ``T``, or
+        ``out`` of the wrong size.
+    """
+    dyn, ca, cb, cc = _dyn_args(dynamics, coeffs)
+    if F is None:
+        F = surface.forward(T)
+    (ph, FF, KK, TT), shape = _flat_inputs(_phi(kind), F, K, T)
+    n = KK.shape[0]
+    if out is None:
+        res = VolDelta(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    else:
+        if len(out) != 5 or any(not _is_flat(a, n) for a in out):
+            raise InvalidInput(f"out must be 5 contiguous float64 arrays of length {n}")
+        res = out
+    bad = _eval.vol_delta_kernel(surface.T, surface.params, ph, FF, KK, TT, dyn, ca, cb, cc, *res)
+    if bad:
+        raise InvalidInput(
+            f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
+        )
+    if out is None and shape != (n,):
+        return VolDelta(*(a.reshape(shape) for a in res))
+    return res
 
 
 # ----------------------------------------------------------------------------- data
@@ -240,8 +369,10 @@ def fit_min_variance(
 __all__ = [
     "Dynamics",
     "HedgeSteps",
+    "VolDelta",
     "fit_min_variance",
     "fit_min_variance_steps",
     "hedge_steps",
     "smile_delta",
+    "smile_vol_delta",
 ]

@@ -13,7 +13,7 @@ last segment's carry beyond the last one).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ from deltahedge.surface.arbitrage import (
     ArbitrageViolation,
     calendar_violations,
 )
+from deltahedge.surface.delta import Dynamics, VolDelta, smile_vol_delta
 from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
 from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, slice_quotes
 from deltahedge.surface.ssvi import (
@@ -85,6 +86,8 @@ class Surface:
     theta: FloatArray | None = None
     diagnostics: tuple[SliceDiagnostics, ...] = ()
     calendar: tuple[ArbitrageViolation, ...] = ()
+    _lfn: FloatArray = field(init=False, repr=False)
+    _lspot: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.T)
@@ -97,6 +100,11 @@ class Surface:
             )
         if np.any(np.diff(self.T) <= 0) or self.T[0] <= 0:
             raise InvalidInput(f"Surface expiries must be positive and ascending, got {self.T}")
+        # the kernels' inputs, computed once (not dataclass fields: replace() recomputes them)
+        object.__setattr__(self, "T", np.ascontiguousarray(self.T, dtype=np.float64))
+        object.__setattr__(self, "params", np.ascontiguousarray(self.params, dtype=np.float64))
+        object.__setattr__(self, "_lfn", np.log(np.asarray(self.forwards, dtype=np.float64)))
+        object.__setattr__(self, "_lspot", float(np.log(self.spot)))
 
     # ---------------------------------------------------------------- evaluation
     def slice_params(self, i: int) -> SVIParams:
@@ -108,7 +116,7 @@ class Surface:
         tt = np.asarray(T, dtype=np.float64)
         flat = np.ascontiguousarray(tt).reshape(-1)
         out = np.empty(flat.size)
-        _eval.forward_kernel(self.T, self._log_forwards, self._log_spot, flat, out)
+        _eval.forward_kernel(self.T, self._lfn, self._lspot, flat, out)
         return out.reshape(tt.shape)
 
     def total_variance(self, k: ArrayLike, T: ArrayLike) -> FloatArray:
@@ -126,29 +134,31 @@ class Surface:
         return out.reshape(kk.shape)
 
     def _vol_and_slope(self, K: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        KK = np.asarray(K, dtype=np.float64)
-        TT = np.asarray(T, dtype=np.float64)
-        if KK.shape != TT.shape:
-            KK, TT = np.broadcast_arrays(KK, TT)
-        shape = KK.shape
-        Kf = np.ascontiguousarray(KK).reshape(-1)
-        Tf = np.ascontiguousarray(TT).reshape(-1)
+        if (
+            type(K) is np.ndarray
+            and type(T) is np.ndarray
+            and K.ndim == 1
+            and K.shape == T.shape
+            and K.dtype.char == "d"
+            and T.dtype.char == "d"
+            and K.flags.c_contiguous
+            and T.flags.c_contiguous
+        ):  # already flat float64: no conversion, no copy
+            Kf, Tf, shape = K, T, K.shape
+        else:
+            KK = np.asarray(K, dtype=np.float64)
+            TT = np.asarray(T, dtype=np.float64)
+            if KK.shape != TT.shape:
+                KK, TT = np.broadcast_arrays(KK, TT)
+            shape = KK.shape
+            Kf = np.ascontiguousarray(KK).reshape(-1)
+            Tf = np.ascontiguousarray(TT).reshape(-1)
         vol = np.empty(Kf.size)
         dvk = np.empty(Kf.size)
-        bad = _eval.vol_kernel(
-            self.T, self._log_forwards, self._log_spot, self.params, Kf, Tf, vol, dvk
-        )
+        bad = _eval.vol_kernel(self.T, self._lfn, self._lspot, self.params, Kf, Tf, vol, dvk)
         if bad:
             raise InvalidInput(f"{bad} strike(s) or expiry(ies) <= 0; both must be > 0")
         return vol.reshape(shape), dvk.reshape(shape)
-
-    @property
-    def _log_forwards(self) -> FloatArray:
-        return np.log(self.forwards)
-
-    @property
-    def _log_spot(self) -> float:
-        return float(np.log(self.spot))
 
     def vol(self, K: ArrayLike, T: ArrayLike) -> FloatArray:
         """Implied vol (decimal) at strike ``K`` (USD) and expiry ``T`` (years); vectorised."""
@@ -157,6 +167,19 @@ class Surface:
     def dvol_dk(self, K: ArrayLike, T: ArrayLike) -> FloatArray:
         """Analytic ``d sigma / d k`` at ``(K, T)``: ``w'(k) / (2 sigma T)`` (per unit of log-moneyness)."""
         return self._vol_and_slope(K, T)[1]
+
+    def vol_and_smile_delta(
+        self,
+        kind: object,
+        F: ArrayLike | None,
+        K: ArrayLike,
+        T: ArrayLike,
+        dynamics: Dynamics = "sticky_moneyness",
+        coeffs: tuple[float, float, float] | None = None,
+        out: VolDelta | None = None,
+    ) -> VolDelta:
+        """Vol and smile-adjusted delta in one compiled pass (``delta.smile_vol_delta``)."""
+        return smile_vol_delta(self, kind, F, K, T, dynamics, coeffs, out)
 
     # --------------------------------------------------------------- arbitrage
     def check_calendar(self, k: ArrayLike | None = None, n: int = 201) -> list[ArbitrageViolation]:
