@@ -119,47 +119,56 @@ class BookSource:
     funding_rate: float = 0.0
     carry_hours: float = 0.0
 
-    _cache: dict[OrderSide, tuple[FloatArray, ...]] = field(
+    _cache: dict[object, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     @property
     def mid(self) -> float:
-        return 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
+        got = self._cache.get("mid")
+        if got is None:
+            got = self._cache["mid"] = 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
+        return got  # type: ignore[return-value]
 
     def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
-        """Prices, sizes, coin per level, cumulative coin, cumulative contracts (cached)."""
-        got = self._cache.get(side)
+        """Prices, sizes, coin per level and the cumulative coin, contracts and notional (cached).
+
+        Column views of the book rows (no copy); one pass each for the running sums, so that
+        :meth:`contracts_for_coin` and :meth:`execute_cost` are scalar look-ups afterwards.
+        """
+        got: tuple[FloatArray, ...] | None = self._cache.get(side)  # type: ignore[assignment]
         if got is None:
             rows = self.asks if side is OrderSide.BUY else self.bids
-            prices, sizes = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+            prices, sizes = rows[:, 0], rows[:, 1]
             cs = self.instrument.contract_size
             coin = (
                 sizes * cs
                 if self.instrument.settlement is Settlement.LINEAR
                 else sizes * cs / prices
             )
-            got = (prices, sizes, coin, np.cumsum(coin), np.cumsum(sizes))
+            got = (prices, sizes, coin, coin.cumsum(), sizes.cumsum(), (coin * prices).cumsum())
             self._cache[side] = got
         return got
 
     def segments(
         self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
     ) -> tuple[FloatArray, FloatArray]:
-        prices, _, coin, cum, _ = self._prep(side)
-        n = min(int(np.searchsorted(cum, max_coin, side="left")) + 1, len(prices))
+        prices, _, coin, cum, _, _ = self._prep(side)
+        n = min(int(cum.searchsorted(max_coin, side="left")) + 1, len(prices))
         prices, coin = prices[:n], coin[:n]
         mid = self.mid
         if max_slippage_bps is not None:
             k = int(np.count_nonzero(side.sign * (prices - mid) <= mid * max_slippage_bps * 1e-4))
             prices, coin = prices[:k], coin[:k]
-        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
-        cost = side.sign * (prices - mid) + (self.instrument.taker_fee + carry) * prices
+        sign = side.sign
+        carry = sign * self.funding_rate * self.carry_hours / 8.0
+        # side * (price - mid) + (fee + carry) * price, as one multiply-add
+        cost = prices * (sign + self.instrument.taker_fee + carry) - sign * mid
         return coin, cost
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
-        prices, _, _, cum, cum_sizes = self._prep(side)
-        n = int(np.searchsorted(cum, coin, side="left"))
+        prices, _, _, cum, cum_sizes, _ = self._prep(side)
+        n = int(cum.searchsorted(coin, side="left"))
         if n >= len(cum):
             return float(cum_sizes[-1])
         before_coin = float(cum[n - 1]) if n > 0 else 0.0
@@ -167,21 +176,25 @@ class BookSource:
         return before + self.instrument.contracts_for(coin - before_coin, float(prices[n]))
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
-        prices, sizes, _, _, cum = self._prep(side)
-        n = min(int(np.searchsorted(cum, contracts - 1e-12, side="left")) + 1, len(sizes))
-        take = sizes[:n].copy()
-        take[-1] -= max(0.0, float(cum[n - 1]) - contracts)
-        p = prices[:n]
-        cs = self.instrument.contract_size
-        coin = take * cs if self.instrument.settlement is Settlement.LINEAR else take * cs / p
-        total_coin = float(coin.sum())
-        notional = float(coin @ p)
+        # whole levels 0..n-2 from the running sums, the last level n-1 possibly in part
+        prices, sizes, coin, cum_coin, cum, cum_notional = self._prep(side)
+        n = min(int(cum.searchsorted(contracts - 1e-12, side="left")) + 1, len(sizes))
+        last_p = float(prices[n - 1])
+        last_size = float(sizes[n - 1])
+        take = last_size - max(0.0, float(cum[n - 1]) - contracts)
+        last_coin = float(coin[n - 1]) * (take / last_size) if last_size > 0 else 0.0
+        if n > 1:
+            total_coin = float(cum_coin[n - 2]) + last_coin
+            notional = float(cum_notional[n - 2]) + last_coin * last_p
+            taken = float(cum[n - 2]) + take
+        else:
+            total_coin, notional, taken = last_coin, last_coin * last_p, take
         carry_rate = side.sign * self.funding_rate * self.carry_hours / 8.0
         return Execution(
-            contracts=float(take.sum()),
+            contracts=taken,
             coin=total_coin,
             avg_price=notional / total_coin if total_coin > 0 else math.nan,
-            worst_price=float(p[-1]),
+            worst_price=last_p,
             slippage_usd=side.sign * (notional - total_coin * self.mid),
             fee_usd=notional * self.instrument.taker_fee,
             carry_usd=notional * carry_rate,
