@@ -62,6 +62,9 @@ class _CrashingJournal(MemoryJournal):
 
     def record_intent(self, intent) -> None:  # type: ignore[no-untyped-def]
         self.crasher.maybe(f"before intent {intent.intent_id}")
+        # as the durable journal: an intent id is recorded once, never with other values
+        known = self.state.intents.get(intent.intent_id)
+        assert known is None or known == intent, (known, intent)
         super().record_intent(intent)
         self.crasher.maybe(f"after intent {intent.intent_id}")
 
@@ -314,3 +317,35 @@ def test_lone_hedge_after_the_quote_expired_is_unwound_and_the_reason_journaled(
     assert perp._positions["BTCUSDT"] == pytest.approx(0.0, abs=1e-12)
     # a second restart: settled, nothing new sent
     assert again[0].action == "none" and len(perp.placed) == 2
+
+
+def test_recovery_after_a_completed_trade_sends_nothing_and_keeps_the_decision():
+    async def go():
+        clock = SimClock(0)
+        opt = PaperVenue("opt", [CALL], {CALL.symbol: _option_book()}, clock=clock)
+        perp = PaperVenue(
+            "perp",
+            [BINANCE_BTCUSDT],
+            {"BTCUSDT": synthetic_book("BTCUSDT", mid=60_000.0, levels=50, seed=3)},
+            clock=clock,
+        )
+        journal = _CrashingJournal(_Crasher(np.random.default_rng(0), 0.0))  # strict, no crash
+        om = OrderManager({"opt": opt, "perp": perp}, journal, clock=clock)
+        option = OrderRequest(
+            "", "opt", CALL.symbol, OrderSide.BUY, 1.0, OrderType.LIMIT, 0.0510, intent_id="q2"
+        )
+        hedge = OrderRequest("", "perp", "BTCUSDT", OrderSide.SELL, 0.6)
+        done = await AtomicExecutor(om).execute_atomic(option, hedge, 5.0)
+        decision = journal.state.intents["q2:atomic:decision"]
+        clock.advance(10.0)
+        same = await recover_atomic(om, journal)  # on the same manager, then after a restart
+        om.close()
+        later = await recover_atomic(OrderManager.recover(om.venues, journal, clock=clock))
+        return done, decision, same, later, journal, opt, perp
+
+    done, decision, same, later, journal, opt, perp = asyncio.run(go())
+    assert done.committed and decision.inputs["committed"] == 1.0
+    assert [r.action for r in same + later] == ["none", "none"]
+    assert all(r.committed for r in same + later)
+    assert journal.state.intents["q2:atomic:decision"] == decision
+    assert len(opt.placed) == 1 and len(perp.placed) == 1

@@ -27,7 +27,8 @@ hedge filled, option failed or plan expired  hedge unwound at the market (``:unw
 Every step goes through the order manager, whose client order ids derive from the intent
 ids, so running the recovery again after another crash resumes the same orders instead of
 sending new ones: it is idempotent. The decision and its reason are journaled as the
-intent ``<id>:atomic:decision`` (an upsert, rewritten identically on a repeated run).
+intent ``<id>:atomic:decision``, once: a repeated run finds it and leaves it as it is
+(a durable journal refuses to record an intent id twice with other values).
 
 On a live CEX the same caveat as for the atomic executor applies: the unwind trades at the
 market and may cost more than the slippage limit.
@@ -226,7 +227,8 @@ async def recover_atomic(
         When a venue cannot be reached; nothing was sent twice, run it again later.
     """
     journal = journal if journal is not None else manager.journal
-    plans = [p for p in (AtomicPlan.from_intent(i) for i in journal.load().intents.values()) if p]
+    journaled = journal.load().intents
+    plans = [p for p in (AtomicPlan.from_intent(i) for i in journaled.values()) if p]
     if not plans:
         return []
     await manager.reconcile()
@@ -234,7 +236,9 @@ async def recover_atomic(
     for plan in plans:
         now = manager.clock.now_ns() if now_ns is None else now_ns
         res = await _settle(manager, plan, now)
-        record_decision(journal, plan.base, now, res.committed, res.reason)
+        if plan.base + ":atomic:decision" not in journaled:
+            # journaled once, when first settled (a journal may refuse to rewrite an intent)
+            record_decision(journal, plan.base, now, res.committed, res.reason)
         out.append(res)
     return out
 
