@@ -21,6 +21,7 @@ formula.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Sequence
@@ -35,6 +36,33 @@ from deltahedge.core.errors import InvalidInput
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.core.ids import client_order_id
 from deltahedge.execution.venue import InstrumentInfo
+
+_PREFIX = 32  # book levels read as Python floats before the array path is used
+
+
+@dataclass(slots=True)
+class _Levels:
+    """The first levels of one book side as Python floats, with running sums."""
+
+    prices: list[float]
+    sizes: list[float]
+    coin: list[float]
+    cum_coin: list[float]
+    cum_sizes: list[float]
+    cum_notional: list[float]
+    complete: bool  # the lists hold the whole side (the book has no more levels)
+    whole: bool  # ``rows`` is the whole side
+    rows: list[list[float]]  # the first _PREFIX rows, (price, size)
+
+    def arrays(self) -> tuple[list[float], ...]:
+        return (
+            self.prices,
+            self.sizes,
+            self.coin,
+            self.cum_coin,
+            self.cum_sizes,
+            self.cum_notional,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +158,58 @@ class BookSource:
             got = self._cache["mid"] = 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
         return got  # type: ignore[return-value]
 
+    def _levels(self, side: OrderSide, coin: float) -> _Levels | None:
+        """The best levels covering ``coin`` of delta as Python floats, or None.
+
+        A hedge usually needs a handful of levels: reading the first ``_PREFIX`` rows once
+        (one ``tolist``) and walking them in Python costs less than a dozen array calls over
+        the whole depth. None when the prefix does not cover ``coin`` and the book goes on
+        (the callers then use the arrays of :meth:`_prep`). The sums run left to right, as
+        ``cumsum`` does, so both paths give the same floats.
+        """
+        got: _Levels | None = self._cache.get(("levels", side))  # type: ignore[assignment]
+        if got is None:
+            rows = self.asks if side is OrderSide.BUY else self.bids
+            whole = len(rows) <= _PREFIX
+            got = _Levels(
+                [], [], [], [], [], [], whole and len(rows) == 0, whole, rows[:_PREFIX].tolist()
+            )
+            self._cache[("levels", side)] = got
+        if not got.cum_coin or got.cum_coin[-1] < coin:
+            self._extend(got, coin)
+        if got.complete or (got.cum_coin and got.cum_coin[-1] >= coin):
+            return got
+        return None
+
+    def _extend(self, lv: _Levels, coin: float) -> None:
+        """Walk the prefix rows until ``coin`` is covered, plus one level (lot rounding)."""
+        cs = self.instrument.contract_size
+        linear = self.instrument.settlement is Settlement.LINEAR
+        k = len(lv.prices)
+        cc = lv.cum_coin[-1] if k else 0.0
+        cq = lv.cum_sizes[-1] if k else 0.0
+        cn = lv.cum_notional[-1] if k else 0.0
+        rows = lv.rows
+        extra = 1
+        while k < len(rows):
+            p, q = rows[k]
+            c = q * cs if linear else q * cs / p
+            cc += c
+            cq += q
+            cn += c * p
+            lv.prices.append(p)
+            lv.sizes.append(q)
+            lv.coin.append(c)
+            lv.cum_coin.append(cc)
+            lv.cum_sizes.append(cq)
+            lv.cum_notional.append(cn)
+            k += 1
+            if cc >= coin:
+                if extra == 0:
+                    break
+                extra -= 1
+        lv.complete = lv.whole and k == len(rows)
+
     def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
         """Prices, sizes, coin per level and the cumulative coin, contracts and notional (cached).
 
@@ -166,7 +246,34 @@ class BookSource:
         cost = prices * (sign + self.instrument.taker_fee + carry) - sign * mid
         return coin, cost
 
+    def segment_lists(
+        self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
+    ) -> tuple[list[float], list[float]]:
+        """:meth:`segments` as Python lists (what the router merges); same values."""
+        lv = self._levels(side, max_coin)
+        if lv is None:
+            c, u = self.segments(side, max_slippage_bps, max_coin)
+            return c.tolist(), u.tolist()
+        n = min(bisect.bisect_left(lv.cum_coin, max_coin) + 1, len(lv.prices))
+        prices, coin = lv.prices[:n], lv.coin[:n]
+        mid = self.mid
+        sign = side.sign
+        if max_slippage_bps is not None:
+            bound = mid * max_slippage_bps * 1e-4
+            k = sum(1 for p in prices if sign * (p - mid) <= bound)
+            prices, coin = prices[:k], coin[:k]
+        rate = sign + self.instrument.taker_fee + sign * self.funding_rate * self.carry_hours / 8.0
+        return coin, [p * rate - sign * mid for p in prices]
+
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
+        lv = self._levels(side, coin)
+        if lv is not None:
+            n = bisect.bisect_left(lv.cum_coin, coin)
+            if n >= len(lv.cum_coin):
+                return lv.cum_sizes[-1] if lv.cum_sizes else 0.0
+            before_coin = lv.cum_coin[n - 1] if n > 0 else 0.0
+            before = lv.cum_sizes[n - 1] if n > 0 else 0.0
+            return before + self.instrument.contracts_for(coin - before_coin, lv.prices[n])
         prices, _, _, cum, cum_sizes, _ = self._prep(side)
         n = int(cum.searchsorted(coin, side="left"))
         if n >= len(cum):
@@ -177,8 +284,21 @@ class BookSource:
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
         # whole levels 0..n-2 from the running sums, the last level n-1 possibly in part
+        lv = self._cache.get(("levels", side))
+        if isinstance(lv, _Levels) and lv.prices:
+            n = bisect.bisect_left(lv.cum_sizes, contracts - 1e-12) + 1
+            if n <= len(lv.prices) or lv.complete:
+                n = min(n, len(lv.prices))
+                return self._execution(side, contracts, n, *lv.arrays())
         prices, sizes, coin, cum_coin, cum, cum_notional = self._prep(side)
         n = min(int(cum.searchsorted(contracts - 1e-12, side="left")) + 1, len(sizes))
+        return self._execution(side, contracts, n, prices, sizes, coin, cum_coin, cum, cum_notional)
+
+    def _execution(
+        self, side: OrderSide, contracts: float, n: int, *cols: Sequence[float] | FloatArray
+    ) -> Execution:
+        # cols: prices, sizes, coin, cum_coin, cum (contracts), cum_notional; arrays or lists
+        prices, sizes, coin, cum_coin, cum, cum_notional = cols
         last_p = float(prices[n - 1])
         last_size = float(sizes[n - 1])
         take = last_size - max(0.0, float(cum[n - 1]) - contracts)
@@ -308,8 +428,13 @@ class SmartRouter:
         room = [min(s.max_coin, want) for s in usable]
         streams = []
         for i, s in enumerate(usable):
-            c, u = s.segments(side, max_slippage_bps, room[i])
-            streams.append(zip(u.tolist(), c.tolist(), [i] * len(c), strict=True))
+            fast = getattr(s, "segment_lists", None)
+            if fast is not None:
+                cl, ul = fast(side, max_slippage_bps, room[i])
+            else:
+                c, u = s.segments(side, max_slippage_bps, room[i])
+                cl, ul = c.tolist(), u.tolist()
+            streams.append(zip(ul, cl, [i] * len(cl), strict=True))
         left = want
         for _, c, i in heapq.merge(*streams):
             q = min(c, room[i], left)
