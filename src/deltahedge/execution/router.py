@@ -21,9 +21,9 @@ formula.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -254,7 +254,7 @@ class BookSource:
         if lv is None:
             c, u = self.segments(side, max_slippage_bps, max_coin)
             return c.tolist(), u.tolist()
-        n = min(bisect.bisect_left(lv.cum_coin, max_coin) + 1, len(lv.prices))
+        n = min(bisect_left(lv.cum_coin, max_coin) + 1, len(lv.prices))
         prices, coin = lv.prices[:n], lv.coin[:n]
         mid = self.mid
         sign = side.sign
@@ -268,7 +268,7 @@ class BookSource:
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
         lv = self._levels(side, coin)
         if lv is not None:
-            n = bisect.bisect_left(lv.cum_coin, coin)
+            n = bisect_left(lv.cum_coin, coin)
             if n >= len(lv.cum_coin):
                 return lv.cum_sizes[-1] if lv.cum_sizes else 0.0
             before_coin = lv.cum_coin[n - 1] if n > 0 else 0.0
@@ -286,7 +286,7 @@ class BookSource:
         # whole levels 0..n-2 from the running sums, the last level n-1 possibly in part
         lv = self._cache.get(("levels", side))
         if isinstance(lv, _Levels) and lv.prices:
-            n = bisect.bisect_left(lv.cum_sizes, contracts - 1e-12) + 1
+            n = bisect_left(lv.cum_sizes, contracts - 1e-12) + 1
             if n <= len(lv.prices) or lv.complete:
                 n = min(n, len(lv.prices))
                 return self._execution(side, contracts, n, *lv.arrays())
