@@ -349,3 +349,47 @@ def test_recovery_after_a_completed_trade_sends_nothing_and_keeps_the_decision()
     assert all(r.committed for r in same + later)
     assert journal.state.intents["q2:atomic:decision"] == decision
     assert len(opt.placed) == 1 and len(perp.placed) == 1
+
+
+def test_resume_leaves_an_expired_option_leg_to_the_atomic_recovery():
+    async def go():
+        clock = SimClock(0)
+        opt = PaperVenue("opt", [CALL], {CALL.symbol: _option_book()}, clock=clock)
+        perp = PaperVenue(
+            "perp",
+            [BINANCE_BTCUSDT],
+            {"BTCUSDT": synthetic_book("BTCUSDT", mid=60_000.0, levels=50, seed=3)},
+            clock=clock,
+        )
+        crasher = _Crasher(np.random.default_rng(0), 0.0)
+
+        class J(_CrashingJournal):
+            def record_order(self, record: OrderRecord) -> None:
+                super().record_order(record)
+                if record.request.instrument == CALL.symbol and self.crasher.p == 0.0:
+                    self.crasher.p = 1.0  # dies right after journaling the option order
+                    self.crasher.maybe("after order option")
+
+        journal = J(crasher)
+        venues = {"opt": opt, "perp": perp}
+        om = OrderManager(venues, journal, clock=clock)
+        option = OrderRequest(
+            "", "opt", CALL.symbol, OrderSide.BUY, 1.0, OrderType.LIMIT, 0.0510, intent_id="q3"
+        )
+        hedge = OrderRequest("", "perp", "BTCUSDT", OrderSide.SELL, 0.6)
+        with pytest.raises(_Crash):
+            await AtomicExecutor(om).execute_atomic(option, hedge, 5.0, valid_until_ns=10**9)
+        crasher.p = -1.0  # no more crashes
+        om.close()
+        clock.advance(5.0)  # the quote expired during the restart
+        om = OrderManager.recover(venues, journal, clock=clock)
+        await om.reconcile()
+        await om.resume()  # the engine's generic resume must not send the stale option order
+        sent_before_recovery = list(opt.placed)
+        (res,) = await recover_atomic(om, journal)
+        return sent_before_recovery, res, opt, perp
+
+    sent, res, opt, perp = asyncio.run(go())
+    assert sent == [] and opt.placed == []
+    assert not res.committed and res.action == "unwound"
+    assert perp._positions["BTCUSDT"] == pytest.approx(0.0, abs=1e-12)

@@ -272,8 +272,24 @@ class OrderManager:
         return await self._drive(intent.intent_id)
 
     async def resume(self) -> list[ExecutionReport]:
-        """Drive every intent that is not finished (after :meth:`recover` and :meth:`reconcile`)."""
-        return [await self._drive(i) for i in list(self.intents) if not self._intent_done(i)]
+        """Drive every intent that is not finished (after :meth:`recover` and :meth:`reconcile`).
+
+        The legs of an atomic option + hedge trade (``<id>:hedge``, ``:option``, ``:unwind``
+        with a journaled plan ``<id>:atomic``) are left to
+        :func:`deltahedge.execution.atomic_recovery.recover_atomic`, which knows their limits
+        (an option quote that expired must not be sent).
+        """
+        return [
+            await self._drive(i)
+            for i in list(self.intents)
+            if not self._intent_done(i) and not self._atomic_leg(i)
+        ]
+
+    def _atomic_leg(self, intent_id: str) -> bool:
+        base, sep, leg = intent_id.rpartition(":")
+        return (
+            bool(sep) and leg in ("hedge", "option", "unwind") and base + ":atomic" in self.intents
+        )
 
     async def reconcile(self) -> dict[tuple[str, str], float]:
         """Ask the venues about every order not known to be finished and fetch missing fills.
