@@ -337,6 +337,10 @@ def test_recovery_after_a_completed_trade_sends_nothing_and_keeps_the_decision()
         hedge = OrderRequest("", "perp", "BTCUSDT", OrderSide.SELL, 0.6)
         done = await AtomicExecutor(om).execute_atomic(option, hedge, 5.0)
         decision = journal.state.intents["q2:atomic:decision"]
+        clock.advance(1.0)
+        # the same trade id again: resumed, nothing new sent, nothing journaled twice
+        redo = await AtomicExecutor(om).execute_atomic(option, hedge, 5.0)
+        assert redo.committed
         clock.advance(10.0)
         same = await recover_atomic(om, journal)  # on the same manager, then after a restart
         om.close()

@@ -157,7 +157,11 @@ class AtomicExecutor:
             )
         # journal the plan with its limits before anything is sent: a restart resumes it
         plan = AtomicPlan(base, option_fok, hedge_fok, ref, max_slippage_bps, valid_until_ns)
-        self.manager.journal.record_intent(plan.to_intent(self.manager.clock.now_ns()))
+        # (once: executing the same trade id again resumes it, as the order manager does)
+        if plan.intent_id not in self.manager.intents:
+            plan_intent = plan.to_intent(self.manager.clock.now_ns())
+            self.manager.journal.record_intent(plan_intent)
+            self.manager.intents[plan.intent_id] = plan_intent
         hedge_rep = await self.manager.execute(
             self._intent(base + ":hedge", hedge_fok), [hedge_fok]
         )
@@ -233,7 +237,10 @@ class AtomicExecutor:
         return leg_intent(intent_id, self.manager.clock.now_ns())
 
     def _decide(self, base: str, committed: bool, reason: str) -> None:
-        record_decision(self.manager.journal, base, self.manager.clock.now_ns(), committed, reason)
+        if base + ":atomic:decision" not in self.manager.intents:  # journaled once
+            self.manager.intents[base + ":atomic:decision"] = record_decision(
+                self.manager.journal, base, self.manager.clock.now_ns(), committed, reason
+            )
 
 
 def _unwind_cost(hedge: OrderRequest, opened: ExecutionReport, closed: ExecutionReport) -> float:

@@ -191,20 +191,22 @@ class AtomicRecovery:
     unwound: float = 0.0
 
 
-def record_decision(journal: Journal, base: str, ts_ns: int, committed: bool, reason: str) -> None:
-    """Journal the outcome of an atomic trade as ``<base>:atomic:decision``."""
+def record_decision(
+    journal: Journal, base: str, ts_ns: int, committed: bool, reason: str
+) -> HedgeIntent:
+    """Journal the outcome of an atomic trade as ``<base>:atomic:decision``; return it."""
     iid = base + ":atomic:decision"
-    journal.record_intent(
-        HedgeIntent(
-            iid,
-            ts_ns,
-            iid,
-            0.0,
-            reason,
-            policy="atomic-decision",
-            inputs={"committed": 1.0 if committed else 0.0},
-        )
+    decision = HedgeIntent(
+        iid,
+        ts_ns,
+        iid,
+        0.0,
+        reason,
+        policy="atomic-decision",
+        inputs={"committed": 1.0 if committed else 0.0},
     )
+    journal.record_intent(decision)
+    return decision
 
 
 async def recover_atomic(
@@ -236,9 +238,12 @@ async def recover_atomic(
     for plan in plans:
         now = manager.clock.now_ns() if now_ns is None else now_ns
         res = await _settle(manager, plan, now)
-        if plan.base + ":atomic:decision" not in journaled:
+        did = plan.base + ":atomic:decision"
+        if did not in journaled and did not in manager.intents:
             # journaled once, when first settled (a journal may refuse to rewrite an intent)
-            record_decision(journal, plan.base, now, res.committed, res.reason)
+            manager.intents[did] = record_decision(
+                journal, plan.base, now, res.committed, res.reason
+            )
         out.append(res)
     return out
 
