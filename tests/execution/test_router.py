@@ -139,3 +139,27 @@ def test_route_orders_are_ioc_limits_at_the_worst_routed_price(real_sources):
         assert o.side is OrderSide.SELL and o.order_type is OrderType.LIMIT
         assert o.time_in_force is TimeInForce.IOC and o.price == a.execution.worst_price
         assert o.quantity == a.contracts
+
+
+@pytest.mark.parametrize("side", [OrderSide.BUY, OrderSide.SELL])
+def test_python_prefix_walk_matches_the_array_walk_exactly(real_sources, side, monkeypatch):
+    # the router's fast path (the first levels as Python floats) and the array path over
+    # the whole depth must give the same floats: same formulas, sums left to right
+    import deltahedge.execution.router as router_mod
+
+    def run(src, coin, bps):
+        s = replace(src)  # fresh caches
+        c, u = s.segment_lists(side, bps, coin)
+        n = s.contracts_for_coin(side, coin)
+        lot = src.instrument.lot_size
+        qs = [q for q in (lot, math.floor(n / lot) * lot + lot, n * 3) if q > 0]
+        return c, u, n, [s.execute_cost(side, q) for q in qs]
+
+    for src in real_sources:
+        for coin in (0.001, 0.3, 2.0, 7.5, 40.0, 150.0):
+            for bps in (None, 0.5, 20.0):
+                fast = run(src, coin, bps)
+                with monkeypatch.context() as m:
+                    m.setattr(router_mod, "_PREFIX", 0)  # no prefix: arrays only
+                    arrays = run(src, coin, bps)
+                assert fast == arrays, (src.venue, coin, bps)

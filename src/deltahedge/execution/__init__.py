@@ -5,6 +5,7 @@ Imports point downwards: ``execution`` owns the :class:`Venue` protocol that the
 """
 
 from deltahedge.execution.atomic import AtomicExecutor, AtomicResult
+from deltahedge.execution.atomic_recovery import AtomicPlan, AtomicRecovery, recover_atomic
 from deltahedge.execution.hedger import Hedger, HedgeTarget, book_sources
 from deltahedge.execution.journal import Journal, JournalState, MemoryJournal, OrderRecord
 from deltahedge.execution.orders import ExecutionReport, ManagedOrder, OrderManager, RetryPolicy
@@ -31,6 +32,8 @@ from deltahedge.execution.venue import (
 __all__ = [
     "Allocation",
     "AtomicExecutor",
+    "AtomicPlan",
+    "AtomicRecovery",
     "AtomicResult",
     "Balance",
     "BookSnapshot",
@@ -57,4 +60,5 @@ __all__ = [
     "Venue",
     "VenueCapabilities",
     "book_sources",
+    "recover_atomic",
 ]

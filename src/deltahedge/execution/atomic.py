@@ -21,9 +21,12 @@ checked before the hedge is sent) and closes it by unwinding, but the unwind tra
 market: it costs the spread and slippage and, in a fast market, more than the slippage
 limit. The legs are journaled as intents ``<id>:hedge``, ``<id>:option`` and
 ``<id>:unwind``; if the process dies between the hedge and the option, a restarted engine
-finds a ``:hedge`` intent with no ``:option`` sibling, i.e. a lone hedge. Unwinding it
-after a restart is left to the operator or the engine's next hedge decision (the hedge
-is a delta like any other); this executor does not resume half-done atomic trades. The result's ``guarantee`` field says which guarantee applied: ``"combo"``,
+finds a ``:hedge`` intent with no ``:option`` sibling, i.e. a lone hedge. Before the
+first order, the trade is journaled as a plan ``<id>:atomic`` with its limits (see
+:mod:`deltahedge.execution.atomic_recovery`); after a restart,
+:func:`~deltahedge.execution.atomic_recovery.recover_atomic` completes the option leg
+while the plan is valid (fill-or-kill at its recorded limit) or unwinds the hedge, and
+journals the decision (``<id>:atomic:decision``). The result's ``guarantee`` field says which guarantee applied: ``"combo"``,
 ``"exact"`` (paper / AMM: the pre-check and both legs run with no other market activity in
 between) or ``"best_effort"`` (live CEX legs: unwind on failure).
 """
@@ -37,6 +40,7 @@ from deltahedge.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from deltahedge.core.errors import InvalidInput, OrderRejected, VenueError
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.core.ids import client_order_id
+from deltahedge.execution.atomic_recovery import AtomicPlan, leg_intent, record_decision
 from deltahedge.execution.orders import ExecutionReport, OrderManager
 from deltahedge.execution.venue import Venue
 
@@ -98,13 +102,19 @@ class AtomicExecutor:
         return 0.5 * (float(book.bids[0, 0]) + float(book.asks[0, 0]))
 
     async def execute_atomic(
-        self, option_trade: OrderRequest, hedge: OrderRequest, max_slippage_bps: float
+        self,
+        option_trade: OrderRequest,
+        hedge: OrderRequest,
+        max_slippage_bps: float,
+        valid_until_ns: int | None = None,
     ) -> AtomicResult:
         """Trade ``option_trade`` only if ``hedge`` fills within ``max_slippage_bps`` of its mid.
 
         ``option_trade.price`` is the option's limit (required); ``hedge.price`` is ignored
         and replaced by the slippage limit. Client order ids derive from
-        ``option_trade.intent_id`` (legs 0 and 1; the unwind is leg 2).
+        ``option_trade.intent_id`` (legs 0 and 1; the unwind is leg 2). ``valid_until_ns``
+        (clock ns, optional): after it the option leg is no longer sent (the quote
+        expired), neither here nor by a recovery; a lone hedge is then unwound.
         """
         if option_trade.price is None:
             raise InvalidInput(
@@ -145,22 +155,33 @@ class AtomicExecutor:
             return AtomicResult(
                 False, "option leg cannot fill at its limit; nothing sent", guarantee
             )
+        # journal the plan with its limits before anything is sent: a restart resumes it
+        plan = AtomicPlan(base, option_fok, hedge_fok, ref, max_slippage_bps, valid_until_ns)
+        # (once: executing the same trade id again resumes it, as the order manager does)
+        if plan.intent_id not in self.manager.intents:
+            plan_intent = plan.to_intent(self.manager.clock.now_ns())
+            self.manager.journal.record_intent(plan_intent)
+            self.manager.intents[plan.intent_id] = plan_intent
         hedge_rep = await self.manager.execute(
             self._intent(base + ":hedge", hedge_fok), [hedge_fok]
         )
         if hedge_rep.status != "filled":
             why = hedge_rep.reason or f"hedge {hedge_rep.status}"
-            return AtomicResult(
-                False,
-                f"hedge could not fill within {max_slippage_bps} bp of {ref:.2f} ({why}); option not traded",
-                guarantee,
-            )
+            reason = f"hedge could not fill within {max_slippage_bps} bp of {ref:.2f} ({why}); option not traded"
+            self._decide(base, False, reason)
+            return AtomicResult(False, reason, guarantee)
         h_avg = hedge_rep.avg_price[0]
         slip = hedge.side.sign * (h_avg - ref) / ref * 1e4
-        opt_rep = await self.manager.execute(
-            self._intent(base + ":option", option_fok), [option_fok]
-        )
+        if plan.expired(self.manager.clock.now_ns()):
+            opt_rep = ExecutionReport(
+                base + ":option", "failed", {}, {}, {}, 0.0, "quote expired before the option leg"
+            )
+        else:
+            opt_rep = await self.manager.execute(
+                self._intent(base + ":option", option_fok), [option_fok]
+            )
         if opt_rep.status == "filled":
+            self._decide(base, True, "filled")
             return AtomicResult(True, "filled", guarantee, h_avg, opt_rep.avg_price[0], slip)
         unwind = replace(
             hedge,
@@ -174,10 +195,14 @@ class AtomicExecutor:
         )
         un_rep = await self.manager.execute(self._intent(base + ":unwind", unwind), [unwind])
         cost = _unwind_cost(hedge, hedge_rep, un_rep)
+        reason = (
+            f"option leg {opt_rep.status} ({opt_rep.reason or 'no fill'}); hedge unwound "
+            f"({un_rep.status}, cost {cost:.4f})"
+        )
+        self._decide(base, False, reason)
         return AtomicResult(
             False,
-            f"option leg {opt_rep.status} ({opt_rep.reason or 'no fill'}); hedge unwound "
-            f"({un_rep.status}, cost {cost:.4f})",
+            reason,
             guarantee,
             h_avg,
             0.0,
@@ -209,9 +234,13 @@ class AtomicExecutor:
 
     def _intent(self, intent_id: str, leg: OrderRequest) -> HedgeIntent:
         # the option, the hedge and the unwind are separate exposures for the in-flight guard
-        return HedgeIntent(
-            intent_id, self.manager.clock.now_ns(), intent_id, 0.0, "atomic option+hedge leg"
-        )
+        return leg_intent(intent_id, self.manager.clock.now_ns())
+
+    def _decide(self, base: str, committed: bool, reason: str) -> None:
+        if base + ":atomic:decision" not in self.manager.intents:  # journaled once
+            self.manager.intents[base + ":atomic:decision"] = record_decision(
+                self.manager.journal, base, self.manager.clock.now_ns(), committed, reason
+            )
 
 
 def _unwind_cost(hedge: OrderRequest, opened: ExecutionReport, closed: ExecutionReport) -> float:

@@ -28,7 +28,7 @@ from deltahedge.core.errors import InvalidInput, VenueError
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.execution.orders import ExecutionReport, OrderManager
 from deltahedge.execution.router import BookSource, SmartRouter
-from deltahedge.execution.venue import Venue
+from deltahedge.execution.venue import InstrumentInfo, Venue
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +47,28 @@ class HedgeTarget:
 
 
 async def book_sources(
-    venues: Mapping[str, Venue], targets: Sequence[HedgeTarget]
+    venues: Mapping[str, Venue],
+    targets: Sequence[HedgeTarget],
+    specs: dict[tuple[str, str], InstrumentInfo] | None = None,
 ) -> list[BookSource]:
-    """Read each target's book, spec and funding; failing or unhealthy venues come back unhealthy."""
+    """Read each target's book, spec and funding; failing or unhealthy venues come back unhealthy.
+
+    ``specs``, when given, caches instrument specs by (venue, symbol) across calls: a spec
+    is fetched from the venue once (contract size, lot and fees do not change intraday),
+    and a target whose spec cannot be fetched is left out, as without a cache.
+    """
     out: list[BookSource] = []
-    empty = np.empty((0, 2))
     for t in targets:
         venue = venues[t.venue]
-        try:
-            spec = (await venue.instruments())[t.instrument]
-        except (VenueError, KeyError):
-            continue  # without its spec the target cannot be priced at all
+        key = (t.venue, t.instrument)
+        spec = specs.get(key) if specs is not None else None
+        if spec is None:
+            try:
+                spec = (await venue.instruments())[t.instrument]
+            except (VenueError, KeyError):
+                continue  # without its spec the target cannot be priced at all
+            if specs is not None:
+                specs[key] = spec
         try:
             book = await venue.order_book(t.instrument, t.depth)
             funding = (
@@ -71,8 +82,8 @@ async def book_sources(
             BookSource(
                 t.venue,
                 spec,
-                book.bids if healthy else empty,
-                book.asks if healthy else empty,
+                book.bids if healthy else _EMPTY,
+                book.asks if healthy else _EMPTY,
                 ts,
                 healthy,
                 t.max_coin,
@@ -81,6 +92,10 @@ async def book_sources(
             )
         )
     return out
+
+
+_EMPTY = np.empty((0, 2))
+_EMPTY.flags.writeable = False
 
 
 class Hedger:
@@ -100,6 +115,7 @@ class Hedger:
         self.router = router or SmartRouter()
         self._sleep = sleep or asyncio.sleep
         self._active: dict[str, str] = {}
+        self._specs: dict[tuple[str, str], InstrumentInfo] = {}
 
     async def hedge(self, intent: HedgeIntent) -> list[ExecutionReport]:
         """Execute ``intent``; one report per clip (a single ``skipped`` one when refused)."""
@@ -129,7 +145,7 @@ class Hedger:
             self._active.pop(intent.underlying, None)
 
     async def _routed(self, intent: HedgeIntent) -> ExecutionReport:
-        sources = await book_sources(self.manager.venues, self.targets)
+        sources = await book_sources(self.manager.venues, self.targets, self._specs)
         route = self.router.route(
             intent.delta_coin, sources, self.manager.clock.now_ns(), intent.max_slippage_bps
         )

@@ -241,10 +241,13 @@ class OrderManager:
         An intent already known is resumed, never sent twice; an intent on an underlying
         with another intent in flight is refused with status ``skipped``.
         """
-        if intent.intent_id in self.intents:
+        known = intent.intent_id in self.intents
+        if known and (not legs or self._legs(intent.intent_id)):
             return await self._drive(intent.intent_id)
+        # new, or journaled by a process that died before journaling any of its orders
+        # (nothing was sent): its legs are placed now, under the same idempotent ids
         holder = self._in_flight.get(intent.underlying)
-        if holder is not None:
+        if holder is not None and holder != intent.intent_id:
             return ExecutionReport(
                 intent.intent_id,
                 "skipped",
@@ -255,8 +258,9 @@ class OrderManager:
                 reason=f"hedge {holder} on {intent.underlying} is still in flight; not hedging twice",
             )
         self._in_flight[intent.underlying] = intent.intent_id
-        self.intents[intent.intent_id] = intent
-        self.journal.record_intent(intent)
+        if not known:
+            self.intents[intent.intent_id] = intent
+            self.journal.record_intent(intent)
         for k, leg in enumerate(legs):
             req = replace(
                 leg,
@@ -268,8 +272,24 @@ class OrderManager:
         return await self._drive(intent.intent_id)
 
     async def resume(self) -> list[ExecutionReport]:
-        """Drive every intent that is not finished (after :meth:`recover` and :meth:`reconcile`)."""
-        return [await self._drive(i) for i in list(self.intents) if not self._intent_done(i)]
+        """Drive every intent that is not finished (after :meth:`recover` and :meth:`reconcile`).
+
+        The legs of an atomic option + hedge trade (``<id>:hedge``, ``:option``, ``:unwind``
+        with a journaled plan ``<id>:atomic``) are left to
+        :func:`deltahedge.execution.atomic_recovery.recover_atomic`, which knows their limits
+        (an option quote that expired must not be sent).
+        """
+        return [
+            await self._drive(i)
+            for i in list(self.intents)
+            if not self._intent_done(i) and not self._atomic_leg(i)
+        ]
+
+    def _atomic_leg(self, intent_id: str) -> bool:
+        base, sep, leg = intent_id.rpartition(":")
+        return (
+            bool(sep) and leg in ("hedge", "option", "unwind") and base + ":atomic" in self.intents
+        )
 
     async def reconcile(self) -> dict[tuple[str, str], float]:
         """Ask the venues about every order not known to be finished and fetch missing fills.
@@ -298,6 +318,33 @@ class OrderManager:
         for intent_id in list(self.intents):
             self._release_if_done(intent_id)
         return diffs
+
+    async def abandon_unsent(self, intent_id: str) -> bool:
+        """Close the limit orders of an intent that were journaled but never reached a venue.
+
+        For each leg whose last order is still NEW and unconfirmed, the venue is asked
+        first (:meth:`Venue.get_order`); only an order the venue does not know is marked
+        CANCELLED (a closed limit leg is never topped up), so it will not be sent. Used by
+        the atomic recovery when a trade's validity ran out before its order was sent.
+        Returns True when at least one order was abandoned.
+        """
+        abandoned = False
+        for orders in self._legs(intent_id).values():
+            last = orders[-1]
+            if (
+                last.status is not OrderStatus.NEW
+                or last.record.confirmed
+                or last.request.order_type is not OrderType.LIMIT
+            ):
+                continue
+            if await self._lookup(last, quiet=True):
+                continue  # the venue has it after all: it is driven like any other
+            last.record = replace(last.record, status=OrderStatus.CANCELLED, confirmed=True)
+            self.journal.record_order(last.record)
+            abandoned = True
+        if intent_id in self.intents:
+            self._release_if_done(intent_id)
+        return abandoned
 
     # ------------------------------------------------------------------ internals
     def _new_order(self, req: OrderRequest, leg: int, attempt: int, target: float) -> ManagedOrder:

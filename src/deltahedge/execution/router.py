@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -35,6 +36,33 @@ from deltahedge.core.errors import InvalidInput
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.core.ids import client_order_id
 from deltahedge.execution.venue import InstrumentInfo
+
+_PREFIX = 32  # book levels read as Python floats before the array path is used
+
+
+@dataclass(slots=True)
+class _Levels:
+    """The first levels of one book side as Python floats, with running sums."""
+
+    prices: list[float]
+    sizes: list[float]
+    coin: list[float]
+    cum_coin: list[float]
+    cum_sizes: list[float]
+    cum_notional: list[float]
+    complete: bool  # the lists hold the whole side (the book has no more levels)
+    whole: bool  # ``rows`` is the whole side
+    rows: list[list[float]]  # the first _PREFIX rows, (price, size)
+
+    def arrays(self) -> tuple[list[float], ...]:
+        return (
+            self.prices,
+            self.sizes,
+            self.coin,
+            self.cum_coin,
+            self.cum_sizes,
+            self.cum_notional,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,47 +147,135 @@ class BookSource:
     funding_rate: float = 0.0
     carry_hours: float = 0.0
 
-    _cache: dict[OrderSide, tuple[FloatArray, ...]] = field(
+    _cache: dict[object, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     @property
     def mid(self) -> float:
-        return 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
+        got = self._cache.get("mid")
+        if got is None:
+            got = self._cache["mid"] = 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
+        return got  # type: ignore[return-value]
 
-    def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
-        """Prices, sizes, coin per level, cumulative coin, cumulative contracts (cached)."""
-        got = self._cache.get(side)
+    def _levels(self, side: OrderSide, coin: float) -> _Levels | None:
+        """The best levels covering ``coin`` of delta as Python floats, or None.
+
+        A hedge usually needs a handful of levels: reading the first ``_PREFIX`` rows once
+        (one ``tolist``) and walking them in Python costs less than a dozen array calls over
+        the whole depth. None when the prefix does not cover ``coin`` and the book goes on
+        (the callers then use the arrays of :meth:`_prep`). The sums run left to right, as
+        ``cumsum`` does, so both paths give the same floats.
+        """
+        got: _Levels | None = self._cache.get(("levels", side))  # type: ignore[assignment]
         if got is None:
             rows = self.asks if side is OrderSide.BUY else self.bids
-            prices, sizes = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+            whole = len(rows) <= _PREFIX
+            got = _Levels(
+                [], [], [], [], [], [], whole and len(rows) == 0, whole, rows[:_PREFIX].tolist()
+            )
+            self._cache[("levels", side)] = got
+        if not got.cum_coin or got.cum_coin[-1] < coin:
+            self._extend(got, coin)
+        if got.complete or (got.cum_coin and got.cum_coin[-1] >= coin):
+            return got
+        return None
+
+    def _extend(self, lv: _Levels, coin: float) -> None:
+        """Walk the prefix rows until ``coin`` is covered, plus one level (lot rounding)."""
+        cs = self.instrument.contract_size
+        linear = self.instrument.settlement is Settlement.LINEAR
+        k = len(lv.prices)
+        cc = lv.cum_coin[-1] if k else 0.0
+        cq = lv.cum_sizes[-1] if k else 0.0
+        cn = lv.cum_notional[-1] if k else 0.0
+        rows = lv.rows
+        extra = 1
+        while k < len(rows):
+            p, q = rows[k]
+            c = q * cs if linear else q * cs / p
+            cc += c
+            cq += q
+            cn += c * p
+            lv.prices.append(p)
+            lv.sizes.append(q)
+            lv.coin.append(c)
+            lv.cum_coin.append(cc)
+            lv.cum_sizes.append(cq)
+            lv.cum_notional.append(cn)
+            k += 1
+            if cc >= coin:
+                if extra == 0:
+                    break
+                extra -= 1
+        lv.complete = lv.whole and k == len(rows)
+
+    def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
+        """Prices, sizes, coin per level and the cumulative coin, contracts and notional (cached).
+
+        Column views of the book rows (no copy); one pass each for the running sums, so that
+        :meth:`contracts_for_coin` and :meth:`execute_cost` are scalar look-ups afterwards.
+        """
+        got: tuple[FloatArray, ...] | None = self._cache.get(side)  # type: ignore[assignment]
+        if got is None:
+            rows = self.asks if side is OrderSide.BUY else self.bids
+            prices, sizes = rows[:, 0], rows[:, 1]
             cs = self.instrument.contract_size
             coin = (
                 sizes * cs
                 if self.instrument.settlement is Settlement.LINEAR
                 else sizes * cs / prices
             )
-            got = (prices, sizes, coin, np.cumsum(coin), np.cumsum(sizes))
+            got = (prices, sizes, coin, coin.cumsum(), sizes.cumsum(), (coin * prices).cumsum())
             self._cache[side] = got
         return got
 
     def segments(
         self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
     ) -> tuple[FloatArray, FloatArray]:
-        prices, _, coin, cum, _ = self._prep(side)
-        n = min(int(np.searchsorted(cum, max_coin, side="left")) + 1, len(prices))
+        prices, _, coin, cum, _, _ = self._prep(side)
+        n = min(int(cum.searchsorted(max_coin, side="left")) + 1, len(prices))
         prices, coin = prices[:n], coin[:n]
         mid = self.mid
         if max_slippage_bps is not None:
             k = int(np.count_nonzero(side.sign * (prices - mid) <= mid * max_slippage_bps * 1e-4))
             prices, coin = prices[:k], coin[:k]
-        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
-        cost = side.sign * (prices - mid) + (self.instrument.taker_fee + carry) * prices
+        sign = side.sign
+        carry = sign * self.funding_rate * self.carry_hours / 8.0
+        # side * (price - mid) + (fee + carry) * price, as one multiply-add
+        cost = prices * (sign + self.instrument.taker_fee + carry) - sign * mid
         return coin, cost
 
+    def segment_lists(
+        self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
+    ) -> tuple[list[float], list[float]]:
+        """:meth:`segments` as Python lists (what the router merges); same values."""
+        lv = self._levels(side, max_coin)
+        if lv is None:
+            c, u = self.segments(side, max_slippage_bps, max_coin)
+            return c.tolist(), u.tolist()
+        n = min(bisect_left(lv.cum_coin, max_coin) + 1, len(lv.prices))
+        prices, coin = lv.prices[:n], lv.coin[:n]
+        mid = self.mid
+        sign = side.sign
+        if max_slippage_bps is not None:
+            bound = mid * max_slippage_bps * 1e-4
+            k = sum(1 for p in prices if sign * (p - mid) <= bound)
+            prices, coin = prices[:k], coin[:k]
+        rate = sign + self.instrument.taker_fee + sign * self.funding_rate * self.carry_hours / 8.0
+        return coin, [p * rate - sign * mid for p in prices]
+
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
-        prices, _, _, cum, cum_sizes = self._prep(side)
-        n = int(np.searchsorted(cum, coin, side="left"))
+        lv = self._levels(side, coin)
+        if lv is not None:
+            n = bisect_left(lv.cum_coin, coin)
+            if n >= len(lv.cum_coin):
+                return lv.cum_sizes[-1] if lv.cum_sizes else 0.0
+            before_coin = lv.cum_coin[n - 1] if n > 0 else 0.0
+            before = lv.cum_sizes[n - 1] if n > 0 else 0.0
+            return before + self.instrument.contracts_for(coin - before_coin, lv.prices[n])
+        prices, _, _, cum, cum_sizes, _ = self._prep(side)
+        n = int(cum.searchsorted(coin, side="left"))
         if n >= len(cum):
             return float(cum_sizes[-1])
         before_coin = float(cum[n - 1]) if n > 0 else 0.0
@@ -167,21 +283,38 @@ class BookSource:
         return before + self.instrument.contracts_for(coin - before_coin, float(prices[n]))
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
-        prices, sizes, _, _, cum = self._prep(side)
-        n = min(int(np.searchsorted(cum, contracts - 1e-12, side="left")) + 1, len(sizes))
-        take = sizes[:n].copy()
-        take[-1] -= max(0.0, float(cum[n - 1]) - contracts)
-        p = prices[:n]
-        cs = self.instrument.contract_size
-        coin = take * cs if self.instrument.settlement is Settlement.LINEAR else take * cs / p
-        total_coin = float(coin.sum())
-        notional = float(coin @ p)
+        # whole levels 0..n-2 from the running sums, the last level n-1 possibly in part
+        lv = self._cache.get(("levels", side))
+        if isinstance(lv, _Levels) and lv.prices:
+            n = bisect_left(lv.cum_sizes, contracts - 1e-12) + 1
+            if n <= len(lv.prices) or lv.complete:
+                n = min(n, len(lv.prices))
+                return self._execution(side, contracts, n, *lv.arrays())
+        prices, sizes, coin, cum_coin, cum, cum_notional = self._prep(side)
+        n = min(int(cum.searchsorted(contracts - 1e-12, side="left")) + 1, len(sizes))
+        return self._execution(side, contracts, n, prices, sizes, coin, cum_coin, cum, cum_notional)
+
+    def _execution(
+        self, side: OrderSide, contracts: float, n: int, *cols: Sequence[float] | FloatArray
+    ) -> Execution:
+        # cols: prices, sizes, coin, cum_coin, cum (contracts), cum_notional; arrays or lists
+        prices, sizes, coin, cum_coin, cum, cum_notional = cols
+        last_p = float(prices[n - 1])
+        last_size = float(sizes[n - 1])
+        take = last_size - max(0.0, float(cum[n - 1]) - contracts)
+        last_coin = float(coin[n - 1]) * (take / last_size) if last_size > 0 else 0.0
+        if n > 1:
+            total_coin = float(cum_coin[n - 2]) + last_coin
+            notional = float(cum_notional[n - 2]) + last_coin * last_p
+            taken = float(cum[n - 2]) + take
+        else:
+            total_coin, notional, taken = last_coin, last_coin * last_p, take
         carry_rate = side.sign * self.funding_rate * self.carry_hours / 8.0
         return Execution(
-            contracts=float(take.sum()),
+            contracts=taken,
             coin=total_coin,
             avg_price=notional / total_coin if total_coin > 0 else math.nan,
-            worst_price=float(p[-1]),
+            worst_price=last_p,
             slippage_usd=side.sign * (notional - total_coin * self.mid),
             fee_usd=notional * self.instrument.taker_fee,
             carry_usd=notional * carry_rate,
@@ -295,8 +428,13 @@ class SmartRouter:
         room = [min(s.max_coin, want) for s in usable]
         streams = []
         for i, s in enumerate(usable):
-            c, u = s.segments(side, max_slippage_bps, room[i])
-            streams.append(zip(u.tolist(), c.tolist(), [i] * len(c), strict=True))
+            fast = getattr(s, "segment_lists", None)
+            if fast is not None:
+                cl, ul = fast(side, max_slippage_bps, room[i])
+            else:
+                c, u = s.segments(side, max_slippage_bps, room[i])
+                cl, ul = c.tolist(), u.tolist()
+            streams.append(zip(ul, cl, [i] * len(cl), strict=True))
         left = want
         for _, c, i in heapq.merge(*streams):
             q = min(c, room[i], left)

@@ -72,8 +72,8 @@ class L2Book:
         self.asks: dict[float, float] = {}
         self._best_bid = _NAN
         self._best_ask = _NAN
-        self._bid_cache: tuple[FloatArray, FloatArray] | None = None
-        self._ask_cache: tuple[FloatArray, FloatArray] | None = None
+        self._bid_cache: FloatArray | None = None
+        self._ask_cache: FloatArray | None = None
         self.ts_ns = 0
         self.update_id = 0
 
@@ -149,19 +149,26 @@ class L2Book:
         return (self.bids if side is OrderSide.BUY else self.asks).get(price, 0.0)
 
     def side_arrays(self, side: OrderSide) -> tuple[FloatArray, FloatArray]:
-        """Prices and sizes of one side, best first (bids descending, asks ascending)."""
+        """Prices and sizes of one side, best first (bids descending, asks ascending).
+
+        Read-only column views of :meth:`side_rows` (rebuilt, never modified, when the side
+        changes).
+        """
+        rows = self.side_rows(side)
+        return rows[:, 0], rows[:, 1]
+
+    def side_rows(self, side: OrderSide) -> FloatArray:
+        """One side as a read-only ``(n, 2)`` array of (price, size) rows, best first.
+
+        Built once per change of the side and shared: a depth snapshot is a slice of it, with
+        no copy (:meth:`deltahedge.venues.paper.PaperVenue.order_book`).
+        """
         if side is OrderSide.BUY:
             if self._bid_cache is None:
-                p = np.fromiter(self.bids.keys(), float, len(self.bids))
-                q = np.fromiter(self.bids.values(), float, len(self.bids))
-                order = np.argsort(-p, kind="stable")
-                self._bid_cache = (p[order], q[order])
+                self._bid_cache = _sorted_rows(self.bids, descending=True)
             return self._bid_cache
         if self._ask_cache is None:
-            p = np.fromiter(self.asks.keys(), float, len(self.asks))
-            q = np.fromiter(self.asks.values(), float, len(self.asks))
-            order = np.argsort(p, kind="stable")
-            self._ask_cache = (p[order], q[order])
+            self._ask_cache = _sorted_rows(self.asks, descending=False)
         return self._ask_cache
 
     def walk(self, side: OrderSide, quantity: float, limit: float | None = None) -> WalkResult:
@@ -235,6 +242,19 @@ class L2Book:
             f"L2Book({self.instrument!r}, bid={self._best_bid}, ask={self._best_ask}, "
             f"levels={len(self.bids)}/{len(self.asks)}, update_id={self.update_id})"
         )
+
+
+def _sorted_rows(levels: dict[float, float], descending: bool) -> FloatArray:
+    """``(n, 2)`` read-only rows of (price, size) sorted by price."""
+    n = len(levels)
+    p = np.fromiter(levels.keys(), float, n)
+    q = np.fromiter(levels.values(), float, n)
+    order = np.argsort(-p if descending else p, kind="stable")
+    rows = np.empty((n, 2))
+    rows[:, 0] = p[order]
+    rows[:, 1] = q[order]
+    rows.flags.writeable = False
+    return rows
 
 
 __all__ = ["L2Book", "WalkResult"]

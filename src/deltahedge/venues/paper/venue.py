@@ -26,8 +26,6 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from deltahedge.core.clock import Clock, SimClock
 from deltahedge.core.enums import OrderSide, OrderStatus, OrderType, Settlement, TimeInForce
 from deltahedge.core.errors import (
@@ -124,7 +122,6 @@ class PaperVenue:
         self.stale_after_ns = stale_after_ns
         self._funding = dict(funding or {})
         self._orders: dict[str, _Order] = {}
-        self._snapshots: dict[str, tuple[object, object, int, BookSnapshot]] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
         self._fees: dict[str, float] = {}
         self._start = dict(balances or {})
@@ -142,21 +139,14 @@ class PaperVenue:
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = self._book(instrument)
-        bids = book.side_arrays(OrderSide.BUY)
-        asks = book.side_arrays(OrderSide.SELL)
-        cached = self._snapshots.get(instrument)
-        # the sorted views are rebuilt whenever the book changes, so identity means unchanged
-        if cached is not None and cached[0] is bids and cached[1] is asks and cached[2] == depth:
-            snap = cached[3]
-            return snap if snap.ts_ns == book.ts_ns else replace(snap, ts_ns=book.ts_ns)
-        snap = BookSnapshot(
+        # read-only slices of the book's sorted rows: no copy (they are rebuilt, never
+        # modified, when the book changes, so the snapshot stays as it was)
+        return BookSnapshot(
             instrument,
-            np.column_stack([bids[0][:depth], bids[1][:depth]]),
-            np.column_stack([asks[0][:depth], asks[1][:depth]]),
+            book.side_rows(OrderSide.BUY)[:depth],
+            book.side_rows(OrderSide.SELL)[:depth],
             book.ts_ns,
         )
-        self._snapshots[instrument] = (bids, asks, depth, snap)
-        return snap
 
     async def positions(self) -> Mapping[str, float]:
         return dict(self._positions)
