@@ -1,0 +1,136 @@
+"""Implied volatility of Black-76 prices (linear and coin-settled), vectorised.
+
+Algorithm: ``deltahedge.pricing.kernels.normalised_implied_s`` (after Jaeckel 2015,
+"Let's Be Rational"): the out-of-the-money normalised price, three branches, asymptotic
+or tangent first guess, Householder(3) steps on a branch-wise near-linear objective, with
+a bisection safeguard. Typically 2-3 steps.
+
+Accuracy guarantee (tested on a dense grid and with hypothesis): for
+``sigma`` in [0.01, 5], ``T`` in [1 minute, 5 years], ``|ln(K/F)| <= 6 sigma sqrt(T)``,
+``implied_vol(black76_price(sigma)) `` recovers sigma within 1e-10 wherever the price
+still carries sigma, namely where ``4 eps P / vega <= 1e-10`` with ``eps = 2.2e-16``,
+``vega`` per 1.00 vol and ``P`` the rounding scale of the price: the price itself for an
+out-of-the-money option, ``max(F, K)`` for an in-the-money one (its time value is a
+difference of two numbers of that size), and the price is above 1e-300. Outside that
+region the error is about ``eps P / vega`` (the price's own rounding), never NaN when a
+solution exists.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from deltahedge._typing import ArrayLike, FloatArray
+from deltahedge.pricing import _loops, kernels
+from deltahedge.pricing._arrays import as_phi, flatten, loop_args
+
+
+class IVStatus(IntEnum):
+    """Why an implied vol is what it is (per element of ``implied_vol_status``)."""
+
+    OK = kernels.IV_OK
+    #: time value exactly 0 (price == intrinsic): sigma = 0 is the only exact solution.
+    AT_INTRINSIC = kernels.IV_AT_INTRINSIC
+    #: price below intrinsic value DF max(phi(F-K), 0): no solution, NaN.
+    BELOW_INTRINSIC = kernels.IV_BELOW_INTRINSIC
+    #: price >= its upper bound (DF F for a call, DF K for a put): no solution, NaN.
+    ABOVE_MAX = kernels.IV_ABOVE_MAX
+    #: T == 0: the price is intrinsic whatever sigma is, NaN.
+    EXPIRED = kernels.IV_EXPIRED
+    #: NaN or inf input, F or K <= 0, T < 0: NaN.
+    INVALID_INPUT = kernels.IV_INVALID_INPUT
+    #: the iteration budget ran out (never seen in tests): NaN.
+    NOT_CONVERGED = kernels.IV_NOT_CONVERGED
+
+
+def _solve(
+    price: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    phi = as_phi(kind)
+    shape, n, flat = flatten(price, phi, F, K, T, r)
+    out = np.empty(n, dtype=np.float64)
+    status = np.empty(n, dtype=np.int8)
+    loop: Any = _loops.implied_vol_loop
+    loop(*loop_args(flat), out, status)
+    return out.reshape(shape), status.reshape(shape)
+
+
+def implied_vol(
+    price: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike = 0.0
+) -> FloatArray:
+    """Black-76 implied volatility of discounted option prices.
+
+    Parameters
+    ----------
+    price : array_like
+        Present value ``DF * undiscounted price``, currency of F and K.
+    kind : OptionKind, str, int or array-like
+        Call or put.
+    F, K : array_like
+        Forward and strike, > 0.
+    T : array_like
+        Years, > 0.
+    r : array_like, default 0.0
+        Discount rate, continuously compounded.
+
+    Returns
+    -------
+    FloatArray
+        Volatility (decimal) of the broadcast shape; NaN where there is no solution (see
+        ``IVStatus``), 0 where the price equals intrinsic value. Accuracy: module doc.
+    """
+    return _solve(price, kind, F, K, T, r)[0]
+
+
+def implied_vol_status(
+    price: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike = 0.0
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Implied vol and, per element, its ``IVStatus`` code (as int8).
+
+    Same arguments as ``implied_vol``. Compare codes with ``IVStatus`` members, e.g.
+    ``status == IVStatus.BELOW_INTRINSIC``.
+    """
+    return _solve(price, kind, F, K, T, r)
+
+
+def implied_vol_inverse(
+    price_coin: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """Implied vol of coin-settled option prices (``price_coin = C_usd / F``, r = 0).
+
+    Parameters
+    ----------
+    price_coin : array_like
+        Premium in coin per coin of underlying (e.g. Deribit mark price).
+    kind, F, K, T
+        As in ``implied_vol``; F and K in USD.
+
+    Returns
+    -------
+    FloatArray
+        Volatility (decimal); NaN where there is none (upper bound: 1 coin for a call,
+        K/F for a put).
+    """
+    usd = np.asarray(price_coin, dtype=np.float64) * np.asarray(F, dtype=np.float64)
+    return _solve(usd, kind, F, K, T, 0.0)[0]
+
+
+def implied_vol_inverse_status(
+    price_coin: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """``implied_vol_inverse`` and its per-element ``IVStatus`` codes."""
+    usd = np.asarray(price_coin, dtype=np.float64) * np.asarray(F, dtype=np.float64)
+    return _solve(usd, kind, F, K, T, 0.0)
+
+
+__all__ = [
+    "IVStatus",
+    "implied_vol",
+    "implied_vol_inverse",
+    "implied_vol_inverse_status",
+    "implied_vol_status",
+]
