@@ -36,7 +36,7 @@ ARRAY_COLUMNS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class OptionChain:
     """A snapshot of one underlying's options on one venue.
 
@@ -86,6 +86,15 @@ class OptionChain:
 
     def __len__(self) -> int:
         return len(self.strike)
+
+    def __repr__(self) -> str:
+        from deltahedge.core.units import ns_to_datetime
+
+        when = ns_to_datetime(self.ts_ns).isoformat()
+        return (
+            f"OptionChain({self.venue} {self.underlying} at {when}: {len(self)} options, "
+            f"{len(self.expiries())} expiries, {'inverse' if self.inverse else 'linear'})"
+        )
 
     def select(self, mask: npt.ArrayLike) -> OptionChain:
         """A new chain with the rows where ``mask`` is true (or at the given indices)."""
