@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
     "deltahedge.commands.chain",
+    "deltahedge.commands.surface",
     "deltahedge.commands.bench",
 )
 

@@ -1,1 +1,74 @@
-"""See DESIGN.md."""
+"""Volatility surfaces: SVI / SSVI calibration, no-arbitrage checks, ``Surface``, smile deltas.
+
+Pure functions and frozen objects only: no I/O, logging or plotting (DESIGN.md).
+``fit_surface(chain, method="svi"|"ssvi") -> Surface``; ``Surface.vol(K, T)``;
+``smile_delta(surface, kind, F, K, T, dynamics=...)``; ``fit_min_variance(chains)``.
+"""
+
+from deltahedge.surface.arbitrage import (
+    ArbitrageViolation,
+    butterfly_violations,
+    calendar_violations,
+    check_grid,
+)
+from deltahedge.surface.delta import (
+    Dynamics,
+    HedgeSteps,
+    fit_min_variance,
+    fit_min_variance_steps,
+    hedge_steps,
+    smile_delta,
+)
+from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
+from deltahedge.surface.gain import GainRow, hedge_gain_table
+from deltahedge.surface.quotes import SliceQuotes, quote_ivs, slice_quotes
+from deltahedge.surface.ssvi import (
+    SSVIParams,
+    calibrate_ssvi,
+    monotone_theta,
+    ssvi_slice_as_svi,
+    ssvi_total_variance,
+)
+from deltahedge.surface.surface import Surface, fit_surface
+from deltahedge.surface.svi import (
+    SVIParams,
+    calibrate_svi,
+    durrleman_g,
+    svi_derivatives,
+    svi_g,
+    svi_total_variance,
+)
+
+__all__ = [
+    "ArbitrageViolation",
+    "Dynamics",
+    "GainRow",
+    "HedgeSteps",
+    "SSVIParams",
+    "SVIParams",
+    "SliceDiagnostics",
+    "SliceQuotes",
+    "Surface",
+    "butterfly_violations",
+    "calendar_violations",
+    "calibrate_ssvi",
+    "calibrate_svi",
+    "check_grid",
+    "diagnose_slice",
+    "durrleman_g",
+    "fit_min_variance",
+    "fit_min_variance_steps",
+    "fit_surface",
+    "fit_svi_slice",
+    "hedge_gain_table",
+    "hedge_steps",
+    "monotone_theta",
+    "quote_ivs",
+    "slice_quotes",
+    "smile_delta",
+    "ssvi_slice_as_svi",
+    "ssvi_total_variance",
+    "svi_derivatives",
+    "svi_g",
+    "svi_total_variance",
+]
