@@ -1,0 +1,565 @@
+"""Vectorised book Greeks: ``CompiledBook`` (static arrays, built once) and ``book_risk``.
+
+A book is compiled once per change of positions: strikes, kinds, sizes, expiry slots and
+the linear items go into arrays; each tick then costs one fused numba kernel call
+(``portfolio._kernels.book_kernel``) plus a few lookups in the ``MarketState``.
+
+Conventions (DESIGN.md, Units and conventions):
+
+- ``delta_coin`` is ``dV/dS`` in coin units in the ``usd`` numeraire (``V`` = book value in
+  USD, ``S`` = index; every forward and mark moves in proportion to ``S``), and
+  ``S d(V/S)/dS`` in the ``coin`` numeraire (premium-adjusted for options; coin collateral
+  contributes 0, a USD balance ``B`` contributes ``-B/S``). ``delta_usd = delta_coin * S``.
+- ``gamma_coin`` is ``d(delta_coin)/dS`` (coin per USD); ``cash_gamma_usd = gamma S^2/100``
+  is the change of the USD delta for a 1 % move.
+- Vega is USD per 1.00 of vol (per expiry slot and in total); theta USD per day.
+- Options are valued with Black-76 at r = 0 on their expiry's forward; an inverse option
+  and a linear one of the same size have the same USD value, so their Greeks coincide in
+  a given numeraire: the numeraire, not the settlement, makes deltas premium-adjusted.
+- Inverse perps/futures: value ``n c (F/F_entry - 1)`` USD (coin PnL ``n c (1/F_entry -
+  1/F)`` at ``F``); linear: ``n s (F - F_entry)``; collateral ``Q S``; USD balances ``B``.
+
+``delta_model`` adds the smile term ``vega * dsigma/dF`` to each option's delta:
+``"black76"``/``"sticky_strike"`` (0), ``"sticky_moneyness"`` (``-(1/F) dsigma/dk``, the
+skew taken from the surface when the book is compiled), ``"min_variance"`` (Hull and White
+2017, ``(a + b delta + c delta^2) / (F sqrt T)``, coefficients passed in), or a model
+registered with ``register_delta_model`` (the surface package's ``smile_delta`` plugs in
+there; it is evaluated per tick, off the fused path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from deltahedge._typing import FloatArray, IntArray
+from deltahedge.core.enums import Numeraire
+from deltahedge.core.errors import InvalidInput
+from deltahedge.core.units import NS_PER_SECOND, SECONDS_PER_YEAR
+from deltahedge.instruments.specs import Future, Option, Perpetual, Spot
+from deltahedge.marketdata.state import MarketState
+from deltahedge.portfolio import _kernels as K
+from deltahedge.portfolio.positions import Collateral, Position
+
+_YEAR_NS = NS_PER_SECOND * SECONDS_PER_YEAR
+_COLS = (
+    "value_usd",
+    "delta_coin",
+    "gamma_coin",
+    "vega_usd",
+    "theta_usd_per_year",
+    "vanna_sigma_coin",
+)
+
+
+class VolSurface(Protocol):
+    """Anything that gives an implied vol (decimal) for strikes ``K`` (USD) and ``T`` (years)."""
+
+    def vol(self, K: Any, T: Any) -> Any: ...
+
+
+#: ``fn(surface, phi, F, K, T, sigma) -> dsigma/dF`` (per USD), arrays of the options.
+DeltaModelFn = Callable[[Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
+
+_BUILTIN_MODELS = {
+    "black76": K.MODEL_NONE,
+    "sticky_strike": K.MODEL_NONE,
+    "sticky_moneyness": K.MODEL_STICKY_MONEYNESS,
+    "min_variance": K.MODEL_MIN_VARIANCE,
+}
+_EXTERNAL_MODELS: dict[str, DeltaModelFn] = {}
+
+
+def register_delta_model(name: str, fn: DeltaModelFn) -> None:
+    """Make ``delta_model=name`` available to ``book_risk``.
+
+    ``fn(surface, phi, F, K, T, sigma)`` returns ``dsigma/dF`` per option (1/USD); the delta
+    becomes ``delta_BS + vega * dsigma/dF``. Use it to plug in the surface package's smile
+    deltas (e.g. a model delta, or ``smile_delta`` under another dynamics).
+    """
+    if name in _BUILTIN_MODELS:
+        raise InvalidInput(f"delta model {name!r} is built in; choose another name")
+    _EXTERNAL_MODELS[name] = fn
+
+
+def delta_models() -> tuple[str, ...]:
+    """Names accepted as ``delta_model``."""
+    return tuple(_BUILTIN_MODELS) + tuple(_EXTERNAL_MODELS)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BookRisk:
+    """The book's risk at ``ts_ns``, per underlying and per position.
+
+    Attributes
+    ----------
+    underlyings : tuple of str
+        Order of the per-underlying arrays.
+    index : ndarray
+        Index price per underlying, USD.
+    value_usd, delta_coin, gamma_coin, vega_usd, theta_usd_per_day, funding_usd_per_day
+        Per underlying; see the module docstring for units. ``funding_usd_per_day`` is the
+        funding the perps earn per day at the current rates (> 0 = income).
+    vanna_sigma_coin : ndarray
+        ``sigma d(delta_coin)/d(sigma)`` per underlying: the delta change, in coin, if every
+        option's vol is scaled by ``1 + x``, per unit ``x`` (Black-76 part).
+    slot_underlying, slot_expiry_ns, slot_vega_usd : ndarray
+        Vega per (underlying, expiry), USD per 1.00 vol.
+    symbols : tuple of str
+        Row labels of ``contributions``: options, then linear positions, then collateral.
+    row_underlying : ndarray of int
+        Underlying index per row.
+    contributions : ndarray, shape (rows, 6)
+        Per row: value USD, delta coin, gamma coin/USD, vega USD, theta USD per year,
+        vanna_sigma coin; each column sums to the per-underlying totals.
+    """
+
+    ts_ns: int
+    numeraire: str
+    delta_model: str
+    underlyings: tuple[str, ...]
+    index: FloatArray
+    value_usd: FloatArray
+    delta_coin: FloatArray
+    gamma_coin: FloatArray
+    vega_usd: FloatArray
+    theta_usd_per_day: FloatArray
+    funding_usd_per_day: FloatArray
+    vanna_sigma_coin: FloatArray
+    slot_underlying: IntArray
+    slot_expiry_ns: IntArray
+    slot_vega_usd: FloatArray
+    symbols: tuple[str, ...]
+    row_underlying: IntArray
+    contributions: FloatArray
+
+    @property
+    def delta_usd(self) -> FloatArray:
+        """``delta_coin * index``, USD per underlying."""
+        return self.delta_coin * self.index
+
+    @property
+    def cash_gamma_usd(self) -> FloatArray:
+        """USD change of ``delta_usd`` for a 1 % move: ``gamma S^2 / 100``."""
+        return self.gamma_coin * self.index**2 / 100.0
+
+    @property
+    def usd_drift_per_day(self) -> FloatArray:
+        """Expected USD change of the book per day at unchanged prices: theta + funding."""
+        return self.theta_usd_per_day + self.funding_usd_per_day
+
+    def position(self, underlying: str) -> int:
+        """Index of ``underlying`` in the per-underlying arrays."""
+        try:
+            return self.underlyings.index(underlying)
+        except ValueError:
+            raise InvalidInput(
+                f"underlying {underlying!r} not in the book; have {self.underlyings}"
+            ) from None
+
+    def delta(self, underlying: str) -> float:
+        """Net delta of ``underlying`` in coin units."""
+        return float(self.delta_coin[self.position(underlying)])
+
+    def gamma(self, underlying: str) -> float:
+        """Gamma of ``underlying``, coin per USD."""
+        return float(self.gamma_coin[self.position(underlying)])
+
+    def vega_by_expiry(self, underlying: str) -> dict[int, float]:
+        """Vega per expiry (UTC ns) of ``underlying``, USD per 1.00 vol."""
+        u = self.position(underlying)
+        sel = self.slot_underlying == u
+        return {
+            int(e): float(v)
+            for e, v in zip(self.slot_expiry_ns[sel], self.slot_vega_usd[sel], strict=True)
+        }
+
+    def contribution(self, symbol: str) -> dict[str, float]:
+        """One row of ``contributions`` as a dict, by symbol (the first match)."""
+        try:
+            r = self.symbols.index(symbol)
+        except ValueError:
+            raise InvalidInput(f"no position {symbol!r} in the book") from None
+        return {c: float(x) for c, x in zip(_COLS, self.contributions[r], strict=True)}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledBook:
+    """Static arrays of a book; ``risk(market)`` reprices it. Build with ``compile_book``."""
+
+    underlyings: tuple[str, ...]
+    symbols: tuple[str, ...]
+    row_underlying: IntArray
+    opt_units: FloatArray
+    opt_strike: FloatArray
+    opt_logk: FloatArray
+    opt_phi: FloatArray
+    opt_slot: IntArray
+    sigma: FloatArray
+    skew: FloatArray  # dsigma/dk at the option's strike, for sticky moneyness
+    slot_und: IntArray
+    slot_exp: IntArray
+    slot_bounds: tuple[tuple[int, int], ...]  # slot range per underlying
+    lin_a: FloatArray
+    lin_b: FloatArray
+    lin_und: IntArray
+    lin_src: tuple[tuple[str, str, str, int], ...]  # (kind, venue, symbol, expiry_ns)
+    funding: tuple[tuple[int, str, str, float, bool, float], ...]  # und, venue, sym, units...
+    surface: Any = None
+
+    @property
+    def n_options(self) -> int:
+        return int(self.opt_units.size)
+
+    def with_vols(self, sigma: FloatArray, skew: FloatArray | None = None) -> CompiledBook:
+        """The same book with new implied vols (and skews ``dsigma/dk``) per option."""
+        sig = np.asarray(sigma, dtype=np.float64)
+        if sig.shape != self.opt_units.shape:
+            raise InvalidInput(f"need {self.n_options} vols, got shape {sig.shape}")
+        sk = np.zeros_like(sig) if skew is None else np.asarray(skew, dtype=np.float64)
+        return replace(self, sigma=sig, skew=sk)
+
+    def with_surface(self, surface: VolSurface, market: MarketState) -> CompiledBook:
+        """Vols and skews from ``surface`` at each option's strike and current ``T``.
+
+        The skew ``dsigma/dk`` (``k = ln(K/F)``) is a central difference with ``h = 1e-3``.
+        Call it when the surface is refitted, off the hot path.
+        """
+        if self.n_options == 0:
+            return replace(self, surface=surface)
+        T = np.maximum((self.slot_exp - market.ts_ns) / _YEAR_NS, 1e-8)[self.opt_slot]
+        Kx = self.opt_strike
+        h = 1e-3
+        sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
+        up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
+        dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
+        return replace(self, sigma=sig, skew=(up - dn) / (2 * h), surface=surface)
+
+    def _slot_forwards(self, market: MarketState) -> FloatArray:
+        fwd = np.empty(self.slot_exp.size)
+        for u, (lo, hi) in enumerate(self.slot_bounds):
+            if hi > lo:
+                st = market.underlyings[self.underlyings[u]]
+                fwd[lo:hi] = K.slot_forwards_kernel(
+                    self.slot_exp[lo:hi], st.expiries_ns, st.forwards, st.index, market.ts_ns
+                )
+        return fwd
+
+    def _linear_prices(self, market: MarketState, index: FloatArray) -> FloatArray:
+        out = np.empty(len(self.lin_src))
+        for j, (kind, venue, sym, exp) in enumerate(self.lin_src):
+            u = int(self.lin_und[j])
+            st = market.underlyings[self.underlyings[u]]
+            if kind == "index":
+                out[j] = index[u]
+            else:
+                mark = st.marks.get((venue, sym))
+                if mark is not None:
+                    out[j] = mark
+                elif kind == "future":
+                    out[j] = st.forward(exp, market.ts_ns)
+                else:
+                    out[j] = index[u]
+        return out
+
+    def risk(
+        self,
+        market: MarketState,
+        numeraire: str = "usd",
+        delta_model: str = "black76",
+        min_variance: tuple[float, float, float] | None = None,
+    ) -> BookRisk:
+        """Reprice the book on ``market``; see ``book_risk`` for the arguments."""
+        coin = _numeraire(numeraire)
+        model = _BUILTIN_MODELS.get(delta_model, -1)
+        if model < 0 and delta_model not in _EXTERNAL_MODELS:
+            raise InvalidInput(f"unknown delta_model {delta_model!r}; allowed: {delta_models()}")
+        mv = (0.0, 0.0, 0.0)
+        if model == K.MODEL_MIN_VARIANCE:
+            if min_variance is None:
+                raise InvalidInput(
+                    "delta_model 'min_variance' needs min_variance=(a, b, c), the Hull-White "
+                    "(2017) coefficients fitted on data"
+                )
+            mv = min_variance
+        try:
+            index = np.array([market.underlyings[u].index for u in self.underlyings])
+        except KeyError as exc:
+            raise InvalidInput(
+                f"market state has no underlying {exc.args[0]!r}; the book needs "
+                f"{self.underlyings}"
+            ) from None
+        slot_fwd = self._slot_forwards(market)
+        slot_T = (self.slot_exp - market.ts_ns) / _YEAR_NS
+        aux = self.skew
+        if model < 0:
+            model = K.MODEL_EXTERNAL
+            F = slot_fwd[self.opt_slot]
+            aux = np.asarray(
+                _EXTERNAL_MODELS[delta_model](
+                    self.surface,
+                    self.opt_phi,
+                    F,
+                    self.opt_strike,
+                    slot_T[self.opt_slot],
+                    self.sigma,
+                ),
+                dtype=np.float64,
+            )
+        lin_price = self._linear_prices(market, index)
+        rows, sums, slot_vega = K.book_kernel(
+            self.opt_units,
+            self.opt_strike,
+            self.opt_logk,
+            self.opt_phi,
+            self.sigma,
+            self.opt_slot,
+            aux,
+            slot_fwd,
+            slot_T,
+            self.slot_und,
+            self.lin_a,
+            self.lin_b,
+            lin_price,
+            self.lin_und,
+            index,
+            coin,
+            model,
+            mv[0],
+            mv[1],
+            mv[2],
+        )
+        funding = np.zeros(index.size)
+        for u, venue, sym, units, inverse, per_day in self.funding:
+            st = market.underlyings[self.underlyings[u]]
+            rate = st.funding.get((venue, sym), 0.0)
+            if rate:
+                price = st.marks.get((venue, sym), st.index)
+                notional = units if inverse else units * price
+                funding[u] -= notional * rate * per_day
+        return BookRisk(
+            ts_ns=market.ts_ns,
+            numeraire="coin" if coin else "usd",
+            delta_model=delta_model,
+            underlyings=self.underlyings,
+            index=index,
+            value_usd=sums[:, 0],
+            delta_coin=sums[:, 1],
+            gamma_coin=sums[:, 2],
+            vega_usd=sums[:, 3],
+            theta_usd_per_day=sums[:, 4] / 365.0,
+            funding_usd_per_day=funding,
+            vanna_sigma_coin=sums[:, 5],
+            slot_underlying=self.slot_und,
+            slot_expiry_ns=self.slot_exp,
+            slot_vega_usd=slot_vega,
+            symbols=self.symbols,
+            row_underlying=self.row_underlying,
+            contributions=rows,
+        )
+
+
+def _numeraire(numeraire: str | Numeraire) -> bool:
+    if numeraire == "usd" or numeraire is Numeraire.USD:
+        return False
+    if numeraire == "coin" or numeraire is Numeraire.COIN:
+        return True
+    raise InvalidInput(f"unknown numeraire {numeraire!r}; allowed: 'usd', 'coin'")
+
+
+def _vols_for(
+    options: list[Position], vols: Mapping[str, float] | Sequence[float] | FloatArray | None
+) -> FloatArray:
+    if vols is None:
+        return np.full(len(options), np.nan)
+    if isinstance(vols, Mapping):
+        missing = [p.symbol for p in options if p.symbol not in vols]
+        if missing:
+            raise InvalidInput(f"no implied vol given for {missing[:5]} (of {len(missing)})")
+        return np.array([float(vols[p.symbol]) for p in options])
+    arr = np.asarray(vols, dtype=np.float64)
+    if arr.shape != (len(options),):
+        raise InvalidInput(f"need {len(options)} vols (one per option), got shape {arr.shape}")
+    return arr
+
+
+def compile_book(
+    positions: Sequence[Position],
+    collateral: Sequence[Collateral] = (),
+    vols: Mapping[str, float] | Sequence[float] | FloatArray | None = None,
+    usd_underlying: str | None = None,
+) -> CompiledBook:
+    """Turn positions and collateral into the arrays ``CompiledBook.risk`` reprices.
+
+    Parameters
+    ----------
+    positions : sequence of Position
+    collateral : sequence of Collateral
+        Coin balances count as delta ``Q`` (usd numeraire); USD-like balances as value.
+    vols : mapping symbol -> vol, or one vol per option (in order), or None
+        Implied vols (decimals); with None, call ``with_vols``/``with_surface`` before
+        ``risk``.
+    usd_underlying : str, optional
+        Underlying whose coin numeraire USD balances are measured in (default: the first
+        underlying of the book).
+
+    Returns
+    -------
+    CompiledBook
+    """
+    options = [p for p in positions if isinstance(p.instrument, Option)]
+    linear = [p for p in positions if not isinstance(p.instrument, Option)]
+    coins = [c for c in collateral if not c.is_usd]
+    unders: list[str] = []
+    for name in [p.underlying for p in positions] + [c.coin.upper() for c in coins]:
+        if name not in unders:
+            unders.append(name)
+    usd = [c for c in collateral if c.is_usd]
+    if usd:
+        base = usd_underlying or (unders[0] if unders else None)
+        if base is None:
+            raise InvalidInput("a book of USD balances only needs usd_underlying")
+        if base not in unders:
+            unders.append(base)
+    uidx = {u: i for i, u in enumerate(unders)}
+
+    slot_keys = sorted({(uidx[p.underlying], p.instrument.expiry_ns) for p in options})  # type: ignore[union-attr]
+    slot_of = {k: i for i, k in enumerate(slot_keys)}
+    slot_und = np.array([k[0] for k in slot_keys], dtype=np.int64)
+    slot_exp = np.array([k[1] for k in slot_keys], dtype=np.int64)
+    bounds = tuple(
+        (int(np.searchsorted(slot_und, u)), int(np.searchsorted(slot_und, u, side="right")))
+        for u in range(len(unders))
+    )
+    opt_units = np.array([p.quantity * p.instrument.contract_size for p in options])
+    strike = np.array([p.instrument.strike for p in options])  # type: ignore[union-attr]
+    phi = np.array([float(int(p.instrument.kind)) for p in options])  # type: ignore[union-attr]
+    slots = np.array(
+        [slot_of[(uidx[p.underlying], p.instrument.expiry_ns)] for p in options],  # type: ignore[union-attr]
+        dtype=np.int64,
+    )
+
+    a: list[float] = []
+    b: list[float] = []
+    lund: list[int] = []
+    src: list[tuple[str, str, str, int]] = []
+    fund: list[tuple[int, str, str, float, bool, float]] = []
+    symbols = [p.symbol for p in options]
+    for p in linear:
+        ins = p.instrument
+        n = p.quantity * ins.contract_size
+        u = uidx[p.underlying]
+        if isinstance(ins, Spot):
+            a.append(0.0)
+            b.append(n)
+            src.append(("index", ins.venue, ins.symbol, 0))
+        else:
+            if ins.is_inverse:  # V = n c (P/P0 - 1)
+                a.append(-n)
+                b.append(n / p.entry_price)
+            else:  # V = n s (P - P0)
+                a.append(-n * p.entry_price)
+                b.append(n)
+            if isinstance(ins, Perpetual):
+                src.append(("perp", ins.venue, ins.symbol, 0))
+                per_day = 86_400.0 / ins.funding_interval_s
+                fund.append((u, ins.venue, ins.symbol, n, ins.is_inverse, per_day))
+            elif isinstance(ins, Future):
+                src.append(("future", ins.venue, ins.symbol, ins.expiry_ns))
+        lund.append(u)
+        symbols.append(p.symbol)
+    for c in collateral:
+        if c.is_usd:
+            a.append(c.amount)
+            b.append(0.0)
+            lund.append(uidx[usd_underlying or unders[0]])
+        else:
+            a.append(0.0)
+            b.append(c.amount)
+            lund.append(uidx[c.coin.upper()])
+        src.append(("index", c.venue, c.coin, 0))
+        symbols.append(f"collateral:{c.coin}@{c.venue}" if c.venue else f"collateral:{c.coin}")
+
+    sigma = _vols_for(options, vols)
+    row_und = np.array([uidx[p.underlying] for p in options] + lund, dtype=np.int64)
+    return CompiledBook(
+        underlyings=tuple(unders),
+        symbols=tuple(symbols),
+        row_underlying=row_und,
+        opt_units=opt_units.astype(np.float64),
+        opt_strike=strike.astype(np.float64),
+        opt_logk=np.log(strike.astype(np.float64)),
+        opt_phi=phi.astype(np.float64),
+        opt_slot=slots,
+        sigma=sigma,
+        skew=np.zeros(len(options)),
+        slot_und=slot_und,
+        slot_exp=slot_exp,
+        slot_bounds=bounds,
+        lin_a=np.array(a, dtype=np.float64),
+        lin_b=np.array(b, dtype=np.float64),
+        lin_und=np.array(lund, dtype=np.int64),
+        lin_src=tuple(src),
+        funding=tuple(fund),
+    )
+
+
+def book_risk(
+    positions: Sequence[Position] | CompiledBook,
+    market: MarketState,
+    surface: VolSurface | None = None,
+    numeraire: str = "usd",
+    delta_model: str = "black76",
+    *,
+    collateral: Sequence[Collateral] = (),
+    vols: Mapping[str, float] | Sequence[float] | FloatArray | None = None,
+    min_variance: tuple[float, float, float] | None = None,
+) -> BookRisk:
+    """Net delta, gamma, vega, theta and funding of a book, per underlying and per position.
+
+    Parameters
+    ----------
+    positions : sequence of Position, or a CompiledBook
+        Pass a ``CompiledBook`` (``compile_book``) on the hot path: nothing is rebuilt.
+    market : MarketState
+    surface : VolSurface, optional
+        Implied vols (and, for ``sticky_moneyness``, skews) come from it; else ``vols``.
+    numeraire : {"usd", "coin"}
+    delta_model : str
+        One of ``delta_models()``.
+    collateral : sequence of Collateral
+    vols : mapping symbol -> vol, or one vol per option
+        Used when ``surface`` is None (or the compiled book has no vols).
+    min_variance : (a, b, c)
+        Hull-White coefficients, required by ``delta_model="min_variance"``.
+
+    Returns
+    -------
+    BookRisk
+    """
+    if isinstance(positions, CompiledBook):
+        book = positions
+        if surface is not None:
+            book = book.with_surface(surface, market)
+    else:
+        book = compile_book(positions, collateral, vols)
+        if surface is not None:
+            book = book.with_surface(surface, market)
+    if book.n_options and not np.all(np.isfinite(book.sigma)):
+        raise InvalidInput("options in the book have no implied vol: pass surface= or vols=")
+    return book.risk(market, numeraire, delta_model, min_variance)
+
+
+__all__ = [
+    "BookRisk",
+    "CompiledBook",
+    "DeltaModelFn",
+    "VolSurface",
+    "book_risk",
+    "compile_book",
+    "delta_models",
+    "register_delta_model",
+]
