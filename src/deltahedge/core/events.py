@@ -88,6 +88,7 @@ class OrderUpdate:
     ts_ns: int
     venue_order_id: str = ""
     message: str = ""
+    avg_price: float = 0.0  # volume-weighted price of the fills so far (0 when none)
 
 
 @dataclass(frozen=True, slots=True)
