@@ -1,0 +1,63 @@
+"""Scalar Black-76 helpers (r = 0) compiled for the hedge simulator.
+
+Private stand-ins until ``deltahedge.pricing.kernels`` is merged; same formulas
+(Black 1976): ``d1 = (ln(F/K) + s^2 T/2) / (s sqrt T)``, call ``F N(d1) - K N(d2)``,
+vega per 1.00 of vol ``F phi(d1) sqrt T``, gamma ``phi(d1) / (F s sqrt T)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+
+__all__ = ["b76_greeks", "b76_price_delta", "norm_cdf"]
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@nb.njit(cache=True, inline="always")
+def norm_cdf(x: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * math.erfc(-x * _SQRT1_2)
+
+
+@nb.njit(cache=True, inline="always")
+def b76_greeks(
+    cp: float, f: float, k: float, t: float, s: float
+) -> tuple[float, float, float, float]:
+    """(price, delta, gamma, vega) of a call (cp = +1) or put (cp = -1), r = 0, in USD.
+
+    At or after expiry (t <= 0) the price is the payoff and the Greeks are 0 except the
+    delta, the payoff's slope.
+    """
+    if t <= 0.0 or s <= 0.0:
+        intrinsic = cp * (f - k)
+        if intrinsic > 0.0:
+            return intrinsic, cp, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0
+    sq = s * math.sqrt(t)
+    d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
+    d2 = d1 - sq
+    pdf = _INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
+    nd1 = norm_cdf(cp * d1)
+    price = cp * (f * nd1 - k * norm_cdf(cp * d2))
+    delta = cp * nd1
+    gamma = pdf / (f * sq)
+    vega = f * pdf * math.sqrt(t)
+    return price, delta, gamma, vega
+
+
+@nb.njit(cache=True, inline="always")
+def b76_price_delta(cp: float, f: float, k: float, t: float, s: float) -> tuple[float, float]:
+    """(price, delta) only: the hot path of the simulator (one log, one sqrt, two erfc)."""
+    if t <= 0.0 or s <= 0.0:
+        intrinsic = cp * (f - k)
+        if intrinsic > 0.0:
+            return intrinsic, cp
+        return 0.0, 0.0
+    sq = s * math.sqrt(t)
+    d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
+    nd1 = norm_cdf(cp * d1)
+    return cp * (f * nd1 - k * norm_cdf(cp * (d1 - sq))), cp * nd1
