@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.chain",
     "deltahedge.commands.surface",
     "deltahedge.commands.bench",
+    "deltahedge.commands.dashboard",
 )
 
 for _name in COMMAND_MODULES:
