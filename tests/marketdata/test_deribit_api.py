@@ -104,3 +104,38 @@ def test_notification_list_in_memory_is_accepted(shared_data):
 def test_unrecognised_object_is_refused():
     with pytest.raises(DataError, match="unrecognised Deribit API object"):
         load_chains({"foo": 1})
+
+
+def test_recomputed_quote_and_mark_ivs_match_deribit_ticker_ivs(shared_data):
+    # Deribit's ticker carries bid_iv / ask_iv / mark_iv with 2 decimals in percent
+    # (+-0.005 vol point) computed from the same message's prices and underlying_price.
+    # Bid and ask are exact tick multiples, so the IVs we recompute from them must agree
+    # to that rounding. BTC marks have 8 decimals (adds < 1e-4 vol point here); ETH marks
+    # 6, and the deep-ITM ETH-27AUG21-4000-P mark IV is 0.07 vol point off, so ETH marks
+    # get 0.1. Options within 2 days of expiry are left out (vega too small for the
+    # prices to pin the IV).
+    from deltahedge.marketdata import chain_greeks, with_quote_ivs
+
+    n = 0
+    for c in load_chains(shared_data / "deribit_ws_2021" / "DERIBIT.ws.1.0"):
+        ours = with_quote_ivs(c, overwrite=True)
+        g = chain_greeks(c)
+        far = c.T > 2 / 365
+        mark_tol = 0.006 if c.underlying == "BTC" else 0.1
+        for venue, mine, tol in (
+            (c.bid_iv, ours.bid_iv, 0.006),
+            (c.ask_iv, ours.ask_iv, 0.006),
+            (c.mark_iv, g.iv, mark_tol),
+        ):
+            both = far & np.isfinite(venue) & np.isfinite(mine)
+            assert np.all(np.abs(mine[both] - venue[both]) * 100 <= tol)
+            n += int(both.sum())
+    assert n >= 20
+
+
+def test_ws_chain_as_of_an_earlier_time_uses_earlier_tickers(shared_data):
+    ws = shared_data / "deribit_ws_2021" / "DERIBIT.ws.1.0"
+    full = load_chain(ws, underlying="BTC")
+    cut = full.ts_ns - 5_000_000_000  # 5 s before the last ticker
+    early = load_chain(ws, underlying="BTC", at=cut)
+    assert early.ts_ns <= cut and len(early) <= len(full)

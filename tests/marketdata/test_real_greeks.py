@@ -5,14 +5,15 @@ Where the tolerances come from
 Snapshot CSVs (deribit_chain_2026):
 
 - ``implied_volatility`` is rounded to 4 decimals (0.01 vol point): +-0.005 vol point.
-- ``mark_price`` has 8 decimals: +-0.5e-8 coin, i.e. ``0.5e-8 / vega_coin`` in vol.
+- ``mark_price`` has 8 decimals for BTC and 6 for ETH: +-0.5e-8 BTC / 0.5e-6 ETH,
+  i.e. ``tick / 2 / vega_coin`` in vol.
 - ``futures_price`` was not read at the same instant as the mark: the forward that
   makes Black-76 at the mark IV hit the mark differs from it (by ~30 USD on BTC at
   times), and the parity-implied forwards differ from it by up to 3.6e-4 relative
   (p99 2.4e-4, see test_forwards). A relative forward error ``eps`` moves the coin
   price by ``|delta_pa| eps`` (``dP/dF = delta_pa / F``), hence the IV by
   ``|delta_pa| eps / vega_coin``. With eps = 4e-4 the per-row bound is
-  ``0.005 + 100 (0.5e-8 + |delta_pa| 4e-4) / vega_coin`` vol points.
+  ``0.005 + 100 (tick / 2 + |delta_pa| 4e-4) / vega_coin`` vol points.
 - ``delta`` (5 decimals) and ``vega`` (5 decimals) are staler still: the forward that
   reproduces Deribit's delta through N(d1) differs from ``futures_price`` by up to
   1.7e-3 relative (p99; median 7e-6). Delta moves by ``n(d1) / (sigma sqrt T) eps`` and
@@ -38,6 +39,7 @@ from deltahedge.pricing import inverse_black76
 
 EPS_MARK = 4e-4  # relative forward lag, mark vs futures_price (see module doc)
 EPS_GREEKS = 2e-3  # relative forward lag, Deribit's greeks vs futures_price
+HALF_TICK = {"BTC": 0.5e-8, "ETH": 0.5e-6}  # rounding of mark_price in the files, coin
 
 
 def _stats(x):
@@ -63,6 +65,7 @@ def test_all_25_snapshots_give_btc_and_eth_chains(snapshot_results):
     assert kept / total > 0.99  # cleaning drops a few deep-ITM rows below intrinsic
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # zero-vega rows: bound inf
 def test_recomputed_iv_matches_deribit_mark_iv(snapshot_results):
     diff = _cat(snapshot_results, lambda c, g: g.diff_iv)
     bound = _cat(
@@ -70,13 +73,17 @@ def test_recomputed_iv_matches_deribit_mark_iv(snapshot_results):
         lambda c, g: (
             0.005
             + 100.0
-            * (0.5e-8 + np.abs(g.delta_premium_adjusted) * EPS_MARK)
+            * (HALF_TICK[c.underlying] + np.abs(g.delta_premium_adjusted) * EPS_MARK)
             / (g.vega_1pct * 100.0 / c.forward)
         ),
     )
     ok = np.isfinite(diff)
     assert ok.mean() > 0.999  # an IV exists for (nearly) every clean row
     med, _ = _report("snapshots |IV - mark IV| (vol points), all rows", diff)
+    for coin in ("BTC", "ETH"):
+        part = [r for r in snapshot_results if r[1].underlying == coin]
+        _report(f"  {coin} all rows", _cat(part, lambda c, g: g.diff_iv))
+        _report(f"  {coin} vega/F >= 0.1%", _cat(part, lambda c, g: g.diff_iv_conditioned))
     _report(
         "snapshots |IV - mark IV| (vol points), vega/F >= 0.1%",
         _cat(snapshot_results, lambda c, g: g.diff_iv_conditioned),
@@ -84,7 +91,7 @@ def test_recomputed_iv_matches_deribit_mark_iv(snapshot_results):
     within = np.mean(np.abs(diff[ok]) <= bound[ok])
     print(f"share within the per-row rounding + forward-lag bound: {within:.4f}")
     assert med <= 0.01  # 0.005 from the 4-decimal IV, plus the price rounding
-    assert within >= 0.99
+    assert within >= 0.995
     cond = _cat(snapshot_results, lambda c, g: g.diff_iv_conditioned)
     # well conditioned: vega_coin >= 1e-3 per vol point, so the bound is <= 0.005 + 0.4
     assert np.nanpercentile(np.abs(cond), 99) <= 0.3
@@ -107,7 +114,8 @@ def test_black76_at_deribit_inputs_reproduces_deribit_delta_and_vega(snapshot_re
 
     a = np.vstack([at_venue(clean, g) for _, _, clean, _, g in snapshot_results])
     d_med, _ = _report("snapshots |delta - Deribit delta| at mark IV", a[:, 0])
-    rel = a[:, 2] / a[:, 4]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = a[:, 2] / a[:, 4]  # Deribit vega 0.0 on a few far wings
     v_med, _ = _report(
         "snapshots |vega - Deribit vega| / Deribit vega at mark IV", rel[a[:, 4] > 0]
     )

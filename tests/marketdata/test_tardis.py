@@ -88,3 +88,10 @@ def test_tardis_bad_cell_names_its_file_line(tmp_path):
     p.write_text(FIXTURE.replace("0.00994365", "x0.0099"))
     with pytest.raises(DataError, match=r"bad\.csv: line 4, column 'mark_price'"):
         load_chains(p)
+
+
+def test_load_chains_at_a_time_uses_the_updates_known_then(tardis_file):
+    # 1591574350000000 us = 2020-06-07T23:59:10Z: only line 3 (BTC put, 23:58:20) existed
+    c = load_chain(tardis_file, at="2020-06-07T23:59:10Z")
+    assert c.underlying == "BTC" and list(c.instrument) == ["BTC-9JUN20-9875-P"]
+    assert c.mark[0] == 0.023

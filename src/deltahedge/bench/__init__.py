@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from rich.console import Console
 
 #: name -> module; add a module here to have ``make bench`` run it.
-BENCHMARKS: dict[str, str] = {}
+BENCHMARKS: dict[str, str] = {
+    "marketdata": "deltahedge.bench.marketdata",
+}
 
 
 def run_benchmarks(names: Sequence[str] | None = None, quick: bool = False) -> None:

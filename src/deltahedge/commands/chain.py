@@ -51,6 +51,11 @@ def greeks(
         "--instruments",
         help="A public/get_instruments answer or REST recording (e.g. DERIBIT.0) for ws recordings.",
     ),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Streams (Tardis CSV, ws recordings): the chain as of this UTC time, e.g. 2020-06-07T23:59:10Z.",
+    ),
     min_t_days: float = typer.Option(
         0.0, "--min-t-days", help="Drop options expiring within this many days."
     ),
@@ -79,8 +84,8 @@ def greeks(
     if snapshot is not None and snapshot.lstrip("-").isdigit():
         snap = int(snapshot)
     try:
-        chains = load_chains(file, format, underlying, snap, instruments=instruments)
-    except DataError as exc:
+        chains = load_chains(file, format, underlying, snap, instruments=instruments, at=at)
+    except (DataError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 

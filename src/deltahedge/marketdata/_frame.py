@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,17 @@ from deltahedge.marketdata.chain import ARRAY_COLUMNS, OptionChain
 
 #: Columns every loader's normalised frame has besides ``ARRAY_COLUMNS``.
 META_COLUMNS = ("underlying", "snapshot", "ts_ns", "inverse")
+
+
+def leading_comment_lines(path: str | Path) -> int:
+    """Number of ``#`` comment lines at the top of a text file (provenance notes)."""
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                break
+            n += 1
+    return n
 
 
 def require_columns(frame: pd.DataFrame, needed: Iterable[str], where: str, fmt: str) -> None:
@@ -144,6 +156,7 @@ __all__ = [
     "META_COLUMNS",
     "chains_from_frame",
     "kinds_from_words",
+    "leading_comment_lines",
     "require_columns",
     "select_chains",
     "to_float",

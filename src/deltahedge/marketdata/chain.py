@@ -6,6 +6,7 @@ All per-option arrays have the same length ``n``. Missing values are NaN. Prices
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -104,6 +105,15 @@ class OptionChain:
     def expiries(self) -> npt.NDArray[np.int64]:
         """Distinct expiries, ascending, UTC ns."""
         return np.unique(self.expiry_ns)
+
+    def mid(self) -> _F:
+        """Bid-ask mid, in the price unit of the chain; NaN unless both quotes exist."""
+        return 0.5 * (self.bid + self.ask)
+
+    def by_expiry(self) -> Iterator[tuple[int, OptionChain]]:
+        """Yield ``(expiry_ns, chain of that expiry)`` in expiry order."""
+        for e in self.expiries():
+            yield int(e), self.select(self.expiry_ns == e)
 
     def to_usd(self, price: _F) -> _F:
         """USD value of a price column (``bid``, ``ask`` or ``mark``): times the forward if inverse."""

@@ -195,7 +195,7 @@ def _rows(items: Iterable[dict[str, Any]], fmt: str, table: dict[str, Any]) -> p
     return frame
 
 
-def _ws_tickers(obj: Any) -> list[dict[str, Any]]:
+def _ws_tickers(obj: Any, at_ns: int | None = None) -> list[dict[str, Any]]:
     if isinstance(obj, (str, Path)):
         msgs = [m for _, d, _, m in iter_recording(obj) if m is not None and d == "->"]
     else:
@@ -211,6 +211,8 @@ def _ws_tickers(obj: Any) -> list[dict[str, Any]]:
         name = data.get("instrument_name")
         if name is None:
             continue
+        if at_ns is not None and int(data.get("timestamp", 0)) * 1_000_000 > at_ns:
+            continue
         prev = latest.get(name)
         if prev is None or int(data.get("timestamp", 0)) >= int(prev.get("timestamp", 0)):
             latest[name] = data
@@ -218,7 +220,11 @@ def _ws_tickers(obj: Any) -> list[dict[str, Any]]:
 
 
 def load_api(
-    obj: str | Path | Any, fmt: str, *, instruments: str | Path | Any | None = None
+    obj: str | Path | Any,
+    fmt: str,
+    *,
+    instruments: str | Path | Any | None = None,
+    at_ns: int | None = None,
 ) -> list[OptionChain]:
     """Build chains (one per underlying) from a Deribit API answer or ws recording.
 
@@ -229,6 +235,8 @@ def load_api(
     fmt : {"deribit_ticker", "deribit_book_summary", "deribit_ws"}
     instruments : optional
         A get_instruments answer or REST recording for expiry / strike / kind.
+    at_ns : int, optional
+        ``deribit_ws`` only: use the latest ticker at or before this time (UTC ns).
 
     Returns
     -------
@@ -236,7 +244,7 @@ def load_api(
     """
     table = instruments_table(instruments) if instruments is not None else {}
     if fmt == "deribit_ws":
-        items = _ws_tickers(obj)
+        items = _ws_tickers(obj, at_ns)
         fmt_rows = "deribit_ticker"
     else:
         res = _unwrap(obj)

@@ -26,6 +26,7 @@ from deltahedge.core.units import year_fraction
 from deltahedge.marketdata._frame import (
     chains_from_frame,
     kinds_from_words,
+    leading_comment_lines,
     require_columns,
     to_float,
 )
@@ -49,30 +50,36 @@ REQUIRED = (
 )
 
 
-def _timestamps_ns(values: pd.Series, col: str, where: str) -> np.ndarray:
+def _timestamps_ns(values: pd.Series, col: str, where: str, first_line: int) -> np.ndarray:
     parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{where}: line {i + 2}, column {col!r}: expected an ISO-8601 time, "
+            f"{where}: line {i + first_line}, column {col!r}: expected an ISO-8601 time, "
             f"got {values.iloc[i]!r}"
         )
     return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
 def read_deribit_snapshot_frame(path: str | Path) -> pd.DataFrame:
-    """Read one snapshot CSV into the loaders' normalised frame (one row per option)."""
+    """Read one snapshot CSV into the loaders' normalised frame (one row per option).
+
+    ``#`` lines at the top of the file (provenance notes of excerpts) are skipped.
+    """
     where = str(path)
+    skip = leading_comment_lines(path)
+    first = skip + 2  # file line of the first data row
     raw = pd.read_csv(
         path,
+        skiprows=skip,
         keep_default_na=False,
         na_values=[""],
         dtype={"timestamp": str, "expiry_datetime": str, "option_type": str},
     )
     require_columns(raw, REQUIRED, where, FORMAT)
-    ts = _timestamps_ns(raw["timestamp"], "timestamp", where)
-    expiry = _timestamps_ns(raw["expiry_datetime"], "expiry_datetime", where)
+    ts = _timestamps_ns(raw["timestamp"], "timestamp", where, first)
+    expiry = _timestamps_ns(raw["expiry_datetime"], "expiry_datetime", where, first)
     nan = np.full(len(raw), np.nan)
     frame = pd.DataFrame(
         {
@@ -81,25 +88,27 @@ def read_deribit_snapshot_frame(path: str | Path) -> pd.DataFrame:
             "ts_ns": ts,
             "inverse": True,
             "instrument": raw["instrument_name"].str.strip().to_numpy(dtype=object),
-            "kind": kinds_from_words(raw["option_type"], "option_type", where),
-            "strike": to_float(raw, "strike", where),
+            "kind": kinds_from_words(raw["option_type"], "option_type", where, first_line=first),
+            "strike": to_float(raw, "strike", where, first_line=first),
             "expiry_ns": expiry,
             "T": year_fraction(ts, expiry),
-            "forward": to_float(raw, "futures_price", where),
-            "bid": to_float(raw, "bid_price", where),
-            "ask": to_float(raw, "ask_price", where),
-            "mark": to_float(raw, "mark_price", where),
+            "forward": to_float(raw, "futures_price", where, first_line=first),
+            "bid": to_float(raw, "bid_price", where, first_line=first),
+            "ask": to_float(raw, "ask_price", where, first_line=first),
+            "mark": to_float(raw, "mark_price", where, first_line=first),
             "bid_iv": nan,
             "ask_iv": nan,
-            "mark_iv": to_float(raw, "implied_volatility", where),
-            "venue_delta": to_float(raw, "delta", where),
+            "mark_iv": to_float(raw, "implied_volatility", where, first_line=first),
+            "venue_delta": to_float(raw, "delta", where, first_line=first),
             "venue_gamma": nan,
-            "venue_vega": to_float(raw, "vega", where),
+            "venue_vega": to_float(raw, "vega", where, first_line=first),
             "venue_theta": nan,
-            "open_interest": to_float(raw, "open_interest", where)
+            "open_interest": to_float(raw, "open_interest", where, first_line=first)
             if "open_interest" in raw
             else nan,
-            "index_price": to_float(raw, "index_price", where) if "index_price" in raw else nan,
+            "index_price": to_float(raw, "index_price", where, first_line=first)
+            if "index_price" in raw
+            else nan,
         }
     )
     return frame

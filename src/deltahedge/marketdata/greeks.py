@@ -165,6 +165,33 @@ def chain_greeks(chain: OptionChain) -> ChainGreeks:
 _LABELS = {"diff_iv_conditioned": "iv (vega/F >= 0.1%)"}
 
 
+def with_quote_ivs(chain: OptionChain, *, overwrite: bool = False) -> OptionChain:
+    """Fill ``bid_iv`` / ``ask_iv`` with the implied vols of the bid and ask prices.
+
+    Parameters
+    ----------
+    chain : OptionChain
+    overwrite : bool
+        False: only where the venue gave none (NaN); True: recompute every row.
+
+    Returns
+    -------
+    OptionChain
+        A copy; a quote with no IV (below intrinsic, above the bound) stays NaN.
+    """
+    from dataclasses import replace
+
+    def solve(price: FloatArray, have: FloatArray) -> FloatArray:
+        iv, _ = implied_vol_status(
+            chain.to_usd(price), chain.kind, chain.forward, chain.strike, chain.T
+        )
+        return iv if overwrite else np.where(np.isfinite(have), have, iv)
+
+    return replace(
+        chain, bid_iv=solve(chain.bid, chain.bid_iv), ask_iv=solve(chain.ask, chain.ask_iv)
+    )
+
+
 @dataclass(frozen=True)
 class DifferenceSummary:
     """Median, 99th percentile and max of |recomputed - venue| per quantity.
@@ -227,4 +254,5 @@ __all__ = [
     "DifferenceSummary",
     "chain_greeks",
     "difference_summary",
+    "with_quote_ivs",
 ]

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deltahedge.core.errors import DataError
+from deltahedge.core.errors import DataError, InvalidInput
+from deltahedge.core.units import to_ns
 from deltahedge.marketdata._frame import select_chains
 from deltahedge.marketdata.chain import OptionChain
 
@@ -39,7 +40,10 @@ def _first_line(path: Path) -> str:
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            return str(fh.readline()).strip()
+            for line in fh:
+                if not str(line).startswith("#"):
+                    return str(line).strip()
+            return ""
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc})") from exc
 
@@ -100,6 +104,7 @@ def load_chains(
     snapshot: str | int | None = None,
     *,
     instruments: str | Path | Any | None = None,
+    at: str | int | None = None,
 ) -> list[OptionChain]:
     """Load every chain (one per underlying and snapshot) in a file or API answer.
 
@@ -117,6 +122,10 @@ def load_chains(
     instruments : path or object, optional
         A ``public/get_instruments`` answer (or a REST recording such as ``DERIBIT.0``)
         giving expiry, strike and kind for websocket tickers; names are parsed otherwise.
+    at : str or int, optional
+        Streams only (Tardis CSV, websocket recordings): build the chains from the latest
+        update of each instrument at or before this time (ISO-8601 UTC, or ns); default
+        the end of the stream.
 
     Returns
     -------
@@ -130,6 +139,13 @@ def load_chains(
         chain matching ``underlying`` / ``snapshot``.
     """
     fmt = format or detect_format(path_or_obj)
+    try:
+        at_ns = None if at is None else to_ns(at)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"at={at!r} is not a time; give an ISO-8601 UTC time such as "
+            "'2021-07-22T22:42:20Z' or integer ns"
+        ) from exc
     where = str(path_or_obj) if isinstance(path_or_obj, (str, Path)) else f"<{fmt} object>"
     if fmt == "deribit_snapshot_csv":
         from deltahedge.marketdata.deribit_csv import load_deribit_snapshot
@@ -145,11 +161,12 @@ def load_chains(
         obj = path_or_obj
         if isinstance(obj, (str, Path)) and fmt != "deribit_ws":
             obj = _read_json(Path(obj))
-        chains = deribit_api.load_api(obj, fmt, instruments=instruments)
+        chains = deribit_api.load_api(obj, fmt, instruments=instruments, at_ns=at_ns)
     elif fmt == "tardis_options_chain":
         from deltahedge.marketdata.tardis import load_tardis_options_chain
 
-        chains = load_tardis_options_chain(_as_path(path_or_obj, fmt))
+        at_us = None if at_ns is None else at_ns // 1000
+        chains = load_tardis_options_chain(_as_path(path_or_obj, fmt), at_us)
     else:
         raise DataError(f"unknown chain format {fmt!r}; allowed: {list(FORMATS)}")
     if not chains:
@@ -170,6 +187,7 @@ def load_chain(
     snapshot: str | int | None = None,
     *,
     instruments: str | Path | Any | None = None,
+    at: str | int | None = None,
 ) -> OptionChain:
     """Load exactly one chain; see :func:`load_chains` for the parameters.
 
@@ -179,7 +197,7 @@ def load_chain(
         If the selection matches no chain or more than one (the message lists them and
         says which of ``underlying=`` / ``snapshot=`` to pass).
     """
-    chains = load_chains(path_or_obj, format, underlying, snapshot, instruments=instruments)
+    chains = load_chains(path_or_obj, format, underlying, snapshot, instruments=instruments, at=at)
     if len(chains) > 1:
         from deltahedge.core.units import ns_to_datetime
 

@@ -14,16 +14,17 @@ import numpy as np
 from numba import njit
 
 from deltahedge.pricing.kernels import (
-    INV_SQRT2,
     INV_SQRT_2PI,
+    _pdf_d2,
     b76_delta,
     b76_greeks,
     b76_implied_vol_status,
     b76_price,
+    norm_cdf_given_pdf,
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     """``out[j, i]`` = j-th Greek of option i (price, delta, ..., charm)."""
     n = out.shape[1]
@@ -40,7 +41,7 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
         out[8, i] = g[8]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     """``out[j, i]`` for j = price, delta, gamma, vega, theta: the book-risk subset."""
     n = out.shape[1]
@@ -58,9 +59,10 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
             df = math.exp(-rr * t) if rr != 0.0 else 1.0
             d1 = math.log(f / k) / sst + 0.5 * sst
             d2 = d1 - sst
-            dfpdf = df * INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-            nd1 = 0.5 * math.erfc(-p * d1 * INV_SQRT2)
-            nd2 = 0.5 * math.erfc(-p * d2 * INV_SQRT2)
+            pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
+            nd1 = norm_cdf_given_pdf(p * d1, pdf)
+            nd2 = norm_cdf_given_pdf(p * d2, _pdf_d2(pdf, f, k, d2))
+            dfpdf = df * pdf
             price = df * p * (f * nd1 - k * nd2)
             out[0, i] = price
             out[1, i] = df * p * nd1
@@ -76,19 +78,19 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
             out[4, i] = g[4]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def price_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     for i in range(out.shape[0]):
         out[i] = b76_price(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def delta_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     for i in range(out.shape[0]):
         out[i] = b76_delta(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def inverse_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, out):  # type: ignore[no-untyped-def]
     """Coin-settled Greeks (r = 0); rows as in ``InverseGreeks``."""
     n = out.shape[1]
@@ -112,7 +114,7 @@ def inverse_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, out):  # type: ignore[no
         out[9, i] = g[4] / f  # theta_coin
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def implied_vol_loop(price, spr, phi, sp, F, sF, K, sK, T, sT, r, sr, out, status):  # type: ignore[no-untyped-def]
     for i in range(out.shape[0]):
         v, c = b76_implied_vol_status(

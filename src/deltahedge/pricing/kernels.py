@@ -1,6 +1,6 @@
 """Scalar compiled kernels: Black-76 prices, Greeks and implied volatility.
 
-Every function here is a numba ``@njit(cache=True)`` function of floats, callable from
+Every function here is a numba ``@njit(cache=True, error_model="numpy")`` function of floats, callable from
 Python and from other compiled code (the backtest and portfolio loops call them inside
 their own ``@njit`` functions). None of them raises: an input they cannot use gives NaN.
 
@@ -42,6 +42,8 @@ import math
 
 from numba import njit
 
+FM = {"contract"}
+
 SQRT2 = math.sqrt(2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -60,19 +62,123 @@ IV_NOT_CONVERGED = 6
 _MAX_ITER = 40
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def norm_pdf(x: float) -> float:
     """Standard normal density ``exp(-x^2/2) / sqrt(2 pi)``."""
     return INV_SQRT_2PI * math.exp(-0.5 * x * x)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def norm_cdf(x: float) -> float:
     """Standard normal distribution ``N(x) = erfc(-x/sqrt(2))/2``, relative-accurate for x < 0."""
     return 0.5 * math.erfc(-x * INV_SQRT2)
 
 
-@njit(cache=True)
+# W. J. Cody (1969), "Rational Chebyshev approximations for the error function", Math.
+# Comp. 23:631-638 (coefficients of netlib specfun CALERF, as in Jaeckel's LetsBeRational).
+_CA = (
+    3.1611237438705656,
+    113.864154151050156,
+    377.485237685302021,
+    3209.37758913846947,
+    0.185777706184603153,
+)
+_CB = (23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062)
+_CC = (
+    0.564188496988670089,
+    8.88314979438837594,
+    66.1191906371416295,
+    298.635138197400131,
+    881.95222124176909,
+    1712.04761263407058,
+    2051.07837782607147,
+    1230.33935479799725,
+    2.15311535474403846e-8,
+)
+_CD = (
+    15.7449261107098347,
+    117.693950891312499,
+    537.181101862009858,
+    1621.38957456669019,
+    3290.79923573345963,
+    4362.61909014324716,
+    3439.36767414372164,
+    1230.33935480374942,
+)
+_CP = (
+    0.305326634961232344,
+    0.360344899949804439,
+    0.125781726111229246,
+    0.0160837851487422766,
+    6.58749161529837803e-4,
+    0.0163153871373020978,
+)
+_CQ = (
+    2.56852019228982242,
+    1.87295284992346047,
+    0.527905102951428412,
+    0.0605183413124413191,
+    0.00233520497626869185,
+)
+_SQRT_PI_INV = 0.56418958354775628695
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def _erf_small(x: float) -> float:
+    # erf(x) for |x| <= 0.46875 (Cody's first range).
+    z = x * x
+    num = (((_CA[4] * z + _CA[0]) * z + _CA[1]) * z + _CA[2]) * z + _CA[3]
+    den = (((z + _CB[0]) * z + _CB[1]) * z + _CB[2]) * z + _CB[3]
+    return x * num / den
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def _erfcx_large(y: float) -> float:
+    # erfcx(y) = exp(y^2) erfc(y) for y > 0.46875 (Cody's second and third ranges).
+    if y <= 4.0:
+        num = (
+            (
+                (((((_CC[8] * y + _CC[0]) * y + _CC[1]) * y + _CC[2]) * y + _CC[3]) * y + _CC[4])
+                * y
+                + _CC[5]
+            )
+            * y
+            + _CC[6]
+        ) * y + _CC[7]
+        den = (
+            ((((((y + _CD[0]) * y + _CD[1]) * y + _CD[2]) * y + _CD[3]) * y + _CD[4]) * y + _CD[5])
+            * y
+            + _CD[6]
+        ) * y + _CD[7]
+        return num / den
+    z = 1.0 / (y * y)
+    num = ((((_CP[5] * z + _CP[0]) * z + _CP[1]) * z + _CP[2]) * z + _CP[3]) * z
+    den = ((((z + _CQ[0]) * z + _CQ[1]) * z + _CQ[2]) * z + _CQ[3]) * z
+    return (_SQRT_PI_INV - z * (num + _CP[4]) / (den + _CQ[4])) / y
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def norm_tail_given_pdf(d: float, pdf: float) -> float:
+    """``N(-|d|)`` given ``pdf = n(d)``: Cody's rational erfcx times the density, no exp.
+
+    Relative accuracy is that of ``pdf`` (a few ulps for |d| < 10): the fast loops compute
+    ``n(d1)`` once and get ``n(d2) = n(d1) F/K`` for free.
+    """
+    y = abs(d) * INV_SQRT2
+    if y <= 0.46875:
+        return 0.5 - 0.5 * _erf_small(y)
+    return 0.5 * _SQRT_2PI * pdf * _erfcx_large(y)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def norm_cdf_given_pdf(d: float, pdf: float) -> float:
+    """``N(d)`` given ``pdf = n(d)`` (see ``norm_tail_given_pdf``)."""
+    tail = norm_tail_given_pdf(d, pdf)
+    return tail if d < 0.0 else 1.0 - tail
+
+
+@njit(cache=True, error_model="numpy")
 def _bad_inputs(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> bool:
     # NaN fails every comparison, so `not (a > 0)` also catches NaN.
     if not (F > 0.0 and K > 0.0 and T >= 0.0 and sigma >= 0.0):
@@ -84,7 +190,7 @@ def _bad_inputs(phi: float, F: float, K: float, T: float, sigma: float, r: float
     return not (phi == 1.0 or phi == -1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_price(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> float:
     """Black-76 price ``DF * phi * (F N(phi d1) - K N(phi d2))``, same currency as F and K.
 
@@ -117,7 +223,7 @@ def b76_price(phi: float, F: float, K: float, T: float, sigma: float, r: float) 
     return df * phi * (F * norm_cdf(phi * d1) - K * norm_cdf(phi * d2))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_delta(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> float:
     """Black-76 forward delta ``dV/dF = DF * phi * N(phi d1)`` (per unit of underlying).
 
@@ -136,7 +242,7 @@ def b76_delta(phi: float, F: float, K: float, T: float, sigma: float, r: float) 
     return df * phi * norm_cdf(phi * d1)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_gamma(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> float:
     """Black-76 gamma ``d2V/dF2 = DF phi(d1) / (F sigma sqrt(T))``; 0 when sigma sqrt(T) = 0."""
     if _bad_inputs(phi, F, K, T, sigma, r):
@@ -149,7 +255,7 @@ def b76_gamma(phi: float, F: float, K: float, T: float, sigma: float, r: float) 
     return df * norm_pdf(d1) / (F * sst)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_vega(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> float:
     """Black-76 vega ``dV/dsigma = DF F phi(d1) sqrt(T)`` per 1.00 of vol.
 
@@ -166,7 +272,7 @@ def b76_vega(phi: float, F: float, K: float, T: float, sigma: float, r: float) -
     return df * F * norm_pdf(d1) * sqrt_t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_theta(phi: float, F: float, K: float, T: float, sigma: float, r: float) -> float:
     """Black-76 theta ``-dV/dT = r V - DF F phi(d1) sigma / (2 sqrt(T))`` per year, F fixed."""
     if _bad_inputs(phi, F, K, T, sigma, r):
@@ -180,7 +286,16 @@ def b76_theta(phi: float, F: float, K: float, T: float, sigma: float, r: float) 
     return r * v - df * F * norm_pdf(d1) * sigma / (2.0 * math.sqrt(T))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _pdf_d2(pdf1: float, F: float, K: float, d2: float) -> float:
+    # n(d2) = n(d1) F / K exactly (d1^2 - d2^2 = 2 ln(F/K)); direct when n(d1) underflows.
+    pdf2 = pdf1 * (F / K)
+    if pdf1 > 1e-280 and pdf2 < 1e300:
+        return pdf2
+    return INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+
+
+@njit(cache=True, error_model="numpy")
 def b76_greeks(
     phi: float, F: float, K: float, T: float, sigma: float, r: float
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
@@ -214,8 +329,9 @@ def b76_greeks(
     d1 = math.log(F / K) / sst + 0.5 * sst
     d2 = d1 - sst
     pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-    nd1 = 0.5 * math.erfc(-phi * d1 * INV_SQRT2)
-    nd2 = 0.5 * math.erfc(-phi * d2 * INV_SQRT2)
+    pdf2 = _pdf_d2(pdf, F, K, d2)
+    nd1 = norm_cdf_given_pdf(phi * d1, pdf)
+    nd2 = norm_cdf_given_pdf(phi * d2, pdf2)
     price = df * phi * (F * nd1 - K * nd2)
     delta = df * phi * nd1
     dfpdf = df * pdf
@@ -234,7 +350,7 @@ def b76_greeks(
 # --------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normalised_black(x: float, s: float) -> float:
     """Normalised Black call ``b(x, s) = e^{x/2} N(x/s + s/2) - e^{-x/2} N(x/s - s/2)``.
 
@@ -247,26 +363,35 @@ def normalised_black(x: float, s: float) -> float:
     return math.exp(0.5 * x) * norm_cdf(h + t) - math.exp(-0.5 * x) * norm_cdf(h - t)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _b_otm(x: float, s: float, ex2: float, emx2: float) -> tuple[float, float, float]:
-    # (b, b_max - b, b') for x <= 0, each computed without cancellation where possible:
-    # b_max - b = e^{x/2} N(-d1) + e^{-x/2} N(d2) is a sum of positive terms.
+    # (b, b_max - b, b') for x <= 0. One exp: b' = e^{x/2} n(d1) = e^{-x/2} n(d2), and the
+    # two tails N(-|d|) from Cody's erfcx; b_max - b = e^{x/2} N(-d1) + e^{-x/2} N(d2) is
+    # a sum of positive terms, so it keeps its relative accuracy near the upper bound.
     h = x / s
     t = 0.5 * s
     d1 = h + t
-    d2 = h - t
-    b = ex2 * norm_cdf(d1) - emx2 * norm_cdf(d2)
-    gap = ex2 * norm_cdf(-d1) + emx2 * norm_cdf(d2)
+    d2 = h - t  # < 0
     bp = INV_SQRT_2PI * math.exp(-0.5 * (h * h + t * t))
+    tail1 = norm_tail_given_pdf(d1, bp * emx2)
+    nd2 = norm_tail_given_pdf(d2, bp * ex2)
+    if d1 < 0.0:
+        nd1 = tail1
+        nmd1 = 1.0 - tail1
+    else:
+        nd1 = 1.0 - tail1
+        nmd1 = tail1
+    b = ex2 * nd1 - emx2 * nd2
+    gap = ex2 * nmd1 + emx2 * nd2
     return max(b, 0.0), gap, bp
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _householder_factor(nu: float, h2: float, h3: float) -> float:
     return (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lower_guess(x: float, ln_beta: float) -> float:
     # ln b ~ -(h^2 + t^2)/2 - ln sqrt(2 pi) + ln s - ln(h^2 - t^2) for |h| >> t (Mills ratio);
     # two fixed-point passes on h^2 = x^2 / s^2.
@@ -284,7 +409,7 @@ def _lower_guess(x: float, ln_beta: float) -> float:
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _upper_guess(x: float, ln_gap: float) -> float:
     # b_max - b ~ exp(-(h^2 + t^2)/2) / sqrt(2 pi) * s / (t^2 - h^2) for t >> |h|.
     t = math.sqrt(max(-2.0 * ln_gap, 1.0))
@@ -301,7 +426,33 @@ def _upper_guess(x: float, ln_gap: float) -> float:
     return 2.0 * t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _inverse_hermite(
+    beta: float, b0: float, b1: float, s0: float, s1: float, v0: float, v1: float
+) -> float:
+    # Cubic Hermite interpolation of the inverse s(b) on [b0, b1] with ds/db = 1/b'(s);
+    # falls back to the chord when a slope is unusable or the cubic leaves the interval.
+    db = b1 - b0
+    if not (db > 0.0):
+        return 0.5 * (s0 + s1)
+    u = (beta - b0) / db
+    chord = s0 + (s1 - s0) * u
+    if not (v0 > 0.0 and v1 > 0.0):
+        return chord
+    u2 = u * u
+    u3 = u2 * u
+    s = (
+        (2.0 * u3 - 3.0 * u2 + 1.0) * s0
+        + (u3 - 2.0 * u2 + u) * db / v0
+        + (3.0 * u2 - 2.0 * u3) * s1
+        + (u3 - u2) * db / v1
+    )
+    if not (s > s0 and s < s1):
+        return chord
+    return s
+
+
+@njit(cache=True, error_model="numpy")
 def normalised_implied_s(beta: float, x: float) -> float:
     """Total implied vol ``s = sigma sqrt(T)`` of an out-of-the-money normalised call price.
 
@@ -333,20 +484,20 @@ def normalised_implied_s(beta: float, x: float) -> float:
         hi = s_c
         s_l = s_c - b_c / v_c
         b_l = 0.0
+        v_l = 0.0
         if s_l > 0.0:
-            b_l, _g, _v = _b_otm(x, s_l, ex2, emx2)
+            b_l, _g, v_l = _b_otm(x, s_l, ex2, emx2)
         if beta < b_l:
             mode = 0
             hi = s_l
             s = _lower_guess(x, math.log(beta))
         else:
             lo = max(s_l, 0.0)
-            # the tangent at s_c underestimates b on the convex side: blend to the chord
-            s = s_l + (s_c - s_l) * (beta - b_l) / (b_c - b_l) if b_c > b_l else s_c
+            s = _inverse_hermite(beta, b_l, b_c, lo, s_c, v_l, v_c)
     else:
         lo = s_c
         s_u = s_c + gap_c / v_c
-        b_u, gap_u, _v = _b_otm(x, s_u, ex2, emx2)
+        b_u, gap_u, v_u = _b_otm(x, s_u, ex2, emx2)
         if b_max - beta < gap_u:
             mode = 2
             lo = s_u
@@ -355,7 +506,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
                 s = 2.0 * s_u
         else:
             hi = s_u
-            s = s_c + (s_u - s_c) * (beta - b_c) / (b_u - b_c) if b_u > b_c else s_c
+            s = _inverse_hermite(beta, b_c, b_u, s_c, s_u, v_c, v_u)
     if not (s > lo and s < hi):
         s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
     ln_beta = math.log(beta)
@@ -403,7 +554,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
         nu = -f / fp
         ds = nu * _householder_factor(nu, h2, h3)
         s_new = s + ds
-        if abs(ds) <= 1e-7 * s:
+        if abs(ds) <= 1e-6 * s:
             # Householder(3) converges cubically: after a step this small the error is
             # below machine precision (the step itself may cross the bracket by an ulp).
             return s_new
@@ -413,7 +564,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
     return math.nan
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_implied_vol_status(
     price: float, phi: float, F: float, K: float, T: float, r: float
 ) -> tuple[float, int]:
@@ -461,7 +612,7 @@ def b76_implied_vol_status(
     return s / math.sqrt(T), IV_OK
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def b76_implied_vol(price: float, phi: float, F: float, K: float, T: float, r: float) -> float:
     """Black-76 implied vol of a discounted price; NaN where there is no solution.
 
