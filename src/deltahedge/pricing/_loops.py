@@ -15,12 +15,11 @@ from numba import njit
 
 from deltahedge.pricing.kernels import (
     INV_SQRT_2PI,
-    _pdf_d2,
     b76_delta,
     b76_greeks,
     b76_implied_vol_status,
     b76_price,
-    norm_cdf_given_pdf,
+    b76_undiscounted,
 )
 
 
@@ -60,10 +59,9 @@ def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type
             d1 = math.log(f / k) / sst + 0.5 * sst
             d2 = d1 - sst
             pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-            nd1 = norm_cdf_given_pdf(p * d1, pdf)
-            nd2 = norm_cdf_given_pdf(p * d2, _pdf_d2(pdf, f, k, d2))
+            value, nd1 = b76_undiscounted(p, f, k, d1, d2, pdf)
             dfpdf = df * pdf
-            price = df * p * (f * nd1 - k * nd2)
+            price = df * value
             out[0, i] = price
             out[1, i] = df * p * nd1
             out[2, i] = dfpdf / (f * sst)

@@ -220,7 +220,7 @@ def b76_price(phi: float, F: float, K: float, T: float, sigma: float, r: float) 
         return df * max(phi * (F - K), 0.0)
     d1 = math.log(F / K) / sst + 0.5 * sst
     d2 = d1 - sst
-    return df * phi * (F * norm_cdf(phi * d1) - K * norm_cdf(phi * d2))
+    return df * b76_undiscounted(phi, F, K, d1, d2, norm_pdf(d1))[0]
 
 
 @njit(cache=True, error_model="numpy")
@@ -295,6 +295,32 @@ def _pdf_d2(pdf1: float, F: float, K: float, d2: float) -> float:
     return INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
 
 
+_ERF_SMALL_D = 0.46875 * math.sqrt(2.0)  # |d| below which N(d) = (1 + erf(d/sqrt 2))/2
+
+
+@njit(cache=True, error_model="numpy")
+def b76_undiscounted(
+    phi: float, F: float, K: float, d1: float, d2: float, pdf1: float
+) -> tuple[float, float]:
+    """Undiscounted Black-76 value and ``N(phi d1)``, given d1, d2 and ``pdf1 = n(d1)``.
+
+    Near the money (|d1|, |d2| < 0.663) the value is written as
+    ``phi (F - K)/2 + (F erf(d1/sqrt2) - K erf(d2/sqrt2))/2``, a sum of terms of one sign
+    instead of the difference of two numbers near F/2, so short-dated at-the-money prices
+    keep their relative accuracy. The value is never below intrinsic (rounding).
+    """
+    if abs(d1) <= _ERF_SMALL_D and abs(d2) <= _ERF_SMALL_D:
+        e1 = _erf_small(d1 * INV_SQRT2)
+        e2 = _erf_small(d2 * INV_SQRT2)
+        nd1 = 0.5 + 0.5 * phi * e1
+        value = 0.5 * phi * (F - K) + 0.5 * (F * e1 - K * e2)
+    else:
+        nd1 = norm_cdf_given_pdf(phi * d1, pdf1)
+        nd2 = norm_cdf_given_pdf(phi * d2, _pdf_d2(pdf1, F, K, d2))
+        value = phi * (F * nd1 - K * nd2)
+    return max(value, max(phi * (F - K), 0.0)), nd1
+
+
 @njit(cache=True, error_model="numpy")
 def b76_greeks(
     phi: float, F: float, K: float, T: float, sigma: float, r: float
@@ -329,10 +355,8 @@ def b76_greeks(
     d1 = math.log(F / K) / sst + 0.5 * sst
     d2 = d1 - sst
     pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-    pdf2 = _pdf_d2(pdf, F, K, d2)
-    nd1 = norm_cdf_given_pdf(phi * d1, pdf)
-    nd2 = norm_cdf_given_pdf(phi * d2, pdf2)
-    price = df * phi * (F * nd1 - K * nd2)
+    value, nd1 = b76_undiscounted(phi, F, K, d1, d2, pdf)
+    price = df * value
     delta = df * phi * nd1
     dfpdf = df * pdf
     gamma = dfpdf / (F * sst)
@@ -373,6 +397,13 @@ def _b_otm(x: float, s: float, ex2: float, emx2: float) -> tuple[float, float, f
     d1 = h + t
     d2 = h - t  # < 0
     bp = INV_SQRT_2PI * math.exp(-0.5 * (h * h + t * t))
+    if abs(d1) <= _ERF_SMALL_D and abs(d2) <= _ERF_SMALL_D:
+        # near the money: b = sinh(x/2) + (e^{x/2} erf(d1/sqrt2) - e^{-x/2} erf(d2/sqrt2))/2
+        e1 = _erf_small(d1 * INV_SQRT2)
+        e2 = _erf_small(d2 * INV_SQRT2)
+        b = math.sinh(0.5 * x) + 0.5 * (ex2 * e1 - emx2 * e2)
+        gap = 0.5 * (ex2 * (1.0 - e1) + emx2 * (1.0 + e2))
+        return max(b, 0.0), gap, bp
     tail1 = norm_tail_given_pdf(d1, bp * emx2)
     nd2 = norm_tail_given_pdf(d2, bp * ex2)
     if d1 < 0.0:
@@ -581,7 +612,8 @@ def b76_implied_vol_status(
     -------
     (float, int)
         ``sigma`` (decimal; NaN when there is no solution) and its status: OK;
-        AT_INTRINSIC (time value exactly 0: sigma = 0); BELOW_INTRINSIC; ABOVE_MAX (price
+        AT_INTRINSIC (time value 0, or undiscounted price within 4 ulps below intrinsic:
+        sigma = 0); BELOW_INTRINSIC; ABOVE_MAX (price
         >= DF*F for a call, DF*K for a put); EXPIRED (T == 0: any sigma fits); INVALID_INPUT
         (NaN/inf, F or K <= 0, T < 0, phi not +-1).
     """
@@ -596,7 +628,9 @@ def b76_implied_vol_status(
     p = price * math.exp(r * T) if r != 0.0 else price
     intrinsic = max(phi * (F - K), 0.0)
     if p < intrinsic:
-        return math.nan, IV_BELOW_INTRINSIC
+        if intrinsic - p > 4.0 * DBL_EPS * intrinsic:
+            return math.nan, IV_BELOW_INTRINSIC
+        p = intrinsic  # within the rounding of the discount factor: at intrinsic
     if p >= (F if phi > 0.0 else K):
         return math.nan, IV_ABOVE_MAX
     tv = p - intrinsic  # the out-of-the-money option's price, by put-call parity
