@@ -14,6 +14,7 @@ from rich.console import Console
 #: name -> module; add a module here to have ``make bench`` run it.
 BENCHMARKS: dict[str, str] = {
     "marketdata": "deltahedge.bench.marketdata",
+    "surface": "deltahedge.bench.surface",
 }
 
 

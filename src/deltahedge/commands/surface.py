@@ -20,13 +20,27 @@ def _fit_table(surface: Surface) -> object:
     from deltahedge.core.units import ns_to_datetime
 
     t = Table(
-        title=(f"{surface.underlying} {surface.method.upper()} fit at "
-               f"{ns_to_datetime(surface.ts_ns):%Y-%m-%d %H:%M} UTC"),
+        title=(
+            f"{surface.underlying} {surface.method.upper()} fit at "
+            f"{ns_to_datetime(surface.ts_ns):%Y-%m-%d %H:%M} UTC"
+        ),
         caption="errors vs mark IV in vol points; inside: share of quoted rows whose fitted "
         "vol is inside their bid-ask IV; butterfly: Durrleman g >= 0 on the check grid",
     )
-    for col in ("expiry", "T (y)", "a", "b", "rho", "m", "sigma", "n", "RMSE",
-                "med|err|", "inside", "butterfly"):
+    for col in (
+        "expiry",
+        "T (y)",
+        "a",
+        "b",
+        "rho",
+        "m",
+        "sigma",
+        "n",
+        "RMSE",
+        "med|err|",
+        "inside",
+        "butterfly",
+    ):
         t.add_column(col, justify="right")
     for i, d in enumerate(surface.diagnostics):
         a, b, rho, m, s = surface.params[i]
@@ -37,10 +51,18 @@ def _fit_table(surface: Surface) -> object:
         else:
             bfly = "ok"
         t.add_row(
-            f"{ns_to_datetime(d.expiry_ns):%d%b%y}".upper(), f"{d.T:.4f}",
-            f"{a:.5f}", f"{b:.4f}", f"{rho:+.3f}", f"{m:+.4f}", f"{s:.4f}", str(d.n_strikes),
-            f"{d.rmse_vol_pts:.2f}", f"{d.median_abs_err_vol_pts:.2f}",
-            f"{100 * d.share_inside:.0f}%/{d.n_quoted_rows}", bfly,
+            f"{ns_to_datetime(d.expiry_ns):%d%b%y}".upper(),
+            f"{d.T:.4f}",
+            f"{a:.5f}",
+            f"{b:.4f}",
+            f"{rho:+.3f}",
+            f"{m:+.4f}",
+            f"{s:.4f}",
+            str(d.n_strikes),
+            f"{d.rmse_vol_pts:.2f}",
+            f"{d.median_abs_err_vol_pts:.2f}",
+            f"{100 * d.share_inside:.0f}%/{d.n_quoted_rows}",
+            bfly,
         )
     return t
 
@@ -72,19 +94,30 @@ def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
         k = np.log(chain.strike[rows] / F)
         both = np.isfinite(bid_iv[rows]) & np.isfinite(ask_iv[rows])
         kq = k[both]
-        ax.vlines(kq, 100 * bid_iv[rows][both], 100 * ask_iv[rows][both], color="0.75",
-                  lw=2.5, label="bid-ask IV", zorder=1)
-        ax.scatter(k, 100 * bid_iv[rows], marker="^", s=10, color="tab:blue", label="bid",
-                   zorder=2)
-        ax.scatter(k, 100 * ask_iv[rows], marker="v", s=10, color="tab:red", label="ask",
-                   zorder=2)
+        ax.vlines(
+            kq,
+            100 * bid_iv[rows][both],
+            100 * ask_iv[rows][both],
+            color="0.75",
+            lw=2.5,
+            label="bid-ask IV",
+            zorder=1,
+        )
+        ax.scatter(k, 100 * bid_iv[rows], marker="^", s=10, color="tab:blue", label="bid", zorder=2)
+        ax.scatter(k, 100 * ask_iv[rows], marker="v", s=10, color="tab:red", label="ask", zorder=2)
         ax.scatter(k, 100 * chain.mark_iv[rows], s=9, color="black", label="mark", zorder=3)
         lo, hi = (kq.min(), kq.max()) if kq.size else (k.min(), k.max())
         pad = 0.15 * (hi - lo)
         kg = np.linspace(lo - pad, hi + pad, 300)
         w = svi_total_variance(surface.slice_params(i), kg)
-        ax.plot(kg, 100 * np.sqrt(np.maximum(w, 0) / surface.T[i]), color="tab:green", lw=1.6,
-                label="fit", zorder=4)
+        ax.plot(
+            kg,
+            100 * np.sqrt(np.maximum(w, 0) / surface.T[i]),
+            color="tab:green",
+            lw=1.6,
+            label="fit",
+            zorder=4,
+        )
         ax.set_xlim(kg[0], kg[-1])
         inq = (k >= kg[0]) & (k <= kg[-1])
         ys = np.concatenate([100 * chain.mark_iv[rows][inq], 100 * np.sqrt(w / surface.T[i])])
@@ -108,7 +141,9 @@ def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
     fig.suptitle(
         f"{surface.underlying} {surface.method.upper()} smiles, "
         f"{ns_to_datetime(surface.ts_ns):%Y-%m-%d %H:%M} UTC",
-        fontsize=11, x=0.02, ha="left",
+        fontsize=11,
+        x=0.02,
+        ha="left",
     )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=110)
@@ -129,15 +164,25 @@ def print_gain_table(console: Console, rows: list[GainRow]) -> None:
         t.add_column(col, justify="right")
     for r in rows:
         style = "bold" if r.bucket == "all" else None
-        t.add_row(r.kind, r.bucket, str(r.n_in), str(r.n_out), f"{100 * r.mv_in:.1f}",
-                  f"{100 * r.mv_out:.1f}", f"{100 * r.sm_in:.1f}", f"{100 * r.sm_out:.1f}",
-                  style=style)
+        t.add_row(
+            r.kind,
+            r.bucket,
+            str(r.n_in),
+            str(r.n_out),
+            f"{100 * r.mv_in:.1f}",
+            f"{100 * r.mv_out:.1f}",
+            f"{100 * r.sm_in:.1f}",
+            f"{100 * r.sm_out:.1f}",
+            style=style,
+        )
     console.print(t)
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Fit and plot volatility surfaces (SVI / SSVI); smile-delta gains.",
-                      no_args_is_help=True)
+    sub = typer.Typer(
+        help="Fit and plot volatility surfaces (SVI / SSVI); smile-delta gains.",
+        no_args_is_help=True,
+    )
     app.add_typer(sub, name="surface")
 
     @sub.command("fit")
@@ -166,8 +211,9 @@ def register(app: typer.Typer) -> None:
         console.print(_fit_table(surface))
         cal = surface.calendar
         console.print(
-            "calendar: no arbitrage between expiries" if not cal else
-            f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5])
+            "calendar: no arbitrage between expiries"
+            if not cal
+            else f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5])
         )
         if plot is not None:
             plot_surface(surface, chain, plot)
@@ -196,7 +242,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {folder} holds {len(files)} snapshot files; need 4+")
             raise typer.Exit(2)
         for u in [x.strip().upper() for x in underlying.split(",") if x.strip()]:
-            chains = [load_chain_one for f in files for load_chain_one in load_chains(f, underlying=u)]
+            chains = [
+                load_chain_one for f in files for load_chain_one in load_chains(f, underlying=u)
+            ]
             print_gain_table(console, hedge_gain_table(chains))
 
 

@@ -68,14 +68,24 @@ def _log_forward(Tn, lfn, lspot, t):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[no-untyped-def]
-    """Implied vol and d(vol)/dk at strikes K (USD) and expiries T (years), in place."""
+    """Implied vol and d(vol)/dk at strikes K (USD) and expiries T (years), in place.
+
+    Returns the number of inputs with ``K <= 0`` or ``T <= 0`` (their outputs are NaN).
+    """
+    bad = 0
     for i in range(K.shape[0]):
         t = T[i]
+        if not (t > 0.0 and K[i] > 0.0):
+            bad += 1
+            out_vol[i] = math.nan
+            out_dvol_dk[i] = math.nan
+            continue
         k = math.log(K[i]) - _log_forward(Tn, lfn, lspot, t)
         w, w1 = _w_at(Tn, P, k, t)
         v = math.sqrt(max(w, 0.0) / t)
         out_vol[i] = v
         out_dvol_dk[i] = w1 / (2.0 * v * t) if v > 0 else 0.0
+    return bad
 
 
 @njit(cache=True)
@@ -90,10 +100,18 @@ def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta, out_vol):  # t
     ``dyn``: 0 sticky strike (dsigma/dF = 0), 1 sticky moneyness
     (``dsigma/dF = -(1/F) dsigma/dk``), 2 minimum variance (Hull and White 2017:
     ``delta_BS + vega / (F sqrt(T)) (ca + cb delta_BS + cc delta_BS**2)``).
+    Returns the number of inputs with a non-positive F, K or T or a kind other than
+    +1/-1 (their outputs are NaN).
     """
+    bad = 0
     for i in range(K.shape[0]):
         t = T[i]
         f = F[i]
+        if not (t > 0.0 and f > 0.0 and K[i] > 0.0 and (phi[i] == 1.0 or phi[i] == -1.0)):
+            bad += 1
+            out_delta[i] = math.nan
+            out_vol[i] = math.nan
+            continue
         k = math.log(K[i] / f)
         w, w1 = _w_at(Tn, P, k, t)
         v = math.sqrt(max(w, 1e-300) / t)
@@ -110,3 +128,4 @@ def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta, out_vol):  # t
         else:
             out_delta[i] = dbs
         out_vol[i] = v
+    return bad

@@ -102,8 +102,9 @@ def butterfly_violations(
     kk = np.asarray(k, dtype=np.float64)
     gg = np.asarray(g, dtype=np.float64)
     return [
-        ArbitrageViolation("butterfly", float(T), None, float(kk[i]), float(kk[j]),
-                           float(gg[i : j + 1].min()))
+        ArbitrageViolation(
+            "butterfly", float(T), None, float(kk[i]), float(kk[j]), float(gg[i : j + 1].min())
+        )
         for i, j in _runs(~(gg >= -tol))
     ]
 
@@ -132,8 +133,14 @@ def calendar_violations(
         drop = ww[i] - ww[i + 1]
         for a, b in _runs(drop > tol):
             out.append(
-                ArbitrageViolation("calendar", float(TT[i]), float(TT[i + 1]), float(kk[a]),
-                                   float(kk[b]), float(drop[a : b + 1].max()))
+                ArbitrageViolation(
+                    "calendar",
+                    float(TT[i]),
+                    float(TT[i + 1]),
+                    float(kk[a]),
+                    float(kk[b]),
+                    float(drop[a : b + 1].max()),
+                )
             )
     return out
 

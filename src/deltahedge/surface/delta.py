@@ -21,6 +21,7 @@ of one-step hedging errors against Black-Scholes delta (Hull and White 2017, eq.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +32,7 @@ from deltahedge.core.enums import parse_kind
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
 from deltahedge.surface import _eval
-from deltahedge.surface._black import black_delta, black_vega
+from deltahedge.pricing import black76_risk
 
 Dynamics = Literal["sticky_strike", "sticky_moneyness", "min_variance"]
 _DYN = {
@@ -89,16 +90,25 @@ def smile_delta(
         ca, cb, cc = (float(x) for x in coeffs)
     else:
         ca = cb = cc = 0.0
-    phi = np.asarray(parse_kind(kind), dtype=np.float64)
-    ph, FF, KK, TT = np.broadcast_arrays(phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T)))
-    shape = KK.shape
-    ph, FF, KK, TT = (np.ascontiguousarray(x.ravel(), dtype=np.float64) for x in (ph, FF, KK, TT))
-    if np.any(FF <= 0) or np.any(KK <= 0) or np.any(TT <= 0):
-        raise InvalidInput("F, K and T must all be > 0")
+    if isinstance(kind, np.ndarray) and kind.dtype in (np.int8, np.float64):
+        phi = kind.astype(np.float64)  # validated in the kernel
+    else:
+        phi = np.asarray(parse_kind(kind), dtype=np.float64)
+    arrs = [phi, *(np.asarray(x, dtype=np.float64) for x in (F, K, T))]
+    shape = arrs[2].shape
+    if any(a.shape != shape for a in arrs):
+        arrs = list(np.broadcast_arrays(*arrs))
+        shape = arrs[0].shape
+    ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
     vol = np.empty(KK.size)
-    _eval.delta_kernel(surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc,
-                       out, vol)
+    bad = _eval.delta_kernel(
+        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out, vol
+    )
+    if bad:
+        raise InvalidInput(
+            f"{bad} option(s) with F, K or T <= 0 or a kind other than call/put (+1/-1)"
+        )
     return out.reshape(shape)
 
 
@@ -152,7 +162,7 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         Options with more years than this to expiry are left out.
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in HedgeSteps.__dataclass_fields__}
-    for s, (a, b) in enumerate(zip(chains[:-1], chains[1:], strict=True)):
+    for s, (a, b) in enumerate(itertools.pairwise(chains)):
         if a.underlying != b.underlying:
             raise InvalidInput(f"chains mix underlyings {a.underlying} and {b.underlying}")
         idx_b = {name: i for i, name in enumerate(b.instrument.tolist())}
@@ -163,12 +173,17 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         va = a.to_usd(a.mark)[ia]
         vb = b.to_usd(b.mark)[ib]
         ok = (
-            np.isfinite(va) & np.isfinite(vb) & np.isfinite(a.mark_iv[ia]) & (a.mark_iv[ia] > 0)
-            & (a.T[ia] > 0) & (b.T[ib] > 0) & (a.T[ia] <= max_T)
+            np.isfinite(va)
+            & np.isfinite(vb)
+            & np.isfinite(a.mark_iv[ia])
+            & (a.mark_iv[ia] > 0)
+            & (a.T[ia] > 0)
+            & (b.T[ib] > 0)
+            & (a.T[ia] <= max_T)
         )
         ia, ib = ia[ok], ib[ok]
         F, K, T, sig = a.forward[ia], a.strike[ia], a.T[ia], a.mark_iv[ia]
-        phi = a.kind[ia].astype(np.float64)
+        g = black76_risk(a.kind[ia], F, K, T, sig)
         cols["kind"].append(a.kind[ia])
         cols["dV"].append(vb[ok] - va[ok])
         cols["dF"].append(b.forward[ib] - F)
@@ -176,8 +191,8 @@ def hedge_steps(chains: list[OptionChain], max_T: float = 2.0) -> HedgeSteps:
         cols["K"].append(K)
         cols["T"].append(T)
         cols["sigma"].append(sig)
-        cols["delta_bs"].append(black_delta(phi, F, K, T, sig))
-        cols["vega"].append(black_vega(F, K, T, sig))
+        cols["delta_bs"].append(g.delta)
+        cols["vega"].append(g.vega)
         cols["step"].append(np.full(ia.size, s, dtype=np.int64))
     if not cols["dV"]:
         raise InvalidInput("no option appears in two consecutive snapshots")

@@ -104,16 +104,22 @@ def _fit_quotes(q: SliceQuotes, grid: FloatArray | None) -> SVIParams:
         if not np.any((fv < q.bid_iv) | (fv > q.ask_iv)):
             break
         t2 = np.clip(fv, q.bid_iv + 0.15 * raw, q.ask_iv - 0.15 * raw)
-        p = calibrate_svi(q.k, t2 * t2 * q.T, vn / (2.0 * t2 * q.T) ** 2, butterfly_grid=grid)
+        p = calibrate_svi(
+            q.k,
+            t2 * t2 * q.T,
+            vn / (2.0 * t2 * q.T) ** 2,
+            butterfly_grid=grid,
+            near=p,
+            n_grid=9,
+            n_zoom=3,
+        )
         sc = _score(p, q)
         if sc < best_score:
             best, best_score = p, sc
     return best
 
 
-def diagnose_slice(
-    p: SVIParams, q: SliceQuotes, n_before_repair: int = 0
-) -> SliceDiagnostics:
+def diagnose_slice(p: SVIParams, q: SliceQuotes, n_before_repair: int = 0) -> SliceDiagnostics:
     """Fit statistics and butterfly check of the slice ``p`` against the quotes ``q``."""
     err = (_vol(p, q.k, q.T) - q.mark_iv) * 100.0
     fr = _vol(p, q.row_k, q.T)

@@ -98,11 +98,14 @@ def hedge_gain_table(
     sm_out = _sm_delta(h_out, surfaces[half - 1 :])
     rows = []
     for kind, sign in (("call", 1), ("put", -1)):
-        fit_m = (h_in.kind == sign) & (np.abs(h_in.delta_bs) >= 0.05) & (np.abs(h_in.delta_bs) <= 0.95)
+        fit_m = (
+            (h_in.kind == sign) & (np.abs(h_in.delta_bs) >= 0.05) & (np.abs(h_in.delta_bs) <= 0.95)
+        )
         coef = fit_min_variance_steps(h_in.select(fit_m))
         mv_in = _mv_delta(h_in, coef)
         mv_out = _mv_delta(h_out, coef)
         for b in (*BUCKETS, None):
+
             def sel(h: HedgeSteps, b: float | None = b, sign: int = sign) -> np.ndarray:
                 m = h.kind == sign
                 if b is None:

@@ -3,7 +3,7 @@
 A strike is *usable* when it has a mark IV and at least one row (call or put) with
 both a bid and an ask IV: the fit and its error statistics use usable strikes only.
 Missing bid/ask IVs are implied from the bid/ask prices with Black-76 on the row's
-forward (coin prices times the forward for inverse chains).
+forward (``pricing.implied_vol_inverse`` for coin prices).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from deltahedge._typing import FloatArray
 from deltahedge.marketdata.chain import OptionChain
-from deltahedge.surface._black import black_implied_vol, black_vega
+from deltahedge.pricing import black76_risk, implied_vol, implied_vol_inverse
 
 #: Smallest bid-ask spread (vol, decimals) used in weights: 0.2 vol point.
 MIN_SPREAD = 0.002
@@ -67,11 +67,9 @@ def quote_ivs(chain: OptionChain) -> tuple[FloatArray, FloatArray]:
     need_a = ~np.isfinite(ask_iv) & np.isfinite(chain.ask) & (chain.ask > 0)
     for need, price, out in ((need_b, chain.bid, bid_iv), (need_a, chain.ask, ask_iv)):
         if need.any():
-            usd = chain.to_usd(price)[need]
-            out[need] = black_implied_vol(
-                chain.kind[need].astype(np.float64), chain.forward[need], chain.strike[need],
-                chain.T[need], usd,
-            )
+            solve = implied_vol_inverse if chain.inverse else implied_vol
+            out[need] = solve(price[need], chain.kind[need], chain.forward[need],
+                              chain.strike[need], chain.T[need])
     return bid_iv, ask_iv
 
 
@@ -117,11 +115,18 @@ def slice_quotes(chain: OptionChain, min_strikes: int = 5) -> list[SliceQuotes]:
         qrows = rows[two_sided[rows]]
         out.append(
             SliceQuotes(
-                expiry_ns=int(e), T=T, forward=F, strike=K, k=np.log(K / F),
-                mark_iv=mark[use], bid_iv=lo[use], ask_iv=hi[use],
-                vega=black_vega(F, K, T, mark[use]),
+                expiry_ns=int(e),
+                T=T,
+                forward=F,
+                strike=K,
+                k=np.log(K / F),
+                mark_iv=mark[use],
+                bid_iv=lo[use],
+                ask_iv=hi[use],
+                vega=black76_risk(1, F, K, T, mark[use]).vega,
                 row_k=np.log(chain.strike[qrows] / F),
-                row_bid_iv=bid_iv[qrows], row_ask_iv=ask_iv[qrows],
+                row_bid_iv=bid_iv[qrows],
+                row_ask_iv=ask_iv[qrows],
             )
         )
     return out

@@ -128,8 +128,9 @@ def monotone_theta(theta: ArrayLike) -> FloatArray:
 def _unpack(x: np.ndarray, phi_kind: PhiKind) -> SSVIParams:
     rho = float(x[0])
     if phi_kind == "power_law":
-        return SSVIParams(rho, "power_law", eta=2.0 * float(x[1]) / (1.0 + abs(rho)),
-                          gamma=float(x[2]))
+        return SSVIParams(
+            rho, "power_law", eta=2.0 * float(x[1]) / (1.0 + abs(rho)), gamma=float(x[2])
+        )
     return SSVIParams(rho, "heston", lam=(1.0 + abs(rho)) / 4.0 + float(x[1]))
 
 

@@ -105,7 +105,7 @@ class Surface:
 
     def forward(self, T: ArrayLike) -> FloatArray:
         """The forward curve ``F(T)`` for expiry ``T`` (years), USD (see the module docstring)."""
-        tt = np.atleast_1d(np.asarray(T, dtype=np.float64))
+        tt = np.asarray(T, dtype=np.float64)
         lfn = np.log(self.forwards)
         ls = float(np.log(self.spot))
         out = np.array([_eval._log_forward(self.T, lfn, ls, float(t)) for t in tt.ravel()])
@@ -113,26 +113,38 @@ class Surface:
 
     def total_variance(self, k: ArrayLike, T: ArrayLike) -> FloatArray:
         """Total implied variance ``sigma**2 T`` at log-moneyness ``k`` and expiry ``T`` (years)."""
-        kk, tt = np.broadcast_arrays(np.asarray(k, dtype=np.float64),
-                                     np.asarray(T, dtype=np.float64))
+        kk, tt = np.broadcast_arrays(
+            np.asarray(k, dtype=np.float64), np.asarray(T, dtype=np.float64)
+        )
         out = np.empty(kk.size)
         for i, (x, t) in enumerate(zip(kk.ravel().tolist(), tt.ravel().tolist(), strict=True)):
             out[i] = _eval._w_at(self.T, self.params, x, t)[0]
         return out.reshape(kk.shape)
 
     def _vol_and_slope(self, K: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        KK, TT = np.broadcast_arrays(np.asarray(K, dtype=np.float64),
-                                     np.asarray(T, dtype=np.float64))
+        KK = np.asarray(K, dtype=np.float64)
+        TT = np.asarray(T, dtype=np.float64)
+        if KK.shape != TT.shape:
+            KK, TT = np.broadcast_arrays(KK, TT)
         shape = KK.shape
-        Kf = np.ascontiguousarray(KK.ravel())
-        Tf = np.ascontiguousarray(TT.ravel())
-        if np.any(Tf <= 0) or np.any(Kf <= 0):
-            raise InvalidInput("strikes and expiries must be > 0")
+        Kf = np.ascontiguousarray(KK).reshape(-1)
+        Tf = np.ascontiguousarray(TT).reshape(-1)
         vol = np.empty(Kf.size)
         dvk = np.empty(Kf.size)
-        _eval.vol_kernel(self.T, np.log(self.forwards), float(np.log(self.spot)), self.params,
-                         Kf, Tf, vol, dvk)
+        bad = _eval.vol_kernel(
+            self.T, self._log_forwards, self._log_spot, self.params, Kf, Tf, vol, dvk
+        )
+        if bad:
+            raise InvalidInput(f"{bad} strike(s) or expiry(ies) <= 0; both must be > 0")
         return vol.reshape(shape), dvk.reshape(shape)
+
+    @property
+    def _log_forwards(self) -> FloatArray:
+        return np.log(self.forwards)
+
+    @property
+    def _log_spot(self) -> float:
+        return float(np.log(self.spot))
 
     def vol(self, K: ArrayLike, T: ArrayLike) -> FloatArray:
         """Implied vol (decimal) at strike ``K`` (USD) and expiry ``T`` (years); vectorised."""
@@ -156,23 +168,16 @@ class Surface:
         """
         out: list[ArbitrageViolation] = []
         for i in range(len(self.T) - 1):
-            if k is not None:
-                kk = np.asarray(k, dtype=np.float64)
-            elif self.diagnostics:
-                d0, d1 = self.diagnostics[i], self.diagnostics[i + 1]
-                kk = np.linspace(min(d0.k_min, d1.k_min), max(d0.k_max, d1.k_max), n)
-            else:
-                kk = np.linspace(-1.0, 1.0, n)
+            kk = self._pair_grid(i, n) if k is None else np.asarray(k, dtype=np.float64)
             W = np.array([svi_total_variance(self.slice_params(j), kk) for j in (i, i + 1)])
             out.extend(calendar_violations(self.T[i : i + 2], kk, W))
         return out
 
-    def _common_grid(self, n: int) -> FloatArray:
+    def _pair_grid(self, i: int, n: int) -> FloatArray:
         if not self.diagnostics:
             return np.linspace(-1.0, 1.0, n)
-        lo = min(d.k_min for d in self.diagnostics)
-        hi = max(d.k_max for d in self.diagnostics)
-        return np.linspace(lo, hi, n)
+        d0, d1 = self.diagnostics[i], self.diagnostics[i + 1]
+        return np.linspace(min(d0.k_min, d1.k_min), max(d0.k_max, d1.k_max), n)
 
     # -------------------------------------------------------------------- JSON
     def to_json(self) -> str:
@@ -223,19 +228,17 @@ def _spot(chain: OptionChain, quotes: list[SliceQuotes]) -> float:
     return float(np.median(idx)) if idx.size else float(quotes[0].forward)
 
 
-def _repair_calendar(params: np.ndarray, T: FloatArray, k: FloatArray) -> np.ndarray:
+def _repair_calendar(surf: Surface) -> np.ndarray:
     # Raise each slice's level a (its minimum variance) by the largest drop below the
-    # previous slice on the grid, in ascending order of expiry.
-    out = params.copy()
-    prev = None
-    for i in range(len(T)):
-        w = svi_total_variance(SVIParams(*out[i]), k)
-        if prev is not None:
-            drop = float(np.max(prev - w))
-            if drop > 0:
-                out[i, 0] += drop * (1.0 + 1e-9) + 1e-14
-                w = svi_total_variance(SVIParams(*out[i]), k)
-        prev = w
+    # previous slice on the pair's check grid (the one check_calendar uses), in
+    # ascending order of expiry.
+    out = surf.params.copy()
+    for i in range(1, len(surf.T)):
+        kk = surf._pair_grid(i - 1, 201)
+        prev = svi_total_variance(SVIParams(*out[i - 1]), kk)
+        drop = float(np.max(prev - svi_total_variance(SVIParams(*out[i]), kk)))
+        if drop > 0:
+            out[i, 0] += drop * (1.0 + 1e-9) + 1e-14
     return out
 
 
@@ -300,17 +303,30 @@ def fit_surface(
         for q in quotes:
             raw = q.ask_iv - q.bid_iv
             wts.append(np.sqrt(q.vega / q.vega.max()) / np.maximum(raw, MIN_SPREAD) ** 2)
-        ssvi_p = calibrate_ssvi([q.k for q in quotes], [q.mark_iv for q in quotes], T, theta,
-                                wts, phi_kind=phi)
+        ssvi_p = calibrate_ssvi(
+            [q.k for q in quotes], [q.mark_iv for q in quotes], T, theta, wts, phi_kind=phi
+        )
         params = np.array([ssvi_slice_as_svi(ssvi_p, float(t)).as_tuple() for t in theta])
         diags = [diagnose_slice(SVIParams(*params[i]), q) for i, q in enumerate(quotes)]
-    surf = Surface(method=method, underlying=chain.underlying, ts_ns=int(chain.ts_ns),
-                   spot=_spot(chain, quotes), expiry_ns=exp, T=T, forwards=fwd, params=params,
-                   ssvi=ssvi_p, theta=theta, diagnostics=tuple(diags))
+    surf = Surface(
+        method=method,
+        underlying=chain.underlying,
+        ts_ns=int(chain.ts_ns),
+        spot=_spot(chain, quotes),
+        expiry_ns=exp,
+        T=T,
+        forwards=fwd,
+        params=params,
+        ssvi=ssvi_p,
+        theta=theta,
+        diagnostics=tuple(diags),
+    )
     if method == "svi" and repair_calendar:
-        new = _repair_calendar(params, T, surf._common_grid(201))
-        diags = [diagnose_slice(SVIParams(*new[i]), q, d.n_butterfly_before_repair)
-                 for i, (q, d) in enumerate(zip(quotes, diags, strict=True))]
+        new = _repair_calendar(surf)
+        diags = [
+            diagnose_slice(SVIParams(*new[i]), q, d.n_butterfly_before_repair)
+            for i, (q, d) in enumerate(zip(quotes, diags, strict=True))
+        ]
         surf = replace(surf, params=new, diagnostics=tuple(diags))
     return replace(surf, calendar=tuple(surf.check_calendar()))
 

@@ -78,7 +78,9 @@ class SVIParams:
         if self.sigma <= 0:
             out.append(f"sigma = {self.sigma} must be > 0")
         if self.min_variance() < -1e-12:
-            out.append(f"minimum total variance a + b sigma sqrt(1 - rho^2) = {self.min_variance()} < 0")
+            out.append(
+                f"minimum total variance a + b sigma sqrt(1 - rho^2) = {self.min_variance()} < 0"
+            )
         return out
 
     def min_variance(self) -> float:
@@ -231,6 +233,22 @@ def _qe_inner_py(
     hi = np.array([a_hi, LEE_SLOPE * s, LEE_SLOPE * s])
     best = np.inf
     cand = np.empty(3)
+    # The problem is convex on the box: an unconstrained minimum inside it (and with a
+    # non-negative minimum variance) is the answer, no active set needed.
+    if _solve_small(G, h, 3, cand):
+        inside = True
+        for j in range(3):
+            if cand[j] < lo[j] or cand[j] > hi[j]:
+                inside = False
+        if inside and cand[0] + math.sqrt(cand[1] * cand[2]) >= 0.0:
+            obj = ww
+            for i in range(3):
+                obj -= 2.0 * h[i] * cand[i]
+                for j in range(3):
+                    obj += cand[i] * G[i, j] * cand[j]
+            for j in range(3):
+                theta[j] = cand[j]
+            return obj
     free_idx = np.empty(3, dtype=np.int64)
     Gr = np.empty((3, 3))
     hr = np.empty(3)
@@ -377,6 +395,7 @@ def calibrate_svi(
     n_grid: int = 15,
     n_zoom: int = 4,
     butterfly_grid: ArrayLike | None = None,
+    near: SVIParams | None = None,
     reference: bool = False,
 ) -> SVIParams:
     """Fit a raw SVI slice to total variances by weighted least squares (quasi-explicit).
@@ -396,6 +415,9 @@ def calibrate_svi(
         Log-moneyness points where Durrleman's ``g >= 0`` is imposed: candidates with a
         negative ``g`` there are rejected, so the fit is free of butterfly arbitrage on
         that grid (a constrained refit; slower).
+    near : SVIParams, optional
+        Warm start: search only ``m`` within 15 % of the quoted span and ``s`` within a
+        factor ``e**0.5`` of ``near``'s (used by refits of a nearby target).
     reference : bool
         Use the pure-Python twin instead of the numba kernel (slow; for tests).
 
@@ -412,9 +434,7 @@ def calibrate_svi(
     """
     kk = np.ascontiguousarray(k, dtype=np.float64)
     ww = np.ascontiguousarray(w, dtype=np.float64)
-    wt = (
-        np.ones_like(kk) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    )
+    wt = np.ones_like(kk) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     if kk.shape != ww.shape or kk.shape != wt.shape or kk.ndim != 1:
         raise InvalidInput(
             f"k, w and weights must be 1-D of one length, got {kk.shape}, {ww.shape}, {wt.shape}"
@@ -429,8 +449,12 @@ def calibrate_svi(
         raise InvalidInput(f"weights must be >= 0, got min {wt.min()}")
     wt = wt / wt.sum()
     span = max(float(kk.max() - kk.min()), 1e-4)
-    m_lo, m_hi = float(kk.min()) - 0.5 * span, float(kk.max()) + 0.5 * span
-    ls_lo, ls_hi = math.log(max(span * 1e-3, 1e-5)), math.log(max(2.0 * span, 1e-3))
+    if near is None:
+        m_lo, m_hi = float(kk.min()) - 0.5 * span, float(kk.max()) + 0.5 * span
+        ls_lo, ls_hi = math.log(max(span * 1e-3, 1e-5)), math.log(max(2.0 * span, 1e-3))
+    else:
+        m_lo, m_hi = near.m - 0.15 * span, near.m + 0.15 * span
+        ls_lo, ls_hi = math.log(near.sigma) - 0.5, math.log(near.sigma) + 0.5
     kg = (
         np.zeros(0)
         if butterfly_grid is None

@@ -1,0 +1,116 @@
+"""Surface: the issue's targets on every real snapshot, interpolation, forward curve, JSON."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deltahedge.core.errors import InvalidInput
+from deltahedge.marketdata import OptionChain
+from deltahedge.surface import Surface, fit_surface, slice_quotes, svi_total_variance
+
+
+def _errors_and_inside(s: Surface, chain: OptionChain) -> tuple[np.ndarray, int, int]:
+    errs, n_in, n_q = [], 0, 0
+    for i, q in enumerate(slice_quotes(chain)):
+        assert q.expiry_ns == s.expiry_ns[i]
+        p = s.slice_params(i)
+        errs.append(100 * (np.sqrt(svi_total_variance(p, q.k) / q.T) - q.mark_iv))
+        fr = np.sqrt(svi_total_variance(p, q.row_k) / q.T)
+        n_in += int(np.sum((fr >= q.row_bid_iv) & (fr <= q.row_ask_iv)))
+        n_q += len(fr)
+    return np.concatenate(errs), n_in, n_q
+
+
+def test_every_real_snapshot_meets_the_svi_fit_targets(
+    real_chains: dict[str, list[OptionChain]], svi_surfaces: dict[str, list[Surface]]
+) -> None:
+    # Targets (issue 3), per snapshot and underlying, over expiries with >= 5 usable
+    # strikes: median |fit - mark IV| <= 0.5 vol point; >= 90 % of fitted vols inside the
+    # bid-ask IV of rows quoted on both sides; no butterfly arbitrage in any slice.
+    checked = 0
+    for u in ("BTC", "ETH"):
+        for chain, s in zip(real_chains[u], svi_surfaces[u], strict=True):
+            err, n_in, n_q = _errors_and_inside(s, chain)
+            assert np.median(np.abs(err)) <= 0.5, (u, chain.ts_ns, np.median(np.abs(err)))
+            assert n_in / n_q >= 0.90, (u, chain.ts_ns, n_in / n_q)
+            assert all(d.butterfly == () and d.min_g >= 0 for d in s.diagnostics)
+            # the diagnostics agree with the recomputation
+            assert sum(d.n_inside for d in s.diagnostics) == n_in
+            checked += 1
+    assert checked == 50
+
+
+def test_vol_at_a_listed_expiry_is_that_slice(svi_surfaces: dict[str, list[Surface]]) -> None:
+    s = svi_surfaces["BTC"][0]
+    i = 7
+    K = s.forwards[i] * np.exp(np.linspace(-0.4, 0.4, 9))
+    want = np.sqrt(svi_total_variance(s.slice_params(i), np.log(K / s.forwards[i])) / s.T[i])
+    np.testing.assert_allclose(s.vol(K, np.full(9, s.T[i])), want, rtol=1e-12)
+    np.testing.assert_allclose(s.forward(s.T), s.forwards, rtol=1e-12)
+
+
+def test_total_variance_is_linear_in_T_between_expiries_and_flat_vol_outside(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["ETH"][3]
+    k = np.linspace(-0.3, 0.3, 7)
+    w = [svi_total_variance(s.slice_params(i), k) for i in range(len(s.T))]
+    t_mid = 0.25 * s.T[4] + 0.75 * s.T[5]
+    np.testing.assert_allclose(s.total_variance(k, t_mid), 0.25 * w[4] + 0.75 * w[5], rtol=1e-12)
+    t_before, t_after = 0.5 * s.T[0], 2.0 * s.T[-1]
+    np.testing.assert_allclose(s.total_variance(k, t_before) / t_before, w[0] / s.T[0], rtol=1e-12)
+    np.testing.assert_allclose(s.total_variance(k, t_after) / t_after, w[-1] / s.T[-1], rtol=1e-12)
+
+
+def test_forward_curve_is_log_linear_through_spot_and_forwards(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["BTC"][5]
+    assert float(s.forward(1e-12)) == pytest.approx(s.spot, rel=1e-9)
+    t = 0.5 * (s.T[8] + s.T[9])
+    assert float(s.forward(t)) == pytest.approx(np.sqrt(s.forwards[8] * s.forwards[9]), rel=1e-12)
+
+
+def test_dvol_dk_is_the_derivative_of_vol_in_log_strike(
+    svi_surfaces: dict[str, list[Surface]],
+) -> None:
+    s = svi_surfaces["BTC"][10]
+    T = np.array([0.01, 0.1, 0.3, 0.6, 1.2])
+    F = s.forward(T)
+    K = F * np.array([0.8, 0.95, 1.0, 1.1, 1.3])
+    h = 1e-5  # K e^{+-h} moves k by +-h at fixed T (and fixed forward)
+    fd = (s.vol(K * np.exp(h), T) - s.vol(K * np.exp(-h), T)) / (2 * h)
+    np.testing.assert_allclose(s.dvol_dk(K, T), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_json_round_trip_gives_the_same_surface(svi_surfaces: dict[str, list[Surface]]) -> None:
+    s = svi_surfaces["ETH"][0]
+    back = Surface.from_json(s.to_json())
+    K, T = np.array([2500.0, 3000.0, 3500.0]), np.array([0.02, 0.2, 0.7])
+    np.testing.assert_array_equal(back.vol(K, T), s.vol(K, T))
+    assert back.diagnostics == s.diagnostics and back.calendar == s.calendar
+    assert back.method == "svi" and back.underlying == "ETH"
+
+
+def test_calendar_repair_removes_calendar_arbitrage_and_reports_the_cost(
+    real_chains: dict[str, list[OptionChain]], svi_surfaces: dict[str, list[Surface]]
+) -> None:
+    chain = real_chains["BTC"][0]
+    plain = svi_surfaces["BTC"][0]
+    assert plain.calendar != ()  # this snapshot's free SVI fits cross
+    fixed = fit_surface(chain, "svi", repair_calendar=True)
+    assert fixed.calendar == ()
+    # raising a slice's level can only move its fit away from the quotes
+    assert sum(d.rmse_vol_pts for d in fixed.diagnostics) >= sum(
+        d.rmse_vol_pts for d in plain.diagnostics
+    )
+
+
+def test_bad_arguments_raise(
+    real_chains: dict[str, list[OptionChain]], svi_surfaces: dict[str, list[Surface]]
+) -> None:
+    with pytest.raises(InvalidInput, match="method"):
+        fit_surface(real_chains["BTC"][0], "sabr")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="> 0"):
+        svi_surfaces["BTC"][0].vol([-1.0], [0.1])
