@@ -182,7 +182,9 @@ def test_zakamouline_needs_a_vol():
     pol = Zakamouline()
     with pytest.raises(InvalidInput, match="needs a vol"):
         pol.decide(make_risk(5.0, 1e-4, vega=100.0), make_market(), HedgeState())
-    intent = pol.decide(make_risk(5.0, 1e-4, vega=100.0), make_market(), HedgeState(vol_forecast=0.5))
+    intent = pol.decide(
+        make_risk(5.0, 1e-4, vega=100.0), make_market(), HedgeState(vol_forecast=0.5)
+    )
     assert intent is not None and intent.inputs["tau"] == pytest.approx(30 / 365)
 
 

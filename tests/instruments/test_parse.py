@@ -131,3 +131,11 @@ def test_delta_per_contract_inverse_is_face_over_entry_linear_is_size():
 def test_spec_with_nonpositive_size_is_refused():
     with pytest.raises(InvalidInput, match="contract_size"):
         Perpetual("X", "v", "BTC", Settlement.LINEAR, 0.0, "USDT", 1.0, 1.0, 0.5)
+
+
+def test_parse_hedge_instrument_refuses_options():
+    from deltahedge.instruments import parse_hedge_instrument
+
+    assert isinstance(parse_hedge_instrument("BTC-PERPETUAL", "deribit"), Perpetual)
+    with pytest.raises(InvalidInput, match="is an option"):
+        parse_hedge_instrument("BTC-27MAR26-90000-C", "deribit")

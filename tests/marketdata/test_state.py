@@ -76,3 +76,17 @@ def test_unknown_underlying_and_mark_raise_invalid_input():
 def test_decreasing_expiries_are_refused():
     with pytest.raises(InvalidInput, match="increasing"):
         UnderlyingState(100.0, np.array([2, 1]), np.array([100.0, 100.0]))
+
+
+def test_from_chain_takes_index_and_one_forward_per_expiry(shared_data):
+    from deltahedge.marketdata import load_chains
+
+    f = shared_data / "deribit_chain_2026" / "deribit_options_snapshot_20260105T092511Z.csv"
+    if not f.is_file():
+        pytest.skip(f"{f.name} not found")
+    chain = next(c for c in load_chains(f) if c.underlying == "BTC")
+    u = UnderlyingState.from_chain(chain)
+    assert u.index == chain.index_price[0]
+    assert np.array_equal(u.expiries_ns, np.unique(chain.expiry_ns))
+    for e, fwd in zip(u.expiries_ns, u.forwards, strict=True):
+        assert fwd in set(chain.forward[chain.expiry_ns == e])

@@ -23,9 +23,7 @@ F_ORACLE, T_ORACLE, SIG_ORACLE = 93636.6, 0.221604, 0.4349
 def _market(index: float = F_ORACLE, fwd: float = F_ORACLE, perp: float | None = None):
     ts = CALL.expiry_ns - round(T_ORACLE * YEAR_NS)
     marks = {} if perp is None else {("deribit", "BTC-PERPETUAL"): perp}
-    u = UnderlyingState(
-        index, np.array([CALL.expiry_ns]), np.array([fwd]), marks=marks, funding={}
-    )
+    u = UnderlyingState(index, np.array([CALL.expiry_ns]), np.array([fwd]), marks=marks, funding={})
     return MarketState(ts, {"BTC": u})
 
 
@@ -95,7 +93,9 @@ def test_linear_perp_delta_is_size_in_usd_and_scaled_by_entry_in_coin():
         m.ts_ns,
         {
             "BTC": UnderlyingState(
-                F_ORACLE, m.underlyings["BTC"].expiries_ns, m.underlyings["BTC"].forwards,
+                F_ORACLE,
+                m.underlyings["BTC"].expiries_ns,
+                m.underlyings["BTC"].forwards,
                 marks={("binance", "BTCUSDT"): F_ORACLE},
             )
         },
@@ -181,8 +181,12 @@ def test_numba_kernel_matches_numpy_twin_on_random_book():
     )
     for coin in (False, True):
         for model in (0, 1, 2, 3):
-            fast = K.book_kernel(**args, coin_numeraire=coin, model=model, mv_a=-0.2, mv_b=0.3, mv_c=-0.1)
-            slow = K.book_reference(**args, coin_numeraire=coin, model=model, mv_a=-0.2, mv_b=0.3, mv_c=-0.1)
+            fast = K.book_kernel(
+                **args, coin_numeraire=coin, model=model, mv_a=-0.2, mv_b=0.3, mv_c=-0.1
+            )
+            slow = K.book_reference(
+                **args, coin_numeraire=coin, model=model, mv_a=-0.2, mv_b=0.3, mv_c=-0.1
+            )
             for a, b in zip(fast, slow, strict=True):
                 np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
@@ -252,4 +256,21 @@ def test_vanna_sigma_matches_finite_difference_of_delta_in_relative_vol(numerair
     x = 1e-4
     up = book.with_vols(book.sigma * (1 + x)).risk(m, numeraire).delta("BTC")
     dn = book.with_vols(book.sigma * (1 - x)).risk(m, numeraire).delta("BTC")
-    assert book.risk(m, numeraire).vanna_sigma_coin[0] == pytest.approx((up - dn) / (2 * x), rel=1e-5)
+    assert book.risk(m, numeraire).vanna_sigma_coin[0] == pytest.approx(
+        (up - dn) / (2 * x), rel=1e-5
+    )
+
+
+def test_registered_delta_model_adds_vega_times_its_dsigma_df():
+    from deltahedge.portfolio import delta_models, register_delta_model
+
+    # a toy dynamics: dsigma/dF = -1e-6 per USD for every option
+    register_delta_model("toy_const_slope", lambda surf, phi, F, K, T, sig: np.full(F.shape, -1e-6))
+    assert "toy_const_slope" in delta_models()
+    m = _market()
+    pos = [Position(CALL, 2.0)]
+    bs = book_risk(pos, m, vols=[SIG_ORACLE])
+    toy = book_risk(pos, m, vols=[SIG_ORACLE], delta_model="toy_const_slope")
+    assert toy.delta("BTC") == pytest.approx(bs.delta("BTC") - bs.vega_usd[0] * 1e-6, rel=1e-12)
+    with pytest.raises(InvalidInput, match="built in"):
+        register_delta_model("black76", lambda *a: a[2])

@@ -15,6 +15,7 @@ from rich.console import Console
 BENCHMARKS: dict[str, str] = {
     "marketdata": "deltahedge.bench.marketdata",
     "surface": "deltahedge.bench.surface",
+    "portfolio": "deltahedge.bench.portfolio",
 }
 
 

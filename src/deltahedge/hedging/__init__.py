@@ -7,6 +7,8 @@ from deltahedge.hedging.bands import (
     zakamouline_half_width,
     zakamouline_vol_factor,
 )
+from deltahedge.hedging.choice import HedgeCost, HedgeVenue, choose_hedge, hedge_cost
+from deltahedge.hedging.overlay import OverlayLimits, OverlayPlan, overlay
 from deltahedge.hedging.policies import (
     POLICIES,
     FixedInterval,
@@ -23,23 +25,33 @@ from deltahedge.hedging.policies import (
     Zakamouline,
     make_policy,
 )
+from deltahedge.hedging.volatility import ewma_vol, garch_forecast
 
 __all__ = [
     "POLICIES",
     "FixedInterval",
     "FixedThreshold",
     "GammaWeighted",
+    "HedgeCost",
     "HedgeState",
+    "HedgeVenue",
     "Hysteresis",
     "Jitter",
     "Leland",
+    "OverlayLimits",
+    "OverlayPlan",
     "Policy",
     "TimeOrThreshold",
     "VolAdaptive",
     "WhalleyWilmott",
     "Zakamouline",
+    "choose_hedge",
+    "ewma_vol",
+    "garch_forecast",
+    "hedge_cost",
     "leland_vol_factor",
     "make_policy",
+    "overlay",
     "whalley_wilmott_half_width",
     "zakamouline_half_width",
     "zakamouline_vol_factor",

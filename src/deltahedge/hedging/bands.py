@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 
 
-def whalley_wilmott_half_width(gamma: float, spot: float, cost: float, risk_aversion: float) -> float:
+def whalley_wilmott_half_width(
+    gamma: float, spot: float, cost: float, risk_aversion: float
+) -> float:
     """Half-width of the Whalley-Wilmott no-transaction band, in coin.
 
     ``w = (3 c Gamma^2 S / (2 lambda))^(1/3)`` (Whalley and Wilmott 1997, "An asymptotic

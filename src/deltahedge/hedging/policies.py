@@ -74,7 +74,9 @@ class HedgeState:
     jitter_u: float = 0.0
     vol_forecast: float = 0.0
 
-    def after_hedge(self, intent: HedgeIntent, rng: np.random.Generator | None = None) -> HedgeState:
+    def after_hedge(
+        self, intent: HedgeIntent, rng: np.random.Generator | None = None
+    ) -> HedgeState:
         """The state once ``intent`` is acted on; draws the next timing jitter from ``rng``."""
         u = float(rng.uniform(-1.0, 1.0)) if rng is not None else 0.0
         return HedgeState(intent.ts_ns, self.n_hedges + 1, u, self.vol_forecast)
@@ -244,7 +246,11 @@ def _round_lots(
         if q != 0.0 and abs(q) < min_size - 1e-12:
             continue
         after = d0 + q * per
-        key = (0 if abs(after) <= band + 1e-12 else 1, abs(after) if abs(after) > band else 0.0, abs(after - target))
+        key = (
+            0 if abs(after) <= band + 1e-12 else 1,
+            abs(after) if abs(after) > band else 0.0,
+            abs(after - target),
+        )
         if key < best_key:
             best, best_key = q, key
     return best
@@ -266,10 +272,14 @@ class FixedInterval(_Policy):
         _positive(self.name, interval_s=self.interval_s)
         _nonneg(self.name, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.min_delta or not self._interval_due(self.interval_s, market, state):
             return None
-        why = f"interval {self.interval_s:g} s elapsed, |delta| {abs(delta):.4g} > {self.min_delta:g}"
+        why = (
+            f"interval {self.interval_s:g} s elapsed, |delta| {abs(delta):.4g} > {self.min_delta:g}"
+        )
         return _Plan(delta, 0.0, math.inf, why, {"interval_s": self.interval_s})
 
 
@@ -283,7 +293,9 @@ class FixedThreshold(_Policy):
     def __post_init__(self) -> None:
         _positive(self.name, threshold=self.threshold)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.threshold:
             return None
         why = f"|delta| {abs(delta):.4g} > threshold {self.threshold:g} ({self.name})"
@@ -303,7 +315,9 @@ class TimeOrThreshold(_Policy):
         _positive(self.name, threshold=self.threshold, interval_s=self.interval_s)
         _nonneg(self.name, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         a = abs(delta)
         if a > self.threshold:
             why = f"|delta| {a:.4g} > threshold {self.threshold:g} ({self.name})"
@@ -328,7 +342,9 @@ class Hysteresis(_Policy):
         if not self.inner < self.outer:
             raise ConfigError(f"hysteresis needs inner < outer, got {self.inner} >= {self.outer}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if abs(delta) <= self.outer:
             return None
         why = f"|delta| {abs(delta):.4g} > outer {self.outer:g}, back to inner {self.inner:g}"
@@ -354,10 +370,14 @@ class WhalleyWilmott(_Policy):
         _positive(self.name, cost=self.cost, risk_aversion=self.risk_aversion)
         _nonneg(self.name, min_band=self.min_band)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])
-        w = max(bands.whalley_wilmott_half_width(g, s, self.cost, self.risk_aversion), self.min_band)
+        w = max(
+            bands.whalley_wilmott_half_width(g, s, self.cost, self.risk_aversion), self.min_band
+        )
         if abs(delta) <= w:
             return None
         why = f"|delta| {abs(delta):.4g} > band {w:.4g} ({self.name})"
@@ -395,18 +415,25 @@ class Zakamouline(_Policy):
         _positive(self.name, cost=self.cost, risk_aversion=self.risk_aversion)
         _nonneg(self.name, sigma=self.sigma, tau_years=self.tau_years, min_band=self.min_band)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = self._vol(self.sigma, state)
         tau = self.tau_years or _vega_weighted_tau(risk, u)
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])
         f = bands.zakamouline_vol_factor(g, s, vol, tau, self.cost, self.risk_aversion)
         d_m = delta + float(risk.vanna_sigma_coin[u]) * (f - 1.0)
-        h = max(bands.zakamouline_half_width(g, s, vol, tau, self.cost, self.risk_aversion), self.min_band)
+        h = max(
+            bands.zakamouline_half_width(g, s, vol, tau, self.cost, self.risk_aversion),
+            self.min_band,
+        )
         if abs(d_m) <= h:
             return None
         why = f"|modified delta| {abs(d_m):.4g} > band {h:.4g} ({self.name})"
-        return _Plan(d_m, _sign(d_m) * h, h, why, {"gamma": g, "sigma": vol, "tau": tau, "vol_factor": f})
+        return _Plan(
+            d_m, _sign(d_m) * h, h, why, {"gamma": g, "sigma": vol, "tau": tau, "vol_factor": f}
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -423,7 +450,9 @@ class Leland(_Policy):
         _positive(self.name, cost=self.cost, interval_s=self.interval_s)
         _nonneg(self.name, sigma=self.sigma, min_delta=self.min_delta)
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         if not self._interval_due(self.interval_s, market, state):
             return None
         vol = self._vol(self.sigma, state)
@@ -456,7 +485,9 @@ class VolAdaptive(_Policy):
         if not self.min_band <= self.max_band:
             raise ConfigError(f"{self.name}: min_band {self.min_band} > max_band {self.max_band}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = state.vol_forecast if state.vol_forecast > 0 else self.sigma_ref
         band = self.base_band * (self.sigma_ref / vol) ** self.elasticity
         band = min(max(band, self.min_band), self.max_band)
@@ -486,7 +517,9 @@ class GammaWeighted(_Policy):
         if not self.min_band <= self.max_band:
             raise ConfigError(f"{self.name}: min_band {self.min_band} > max_band {self.max_band}")
 
-    def _plan(self, risk, u, delta, market, state):  # type: ignore[no-untyped-def]
+    def _plan(
+        self, risk: BookRisk, u: int, delta: float, market: MarketState, state: HedgeState
+    ) -> _Plan | None:
         vol = self._vol(self.sigma, state)
         g = float(risk.gamma_coin[u])
         s = float(risk.index[u])

@@ -1,7 +1,7 @@
 """Contract specifications (option, perpetual, future, spot; linear or inverse) and the
 parsing of venues' instrument names."""
 
-from deltahedge.instruments.parse import FORMS, parse_instrument
+from deltahedge.instruments.parse import FORMS, parse_hedge_instrument, parse_instrument
 from deltahedge.instruments.specs import (
     Future,
     Instrument,
@@ -19,5 +19,6 @@ __all__ = [
     "Perpetual",
     "Spot",
     "delta_per_contract",
+    "parse_hedge_instrument",
     "parse_instrument",
 ]

@@ -272,4 +272,14 @@ def parse_instrument(symbol: str, venue: str) -> Instrument:
     return _PARSERS[v](s)
 
 
-__all__ = ["FORMS", "parse_instrument"]
+def parse_hedge_instrument(symbol: str, venue: str) -> Perpetual | Future | Spot:
+    """Like ``parse_instrument``, for a linear hedge: an option name raises ``InvalidInput``."""
+    ins = parse_instrument(symbol, venue)
+    if isinstance(ins, Option):
+        raise InvalidInput(
+            f"{venue}:{symbol} is an option; a hedge instrument is a perpetual, future or spot"
+        )
+    return ins
+
+
+__all__ = ["FORMS", "parse_hedge_instrument", "parse_instrument"]

@@ -25,6 +25,7 @@ import numpy as np
 from deltahedge._typing import FloatArray, IntArray
 from deltahedge.core.errors import InvalidInput, StaleMarketData
 from deltahedge.core.units import NS_PER_SECOND, SECONDS_PER_YEAR
+from deltahedge.marketdata.chain import OptionChain
 
 Key = tuple[str, str]  # (venue, symbol)
 
@@ -107,6 +108,20 @@ class UnderlyingState:
         object.__setattr__(self, "forwards", fwd)
         for name in ("marks", "quotes", "funding"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @classmethod
+    def from_chain(cls, chain: OptionChain, **extra: object) -> UnderlyingState:
+        """The index and forward curve of an option-chain snapshot.
+
+        The index is the chain's first ``index_price``; the forward of each expiry is the
+        one its first row is priced off. ``extra`` fills the other fields (``marks``,
+        ``quotes``, ``funding``, timestamps).
+        """
+        exp, first = np.unique(np.asarray(chain.expiry_ns, dtype=np.int64), return_index=True)
+        fwd = np.asarray(chain.forward, dtype=np.float64)[first]
+        ok = np.isfinite(fwd) & (fwd > 0)
+        index = float(chain.index_price[0]) if len(chain) else float("nan")
+        return cls(index, exp[ok], fwd[ok], **extra)  # type: ignore[arg-type]
 
     def forward(self, expiry_ns: int, ts_ns: int) -> float:
         """Forward price for ``expiry_ns`` seen at ``ts_ns``, USD.
@@ -204,9 +219,7 @@ class MarketState:
             index=index,
             forwards=u.forwards * k,
             marks={key: m * k for key, m in u.marks.items()},
-            quotes={
-                key: replace(q, bid=q.bid * k, ask=q.ask * k) for key, q in u.quotes.items()
-            },
+            quotes={key: replace(q, bid=q.bid * k, ask=q.ask * k) for key, q in u.quotes.items()},
         )
         unders = dict(self.underlyings)
         unders[underlying] = scaled

@@ -298,7 +298,9 @@ def book_reference(
     sums = np.zeros((index.size, 6))
     for c in range(6):
         sums[:, c] = np.bincount(und_all, weights=rows[:, c], minlength=index.size)
-    slot_vega = np.bincount(opt_slot, weights=opt_units * vega, minlength=slot_fwd.size)
+    slot_vega = np.bincount(opt_slot, weights=opt_units * vega, minlength=slot_fwd.size).astype(
+        np.float64
+    )
     return rows, sums, slot_vega
 
 

@@ -62,7 +62,9 @@ class VolSurface(Protocol):
 
 
 #: ``fn(surface, phi, F, K, T, sigma) -> dsigma/dF`` (per USD), arrays of the options.
-DeltaModelFn = Callable[[Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
+DeltaModelFn = Callable[
+    [Any, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], FloatArray
+]
 
 _BUILTIN_MODELS = {
     "black76": K.MODEL_NONE,
@@ -225,18 +227,24 @@ class CompiledBook:
     def with_surface(self, surface: VolSurface, market: MarketState) -> CompiledBook:
         """Vols and skews from ``surface`` at each option's strike and current ``T``.
 
-        The skew ``dsigma/dk`` (``k = ln(K/F)``) is a central difference with ``h = 1e-3``.
-        Call it when the surface is refitted, off the hot path.
+        The skew ``dsigma/dk`` (``k = ln(K/F)``) is the surface's own ``dvol_dk(K, T)`` when
+        it has one (``deltahedge.surface.Surface`` does), else a central difference in
+        ``k`` with ``h = 1e-3``. Call it when the surface is refitted, off the hot path.
         """
         if self.n_options == 0:
             return replace(self, surface=surface)
         T = np.maximum((self.slot_exp - market.ts_ns) / _YEAR_NS, 1e-8)[self.opt_slot]
         Kx = self.opt_strike
-        h = 1e-3
         sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
-        up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
-        dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
-        return replace(self, sigma=sig, skew=(up - dn) / (2 * h), surface=surface)
+        slope = getattr(surface, "dvol_dk", None)
+        if callable(slope):
+            skew = np.asarray(slope(Kx, T), dtype=np.float64)
+        else:
+            h = 1e-3
+            up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
+            dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
+            skew = (up - dn) / (2 * h)
+        return replace(self, sigma=sig, skew=skew, surface=surface)
 
     def _slot_forwards(self, market: MarketState) -> FloatArray:
         fwd = np.empty(self.slot_exp.size)
@@ -289,8 +297,7 @@ class CompiledBook:
             index = np.array([market.underlyings[u].index for u in self.underlyings])
         except KeyError as exc:
             raise InvalidInput(
-                f"market state has no underlying {exc.args[0]!r}; the book needs "
-                f"{self.underlyings}"
+                f"market state has no underlying {exc.args[0]!r}; the book needs {self.underlyings}"
             ) from None
         slot_fwd = self._slot_forwards(market)
         slot_T = (self.slot_exp - market.ts_ns) / _YEAR_NS
