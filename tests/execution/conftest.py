@@ -30,4 +30,6 @@ def real_books(shared_data) -> tuple[L2Book, L2Book]:
 @pytest.fixture()
 def real_sources(real_books) -> tuple[BookSource, BookSource]:
     lin, inv = real_books
-    return _source(lin, BINANCE_BTCUSDT, "binance_usdm"), _source(inv, BINANCE_BTCUSD_PERP, "binance_coinm")
+    return _source(lin, BINANCE_BTCUSDT, "binance_usdm"), _source(
+        inv, BINANCE_BTCUSD_PERP, "binance_coinm"
+    )

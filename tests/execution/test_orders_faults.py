@@ -39,7 +39,9 @@ class _Crash(Exception):
 class _CrashingVenue:
     """Forwards to a paper venue; may 'kill the process' just before or after a submit."""
 
-    def __init__(self, inner: PaperVenue, rng: np.random.Generator, p_before: float, p_after: float):
+    def __init__(
+        self, inner: PaperVenue, rng: np.random.Generator, p_before: float, p_after: float
+    ):
         self._inner = inner
         self._rng = rng
         self._p_before = p_before
@@ -75,7 +77,9 @@ async def _run_schedule(seed: int) -> dict[str, int]:
         drop_update=u(0, 0.4),
     )
     book = synthetic_book("BTCUSDT", levels=300, size_at_touch=0.4, seed=seed)
-    paper = PaperVenue("v", [BINANCE_BTCUSDT], {"BTCUSDT": book}, clock=clock, faults=faults, seed=seed)
+    paper = PaperVenue(
+        "v", [BINANCE_BTCUSDT], {"BTCUSDT": book}, clock=clock, faults=faults, seed=seed
+    )
     venue = _CrashingVenue(paper, rng, u(0, 0.15), u(0, 0.15))
     journal = MemoryJournal()
 
@@ -107,8 +111,12 @@ async def _run_schedule(seed: int) -> dict[str, int]:
                     await om.reconcile()
                     # a second hedge of the same exposure while this one is in flight is refused
                     if om.in_flight("BTC") is not None:
-                        other = HedgeIntent(f"s{seed}-dup{k}-{rounds}", clock.now_ns(), "BTC", 1.0, "dup")
-                        rep = await om.execute(other, [OrderRequest("", "v", "BTCUSDT", OrderSide.BUY, 1.0)])
+                        other = HedgeIntent(
+                            f"s{seed}-dup{k}-{rounds}", clock.now_ns(), "BTC", 1.0, "dup"
+                        )
+                        rep = await om.execute(
+                            other, [OrderRequest("", "v", "BTCUSDT", OrderSide.BUY, 1.0)]
+                        )
                         assert rep.status == "skipped", rep
                         skipped += 1
                     await om.resume()
@@ -138,7 +146,9 @@ async def _run_schedule(seed: int) -> dict[str, int]:
     # every venue fill journaled and counted exactly once
     assert set(journal.fills) == {f.fill_id for f in venue_fills}, seed
     assert len(journal.fills) == len(venue_fills)
-    assert sum(f.signed_quantity for f in journal.fills.values()) == pytest.approx(venue_pos, abs=1e-9)
+    assert sum(f.signed_quantity for f in journal.fills.values()) == pytest.approx(
+        venue_pos, abs=1e-9
+    )
     assert om.positions.get(("v", "BTCUSDT"), 0.0) == pytest.approx(venue_pos, abs=1e-9)
     assert all(abs(d) < 1e-9 for d in diffs.values()), diffs
     # no client order id sent twice, no intent over- or under-filled
@@ -146,7 +156,9 @@ async def _run_schedule(seed: int) -> dict[str, int]:
     by_intent: dict[str, float] = {}
     coid_intent = {o.request.client_order_id: o.request.intent_id for o in om.orders.values()}
     for f in venue_fills:
-        by_intent[coid_intent[f.client_order_id]] = by_intent.get(coid_intent[f.client_order_id], 0.0) + f.quantity
+        by_intent[coid_intent[f.client_order_id]] = (
+            by_intent.get(coid_intent[f.client_order_id], 0.0) + f.quantity
+        )
     for iid, qty in targets.items():
         assert by_intent.get(iid, 0.0) == pytest.approx(qty, abs=1e-9), (seed, iid)
     return {
@@ -167,6 +179,16 @@ def test_random_fault_schedules_position_exact_and_no_double_counting():
 
     totals = asyncio.run(run_all())
     # the schedules really exercised every fault kind (so the invariants were tested under them)
-    for kind in ("reject", "rate_limit", "disconnect_before", "disconnect_after", "disconnect_query",
-                 "drop_fill", "duplicate_fill", "drop_update", "restarts", "skipped"):
+    for kind in (
+        "reject",
+        "rate_limit",
+        "disconnect_before",
+        "disconnect_after",
+        "disconnect_query",
+        "drop_fill",
+        "duplicate_fill",
+        "drop_update",
+        "restarts",
+        "skipped",
+    ):
         assert totals.get(kind, 0) > 50, (kind, totals)

@@ -13,7 +13,9 @@ from deltahedge.core.events import HedgeIntent
 from deltahedge.execution.router import RouterConfig, SmartRouter
 
 
-def _hand_walk(book, linear: bool, contract_usd: float, fee: float, side: int, contracts: float) -> tuple[float, float]:
+def _hand_walk(
+    book, linear: bool, contract_usd: float, fee: float, side: int, contracts: float
+) -> tuple[float, float]:
     """Cost over mid (USD) and coin delta of ``contracts`` taken level by level, in plain Python.
 
     Per level: coin = q (linear, sizes in BTC) or q * 100 / p (inverse, 100-USD contracts);
@@ -47,7 +49,9 @@ def _hand_cost_of_route(route, real_books, side: int) -> float:
 
 
 @pytest.mark.parametrize("coin", [50.0, -50.0])
-def test_large_hedge_split_across_linear_and_inverse_costs_less_than_either_alone(real_sources, real_books, coin):
+def test_large_hedge_split_across_linear_and_inverse_costs_less_than_either_alone(
+    real_sources, real_books, coin
+):
     router = SmartRouter()
     lin, inv = real_sources
     split = router.route(coin, [lin, inv])
@@ -92,7 +96,9 @@ def test_down_or_stale_venue_is_skipped_with_its_reason(real_sources):
     down = router.route(5.0, [replace(lin, healthy=False), inv], now_ns=inv.ts_ns)
     assert [a.instrument for a in down.allocations] == ["BTCUSD_PERP"]
     assert down.skipped == (("binance_usdm", "venue down"),)
-    stale = router.route(5.0, [lin, replace(inv, ts_ns=lin.ts_ns - 5_000_000_000)], now_ns=lin.ts_ns)
+    stale = router.route(
+        5.0, [lin, replace(inv, ts_ns=lin.ts_ns - 5_000_000_000)], now_ns=lin.ts_ns
+    )
     assert [a.instrument for a in stale.allocations] == ["BTCUSDT"]
     assert "old" in stale.skipped[0][1]
 
@@ -106,11 +112,14 @@ def test_max_slippage_keeps_every_fill_within_the_limit(real_sources):
 
 
 def test_positive_funding_makes_the_long_side_dearer(real_sources):
-    lin, inv = real_sources
+    lin, _inv = real_sources
     base = SmartRouter().route(5.0, [lin])
     funded = SmartRouter().route(5.0, [replace(lin, funding_rate=0.0001, carry_hours=8.0)])
     # carry = notional * 1 bp for one 8 h period
-    assert funded.cost_usd - base.cost_usd == pytest.approx(funded.allocations[0].execution.coin * funded.allocations[0].execution.avg_price * 1e-4, rel=1e-9)
+    assert funded.cost_usd - base.cost_usd == pytest.approx(
+        funded.allocations[0].execution.coin * funded.allocations[0].execution.avg_price * 1e-4,
+        rel=1e-9,
+    )
 
 
 def test_twap_clips_split_a_large_intent_only_when_allowed():

@@ -10,14 +10,21 @@ import pytest
 
 from deltahedge.core.enums import OrderSide
 from deltahedge.core.errors import DataError, InvalidInput
-from deltahedge.venues.binance_replay import BinanceBookBuilder, BookTicker, DepthApplied, replay_binance
+from deltahedge.venues.binance_replay import (
+    BinanceBookBuilder,
+    BookTicker,
+    DepthApplied,
+    replay_binance,
+)
 from deltahedge.venues.book import L2Book
 
 FILES = [("usdm_btcusdt_20240808.gz", "BTCUSDT"), ("coinm_btcusd_perp_20240808.gz", "BTCUSD_PERP")]
 
 
 @pytest.mark.parametrize(("name", "symbol"), FILES)
-def test_replayed_book_top_matches_binance_bookticker_at_the_same_update_id(shared_data, name, symbol):
+def test_replayed_book_top_matches_binance_bookticker_at_the_same_update_id(
+    shared_data, name, symbol
+):
     book = L2Book(symbol)
     tops: list[tuple[int, int, float, float]] = []
     tickers: list[BookTicker] = []

@@ -75,7 +75,10 @@ def recorded(request) -> dict:
 
 
 def _upgrade(answer: dict) -> dict:
-    rows = [{"counter_currency": "USD", "settlement_currency": r["base_currency"], **r} for r in answer["result"]]
+    rows = [
+        {"counter_currency": "USD", "settlement_currency": r["base_currency"], **r}
+        for r in answer["result"]
+    ]
     return {**answer, "result": rows}
 
 
@@ -91,12 +94,29 @@ def _exchange(recorded: dict, private: list | None = None):
             return {"jsonrpc": "2.0", "result": [{"currency": "BTC"}, {"currency": "ETH"}]}
         if private is not None:
             private.append((url, method, body))
-            return {"jsonrpc": "2.0", "result": {"order": {
-                "order_id": "BTC-1", "label": "x", "instrument_name": "BTC-PERPETUAL", "direction": "buy",
-                "amount": 50.0, "filled_amount": 50.0, "average_price": 32000.0, "price": 32010.0,
-                "order_state": "filled", "order_type": "limit", "time_in_force": "immediate_or_cancel",
-                "creation_timestamp": 1626993723000, "last_update_timestamp": 1626993723001,
-                "post_only": False, "reduce_only": False}, "trades": []}}
+            return {
+                "jsonrpc": "2.0",
+                "result": {
+                    "order": {
+                        "order_id": "BTC-1",
+                        "label": "x",
+                        "instrument_name": "BTC-PERPETUAL",
+                        "direction": "buy",
+                        "amount": 50.0,
+                        "filled_amount": 50.0,
+                        "average_price": 32000.0,
+                        "price": 32010.0,
+                        "order_state": "filled",
+                        "order_type": "limit",
+                        "time_in_force": "immediate_or_cancel",
+                        "creation_timestamp": 1626993723000,
+                        "last_update_timestamp": 1626993723001,
+                        "post_only": False,
+                        "reduce_only": False,
+                    },
+                    "trades": [],
+                },
+            }
         raise AssertionError(f"unexpected request {url}")
 
     ex.fetch = fetch
@@ -130,9 +150,15 @@ def test_ccxt_parses_every_recorded_btc_instrument_with_its_size_expiry_and_stri
         assert m["expiry"] == r["expiration_timestamp"] or r["settlement_period"] == "perpetual"
         assert m["inverse"] is True
         if r["kind"] == "option":
-            assert m["type"] == "option" and m["strike"] == r["strike"] and m["optionType"] == r["option_type"]
+            assert (
+                m["type"] == "option"
+                and m["strike"] == r["strike"]
+                and m["optionType"] == r["option_type"]
+            )
     assert markets["BTC/USD:BTC-210924-40000-P"]["id"] == "BTC-24SEP21-40000-P"
-    assert markets["BTC/USD:BTC"]["id"] == "BTC-PERPETUAL" and markets["BTC/USD:BTC"]["type"] == "swap"
+    assert (
+        markets["BTC/USD:BTC"]["id"] == "BTC-PERPETUAL" and markets["BTC/USD:BTC"]["type"] == "swap"
+    )
 
 
 def test_venue_maps_markets_to_contract_specs_in_contracts(recorded):
@@ -145,12 +171,22 @@ def test_venue_maps_markets_to_contract_specs_in_contracts(recorded):
 
     specs = asyncio.run(go())
     perp = specs["BTC-PERPETUAL"]
-    assert (perp.kind, perp.settlement, perp.contract_size, perp.lot_size) == ("perpetual", Settlement.INVERSE, 10.0, 1.0)
+    assert (perp.kind, perp.settlement, perp.contract_size, perp.lot_size) == (
+        "perpetual",
+        Settlement.INVERSE,
+        10.0,
+        1.0,
+    )
     assert perp.taker_fee == 0.0005 and perp.tick_size == 0.5
     fut = specs["BTC-25MAR22"]
     assert fut.kind == "future" and fut.expiry_ns == 1648195200000 * 1_000_000
     opt = specs["BTC-24SEP21-40000-P"]
-    assert (opt.kind, opt.strike, opt.option_kind, opt.lot_size) == ("option", 40000.0, OptionKind.PUT, 0.1)
+    assert (opt.kind, opt.strike, opt.option_kind, opt.lot_size) == (
+        "option",
+        40000.0,
+        OptionKind.PUT,
+        0.1,
+    )
     assert opt.expiry_ns == 1632470400000 * 1_000_000
 
 
@@ -203,14 +239,20 @@ def test_ccxt_pro_rebuilds_recorded_books_and_tickers(recorded):
             last[msg["params"]["data"]["instrument_name"]] = msg["params"]["data"]
     for name, raw in last.items():
         t = tickers[by_id[name]]
-        assert (t["bid"], t["ask"], t["markPrice"]) == (raw["best_bid_price"], raw["best_ask_price"], raw["mark_price"])
+        assert (t["bid"], t["ask"], t["markPrice"]) == (
+            raw["best_bid_price"],
+            raw["best_ask_price"],
+            raw["mark_price"],
+        )
         assert t["timestamp"] == raw["timestamp"]
 
 
 def test_submit_sends_client_id_and_flags_and_sizes_inverse_perps_in_usd(recorded, monkeypatch):
     monkeypatch.setenv("DH_TEST_KEY", "key-AAAA")
     monkeypatch.setenv("DH_TEST_SECRET", "secret-BBBB")
-    cfg = CcxtVenueConfig(exchange="deribit", api_key_env="DH_TEST_KEY", secret_env="DH_TEST_SECRET")
+    cfg = CcxtVenueConfig(
+        exchange="deribit", api_key_env="DH_TEST_KEY", secret_env="DH_TEST_SECRET"
+    )
     private: list = []
 
     async def go():
@@ -218,8 +260,17 @@ def test_submit_sends_client_id_and_flags_and_sizes_inverse_perps_in_usd(recorde
         ex.apiKey, ex.secret = cfg.credentials()["apiKey"], cfg.credentials()["secret"]
         venue = CcxtVenue(cfg, ex)
         try:
-            req = OrderRequest("dhabc", "deribit", "BTC-PERPETUAL", OrderSide.BUY, 5.0, OrderType.LIMIT,
-                               32010.0, TimeInForce.IOC, reduce_only=True)
+            req = OrderRequest(
+                "dhabc",
+                "deribit",
+                "BTC-PERPETUAL",
+                OrderSide.BUY,
+                5.0,
+                OrderType.LIMIT,
+                32010.0,
+                TimeInForce.IOC,
+                reduce_only=True,
+            )
             return venue, await venue.submit(req)
         finally:
             await venue.close()
@@ -229,7 +280,9 @@ def test_submit_sends_client_id_and_flags_and_sizes_inverse_perps_in_usd(recorde
     assert "private/buy" in url and "label=dhabc" in url
     assert "amount=50" in url  # 5 contracts x 10 USD
     assert "time_in_force=immediate_or_cancel" in url and "reduce_only=true" in url
-    assert upd.status is OrderStatus.FILLED and upd.filled_quantity == 5.0 and upd.avg_price == 32000.0
+    assert (
+        upd.status is OrderStatus.FILLED and upd.filled_quantity == 5.0 and upd.avg_price == 32000.0
+    )
     text = repr(venue) + repr(cfg)
     assert "key-AAAA" not in text and "secret-BBBB" not in text and "<redacted>" in repr(venue)
 

@@ -55,23 +55,53 @@ def test_market_buy_walks_levels_with_taker_fee():
 
 def test_ioc_limit_partially_fills_and_cancels_rest():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 5.0, order_type=OrderType.LIMIT, price=102.0,
-                                    time_in_force=TimeInForce.IOC)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                5.0,
+                order_type=OrderType.LIMIT,
+                price=102.0,
+                time_in_force=TimeInForce.IOC,
+            )
+        )
+    )
     assert upd.status is OrderStatus.CANCELLED and upd.filled_quantity == 3.0
 
 
 def test_fok_that_cannot_fill_completely_expires_untouched():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 9.0, order_type=OrderType.LIMIT, price=102.0,
-                                    time_in_force=TimeInForce.FOK)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                9.0,
+                order_type=OrderType.LIMIT,
+                price=102.0,
+                time_in_force=TimeInForce.FOK,
+            )
+        )
+    )
     assert upd.status is OrderStatus.EXPIRED and upd.filled_quantity == 0.0
     assert v.books["BTCUSDT"].asks[101.0] == 1.0
 
 
 def test_post_only_that_would_cross_is_rejected():
     v, _ = _venue()
-    upd = asyncio.run(v.submit(_req("a", OrderSide.BUY, 1.0, order_type=OrderType.LIMIT, price=101.0,
-                                    time_in_force=TimeInForce.POST_ONLY)))
+    upd = asyncio.run(
+        v.submit(
+            _req(
+                "a",
+                OrderSide.BUY,
+                1.0,
+                order_type=OrderType.LIMIT,
+                price=101.0,
+                time_in_force=TimeInForce.POST_ONLY,
+            )
+        )
+    )
     assert upd.status is OrderStatus.REJECTED
 
 
@@ -86,7 +116,7 @@ def test_passive_order_fills_only_after_the_queue_ahead_trades():
     v.on_trade("BTCUSDT", 100.0, 0.8, OrderSide.SELL)
     upd = asyncio.run(v.get_order("a"))
     assert upd.status is OrderStatus.PARTIALLY_FILLED and upd.filled_quantity == pytest.approx(0.5)
-    fill = [e for e in events if isinstance(e, Fill)][0]
+    fill = next(e for e in events if isinstance(e, Fill))
     assert fill.liquidity == "maker" and fill.fee == pytest.approx(0.5 * 100.0 * 0.0002)
     v.on_trade("BTCUSDT", 99.0, 0.1, OrderSide.SELL)  # a trade through our price fills the rest
     assert asyncio.run(v.get_order("a")).status is OrderStatus.FILLED

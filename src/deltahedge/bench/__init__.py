@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "marketdata": "deltahedge.bench.marketdata",
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
+    "execution": "deltahedge.bench.execution",
 }
 
 

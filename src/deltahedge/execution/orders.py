@@ -16,6 +16,11 @@ Guarantees (tested under seeded random fault schedules in ``tests/execution``):
   intent on the same underlying is refused (status ``skipped``).
 - **Fills once.** Fills are de-duplicated by ``fill_id``; a terminal order whose counted
   fills fall short of its reported filled quantity has its fills fetched from the venue.
+- **Top-ups.** A leg whose order was rejected (it never reached the book), or a market
+  order that ran out of book, gets a new attempt for its unfilled rest. A limit leg that
+  expired or was cancelled (IOC/FOK at its limit) is closed as partial: re-sending at the
+  same limit would not fill, and the atomic option+hedge relies on a fill-or-kill leg
+  never being topped up.
 - **Retries** use capped exponential backoff, ``min(cap, base * factor**n)``, and honour
   :class:`RateLimited` ``retry_after``.
 
@@ -146,6 +151,7 @@ class OrderManager:
         self.duplicate_fills = 0
         self._last_reject = ""
         self._in_flight: dict[str, str] = {}
+        self._by_intent: dict[str, dict[int, list[ManagedOrder]]] = {}
         self._lots: dict[tuple[str, str], float] = {}
         for venue in self.venues.values():
             venue.subscribe(self.on_event)
@@ -157,8 +163,8 @@ class OrderManager:
         om = cls(venues, journal, **kwargs)
         state = journal.load()
         om.intents = dict(state.intents)
-        for coid, rec in state.orders.items():
-            om.orders[coid] = ManagedOrder(rec)
+        for rec in sorted(state.orders.values(), key=lambda r: r.attempt):
+            om._index(ManagedOrder(rec))
         for fill in state.fills.values():
             om._count_fill(fill, journal_it=False)
         for intent in om.intents.values():
@@ -195,9 +201,15 @@ class OrderManager:
         ):
             new_status = upd.status
         filled = max(rec.filled_quantity, upd.filled_quantity)
-        avg = upd.avg_price if upd.filled_quantity >= rec.filled_quantity and upd.avg_price else rec.avg_price
+        avg = (
+            upd.avg_price
+            if upd.filled_quantity >= rec.filled_quantity and upd.avg_price
+            else rec.avg_price
+        )
         if (new_status, filled, True) != (rec.status, rec.filled_quantity, rec.confirmed):
-            mo.record = replace(rec, status=new_status, filled_quantity=filled, confirmed=True, avg_price=avg)
+            mo.record = replace(
+                rec, status=new_status, filled_quantity=filled, confirmed=True, avg_price=avg
+            )
             self.journal.record_order(mo.record)
 
     def _count_fill(self, fill: Fill, journal_it: bool = True) -> bool:
@@ -231,7 +243,12 @@ class OrderManager:
         holder = self._in_flight.get(intent.underlying)
         if holder is not None:
             return ExecutionReport(
-                intent.intent_id, "skipped", {}, {}, {}, 0.0,
+                intent.intent_id,
+                "skipped",
+                {},
+                {},
+                {},
+                0.0,
                 reason=f"hedge {holder} on {intent.underlying} is still in flight; not hedging twice",
             )
         self._in_flight[intent.underlying] = intent.intent_id
@@ -239,7 +256,9 @@ class OrderManager:
         self.journal.record_intent(intent)
         for k, leg in enumerate(legs):
             req = replace(
-                leg, client_order_id=client_order_id(intent.intent_id, k, 0), intent_id=intent.intent_id,
+                leg,
+                client_order_id=client_order_id(intent.intent_id, k, 0),
+                intent_id=intent.intent_id,
                 ts_ns=self.clock.now_ns(),
             )
             self._new_order(req, k, 0, float(leg.quantity))
@@ -273,19 +292,18 @@ class OrderManager:
     # ------------------------------------------------------------------ internals
     def _new_order(self, req: OrderRequest, leg: int, attempt: int, target: float) -> ManagedOrder:
         rec = OrderRecord(req, OrderStatus.NEW, 0.0, leg, attempt, target)
-        mo = ManagedOrder(rec)
-        self.orders[req.client_order_id] = mo
         self.journal.record_order(rec)
+        return self._index(ManagedOrder(rec))
+
+    def _index(self, mo: ManagedOrder) -> ManagedOrder:
+        self.orders[mo.request.client_order_id] = mo
+        legs = self._by_intent.setdefault(mo.request.intent_id, {})
+        legs.setdefault(mo.record.leg, []).append(mo)
         return mo
 
     def _legs(self, intent_id: str) -> dict[int, list[ManagedOrder]]:
-        legs: dict[int, list[ManagedOrder]] = {}
-        for mo in self.orders.values():
-            if mo.request.intent_id == intent_id:
-                legs.setdefault(mo.record.leg, []).append(mo)
-        for orders in legs.values():
-            orders.sort(key=lambda m: m.record.attempt)
-        return legs
+        """Orders of an intent by leg, in attempt order (the lists are live)."""
+        return self._by_intent.get(intent_id, {})
 
     def _intent_done(self, intent_id: str) -> bool:
         for orders in self._legs(intent_id).values():
@@ -302,6 +320,14 @@ class OrderManager:
             del self._in_flight[intent.underlying]
 
     def _leg_remaining(self, orders: list[ManagedOrder]) -> float:
+        last = orders[-1]
+        if last.request.order_type is OrderType.LIMIT and last.status in (
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+        ):
+            # a limit leg that met its limit (IOC/FOK) or was cancelled is closed, not topped
+            # up at the same price: the caller re-decides on fresh books
+            return 0.0
         target = orders[0].record.leg_target
         filled = sum(m.counted for m in orders)
         lot = self._lots.get((orders[0].request.venue, orders[0].request.instrument), 0.0)
@@ -345,7 +371,9 @@ class OrderManager:
                     quantity=rest,
                     ts_ns=self.clock.now_ns(),
                 )
-                orders.append(self._new_order(nxt, leg, len(orders), last.record.leg_target))
+                self._new_order(
+                    nxt, leg, len(orders), last.record.leg_target
+                )  # appends to ``orders``
         self._release_if_done(intent_id)
         return self._report(intent_id, reason)
 
@@ -421,7 +449,9 @@ class OrderManager:
                 return await fn()
             except (VenueDisconnected, RateLimited):
                 await self._sleep(self.retry.delay(n))
-        raise ExecutionError(f"venue call failed {self.retry.max_tries} times; will retry at reconcile")
+        raise ExecutionError(
+            f"venue call failed {self.retry.max_tries} times; will retry at reconcile"
+        )
 
     def _report(self, intent_id: str, reason: str) -> ExecutionReport:
         legs = self._legs(intent_id)
@@ -438,7 +468,15 @@ class OrderManager:
             avg[leg] = sum(f.quantity * f.price for f in fills) / q if q > 0 else 0.0
             fees += sum(f.fee for f in fills)
             working |= not orders[-1].status.is_terminal
-        short = any(filled[k] < targets[k] - max(self._lots.get((legs[k][0].request.venue, legs[k][0].request.instrument), 0.0) / 2, _EPS) for k in legs)
+        short = any(
+            filled[k]
+            < targets[k]
+            - max(
+                self._lots.get((legs[k][0].request.venue, legs[k][0].request.instrument), 0.0) / 2,
+                _EPS,
+            )
+            for k in legs
+        )
         if working:
             status = "working"
         elif not short:
@@ -451,7 +489,10 @@ class OrderManager:
 
 
 def _marketable(req: OrderRequest) -> bool:
-    return req.order_type is OrderType.MARKET or req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+    return req.order_type is OrderType.MARKET or req.time_in_force in (
+        TimeInForce.IOC,
+        TimeInForce.FOK,
+    )
 
 
 __all__ = ["BeforeSend", "ExecutionReport", "ManagedOrder", "OrderManager", "RetryPolicy"]

@@ -68,8 +68,13 @@ class LiquiditySource(Protocol):
     healthy: bool
     max_coin: float
 
-    def segments(self, side: OrderSide, max_slippage_bps: float | None) -> tuple[FloatArray, FloatArray]:
-        """Coin amounts and USD cost per coin of consecutive slices of liquidity, cheapest first."""
+    def segments(
+        self, side: OrderSide, max_slippage_bps: float | None, max_coin: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Coin amounts and USD cost per coin of consecutive slices of liquidity, cheapest first.
+
+        Only the slices needed to reach ``max_coin`` must be returned (more is allowed).
+        """
         ...
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
@@ -113,45 +118,55 @@ class BookSource:
     funding_rate: float = 0.0
     carry_hours: float = 0.0
 
+    _cache: dict[OrderSide, tuple[FloatArray, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     @property
     def mid(self) -> float:
         return 0.5 * (float(self.bids[0, 0]) + float(self.asks[0, 0]))
 
-    def _side(self, side: OrderSide) -> FloatArray:
-        return self.asks if side is OrderSide.BUY else self.bids
+    def _prep(self, side: OrderSide) -> tuple[FloatArray, ...]:
+        """Prices, sizes, coin per level, cumulative coin, cumulative contracts (cached)."""
+        got = self._cache.get(side)
+        if got is None:
+            rows = self.asks if side is OrderSide.BUY else self.bids
+            prices, sizes = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+            cs = self.instrument.contract_size
+            coin = (
+                sizes * cs
+                if self.instrument.settlement is Settlement.LINEAR
+                else sizes * cs / prices
+            )
+            got = (prices, sizes, coin, np.cumsum(coin), np.cumsum(sizes))
+            self._cache[side] = got
+        return got
 
-    def _unit_cost(self, side: OrderSide, prices: FloatArray) -> FloatArray:
-        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
-        return side.sign * (prices - self.mid) + (self.instrument.taker_fee + carry) * prices
-
-    def segments(self, side: OrderSide, max_slippage_bps: float | None = None) -> tuple[FloatArray, FloatArray]:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
+    def segments(
+        self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
+    ) -> tuple[FloatArray, FloatArray]:
+        prices, _, coin, cum, _ = self._prep(side)
+        n = min(int(np.searchsorted(cum, max_coin, side="left")) + 1, len(prices))
+        prices, coin = prices[:n], coin[:n]
+        mid = self.mid
         if max_slippage_bps is not None:
-            ok = side.sign * (prices - self.mid) <= self.mid * max_slippage_bps * 1e-4
-            prices, sizes = prices[ok], sizes[ok]
-        cs = self.instrument.contract_size
-        coin = sizes * cs if self.instrument.settlement is Settlement.LINEAR else sizes * cs / prices
-        return coin, self._unit_cost(side, prices)
+            k = int(np.count_nonzero(side.sign * (prices - mid) <= mid * max_slippage_bps * 1e-4))
+            prices, coin = prices[:k], coin[:k]
+        carry = side.sign * self.funding_rate * self.carry_hours / 8.0
+        cost = side.sign * (prices - mid) + (self.instrument.taker_fee + carry) * prices
+        return coin, cost
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
-        cs = self.instrument.contract_size
-        linear = self.instrument.settlement is Settlement.LINEAR
-        coins = sizes * cs if linear else sizes * cs / prices
-        cum = np.cumsum(coins)
+        prices, _, _, cum, cum_sizes = self._prep(side)
         n = int(np.searchsorted(cum, coin, side="left"))
         if n >= len(cum):
-            return float(sizes.sum())
+            return float(cum_sizes[-1])
         before_coin = float(cum[n - 1]) if n > 0 else 0.0
-        before = float(sizes[:n].sum())
+        before = float(cum_sizes[n - 1]) if n > 0 else 0.0
         return before + self.instrument.contracts_for(coin - before_coin, float(prices[n]))
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
-        rows = self._side(side)
-        prices, sizes = rows[:, 0], rows[:, 1]
-        cum = np.cumsum(sizes)
+        prices, sizes, _, _, cum = self._prep(side)
         n = min(int(np.searchsorted(cum, contracts - 1e-12, side="left")) + 1, len(sizes))
         take = sizes[:n].copy()
         take[-1] -= max(0.0, float(cum[n - 1]) - contracts)
@@ -268,15 +283,18 @@ class SmartRouter:
             if not s.healthy:
                 skipped.append((s.venue, "venue down"))
             elif now_ns and age > self.config.max_age_ns:
-                skipped.append((s.venue, f"book {age / 1e9:.1f} s old > {self.config.max_age_ns / 1e9:.1f} s"))
+                skipped.append(
+                    (s.venue, f"book {age / 1e9:.1f} s old > {self.config.max_age_ns / 1e9:.1f} s")
+                )
             else:
                 usable.append(s)
         seg_coin: list[FloatArray] = []
         seg_cost: list[FloatArray] = []
         seg_src: list[FloatArray] = []
         for i, s in enumerate(usable):
-            c, u = s.segments(side, max_slippage_bps)
-            c = _cap(c, min(s.max_coin, want))
+            cap = min(s.max_coin, want)
+            c, u = s.segments(side, max_slippage_bps, cap)
+            c = _cap(c, cap)
             seg_coin.append(c)
             seg_cost.append(u[: len(c)])
             seg_src.append(np.full(len(c), i, dtype=float))
@@ -289,7 +307,7 @@ class SmartRouter:
             cum = np.cumsum(coins[order])
             n = int(np.searchsorted(cum, want, side="left"))
             full = order[: min(n, len(order))]
-            np.add.at(take, src[full], coins[full])
+            take += np.bincount(src[full], weights=coins[full], minlength=len(usable))
             if n < len(order):
                 before = float(cum[n - 1]) if n > 0 else 0.0
                 take[src[order[n]]] += want - before
@@ -303,7 +321,9 @@ class SmartRouter:
             if contracts <= 0:
                 continue
             allocations.append(
-                Allocation(s.venue, s.instrument.symbol, side, contracts, s.execute_cost(side, contracts))
+                Allocation(
+                    s.venue, s.instrument.symbol, side, contracts, s.execute_cost(side, contracts)
+                )
             )
         return Route(side, want, tuple(allocations), tuple(skipped))
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltahedge.core.enums import OrderSide
 from deltahedge.core.errors import DataError
 from deltahedge.venues.book import L2Book
 
@@ -78,10 +79,19 @@ class BinanceBookBuilder:
     strict : bool
         Raise :class:`DataError` on a gap (default); otherwise count it and stop applying
         until :meth:`apply_snapshot` is called again.
+    on_level : callable, optional
+        ``on_level(side, price, size)`` applies each level change instead of writing to
+        ``book`` directly (it must update ``book`` itself).
     """
 
-    def __init__(self, book: L2Book, strict: bool = True) -> None:
+    def __init__(
+        self,
+        book: L2Book,
+        strict: bool = True,
+        on_level: Callable[[OrderSide, float, float], None] | None = None,
+    ) -> None:
         self.book = book
+        self.on_level = on_level
         self.strict = strict
         self.last_update_id: int | None = None  # snapshot's lastUpdateId
         self.prev_u: int | None = None  # u of the last applied diff
@@ -114,17 +124,25 @@ class BinanceBookBuilder:
                 self.dropped += 1
                 return None
             if not first <= self.last_update_id <= last:
-                return self._gap(
+                self._gap(
                     f"first diff after snapshot {self.last_update_id} has U={first}, u={last}; "
                     "Binance requires U <= lastUpdateId <= u"
                 )
+                return None
         elif prev != self.prev_u:
-            return self._gap(f"diff pu={prev} does not follow previous u={self.prev_u}")
+            self._gap(f"diff pu={prev} does not follow previous u={self.prev_u}")
+            return None
         book = self.book
-        for p, q in diff["b"]:
-            book.set_bid(float(p), float(q))
-        for p, q in diff["a"]:
-            book.set_ask(float(p), float(q))
+        if self.on_level is None:
+            for p, q in diff["b"]:
+                book.set_bid(float(p), float(q))
+            for p, q in diff["a"]:
+                book.set_ask(float(p), float(q))
+        else:  # e.g. a paper venue that also shortens the queues of our resting orders
+            for p, q in diff["b"]:
+                self.on_level(OrderSide.BUY, float(p), float(q))
+            for p, q in diff["a"]:
+                self.on_level(OrderSide.SELL, float(p), float(q))
         self.prev_u = last
         book.update_id = last
         book.ts_ns = int(diff["T"]) * _MS
@@ -136,7 +154,6 @@ class BinanceBookBuilder:
         self.synced = False
         if self.strict:
             raise DataError(f"{self.book.instrument}: sequence gap: {message}; re-snapshot needed")
-        return None
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -147,7 +164,12 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield int(head), json.loads(body)
 
 
-def replay_binance(path: str | Path, book: L2Book, strict: bool = True) -> Iterator[ReplayEvent]:
+def replay_binance(
+    path: str | Path,
+    book: L2Book,
+    strict: bool = True,
+    on_level: Callable[[OrderSide, float, float], None] | None = None,
+) -> Iterator[ReplayEvent]:
     """Replay a recorded Binance futures stream file, maintaining ``book``.
 
     Diffs seen before the snapshot are buffered and applied (or dropped) per the rules in
@@ -155,7 +177,7 @@ def replay_binance(path: str | Path, book: L2Book, strict: bool = True) -> Itera
     they come (those before the snapshot too); each applied diff yields a
     :class:`DepthApplied` after ``book`` has been updated.
     """
-    builder = BinanceBookBuilder(book, strict=strict)
+    builder = BinanceBookBuilder(book, strict=strict, on_level=on_level)
     pending: list[tuple[int, dict[str, Any]]] = []
     for recv, msg in _lines(Path(path)):
         if "lastUpdateId" in msg:
@@ -206,6 +228,33 @@ def load_book(path: str | Path, instrument: str, seconds_after_snapshot: float =
     return book
 
 
+def replay_into_paper(
+    path: str | Path, venue: Any, instrument: str, clock: Any, until_ns: int | None = None
+) -> Iterator[ReplayEvent]:
+    """Replay a recorded file through a :class:`~deltahedge.venues.paper.PaperVenue`.
+
+    The venue's book for ``instrument`` is rebuilt from the file; every level change goes
+    through ``venue.on_level`` (queue positions shrink on cancels), every trade through
+    ``venue.on_trade`` (our resting orders fill once the volume ahead has traded), and
+    the :class:`~deltahedge.core.clock.SimClock` ``clock`` follows the venue's timestamps.
+    Events are yielded after they are applied, so a caller can place orders between them.
+    """
+    book = venue.books[instrument]
+
+    def on_level(side: OrderSide, price: float, size: float) -> None:
+        venue.on_level(instrument, side, price, size)
+
+    for ev in replay_binance(path, book, on_level=on_level):
+        if until_ns is not None and ev.ts_ns > until_ns:
+            return
+        if ev.ts_ns > clock.now_ns():
+            clock.set(ev.ts_ns)
+        if isinstance(ev, Trade):
+            aggressor = OrderSide.SELL if ev.buyer_is_maker else OrderSide.BUY
+            venue.on_trade(instrument, ev.price, ev.quantity, aggressor)
+        yield ev
+
+
 __all__ = [
     "BinanceBookBuilder",
     "BookTicker",
@@ -214,4 +263,5 @@ __all__ = [
     "Trade",
     "load_book",
     "replay_binance",
+    "replay_into_paper",
 ]

@@ -198,7 +198,9 @@ class L2Book:
             return WalkResult(0.0, 0.0, _NAN, _NAN, 0)
         return WalkResult(filled, notional, notional / filled, float(prices[k - 1]), k)
 
-    def consume(self, side: OrderSide, quantity: float, limit: float | None = None) -> list[tuple[float, float]]:
+    def consume(
+        self, side: OrderSide, quantity: float, limit: float | None = None
+    ) -> list[tuple[float, float]]:
         """Take liquidity like :meth:`walk` and remove it from the book; return ``(price, qty)`` fills."""
         book_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
         prices, sizes = self.side_arrays(book_side)

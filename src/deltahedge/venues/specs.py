@@ -80,7 +80,10 @@ def synthetic_book(
     bid_px = np.round(mid - tick * (i + 0.5), 8)
     ask_px = np.round(mid + tick * (i + 0.5), 8)
     book = L2Book(instrument)
-    book.load(zip(bid_px.tolist(), bid_sz.tolist(), strict=True), zip(ask_px.tolist(), ask_sz.tolist(), strict=True))
+    book.load(
+        zip(bid_px.tolist(), bid_sz.tolist(), strict=True),
+        zip(ask_px.tolist(), ask_sz.tolist(), strict=True),
+    )
     return book
 
 

@@ -3,4 +3,11 @@
 from deltahedge.venues.amm.pools import ConcentratedPool, ConstantProductPool, SwapResult
 from deltahedge.venues.amm.venue import AmmPair, AmmSource, AmmVenue
 
-__all__ = ["AmmPair", "AmmSource", "AmmVenue", "ConcentratedPool", "ConstantProductPool", "SwapResult"]
+__all__ = [
+    "AmmPair",
+    "AmmSource",
+    "AmmVenue",
+    "ConcentratedPool",
+    "ConstantProductPool",
+    "SwapResult",
+]

@@ -79,7 +79,9 @@ def sqrt_ratio_at_tick(tick: int) -> int:
 def tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
     """Greatest tick whose sqrt ratio is <= ``sqrt_price_x96`` (binary search on the exact map)."""
     if not MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO:
-        raise InvalidInput(f"sqrt price {sqrt_price_x96} outside [{MIN_SQRT_RATIO}, {MAX_SQRT_RATIO})")
+        raise InvalidInput(
+            f"sqrt price {sqrt_price_x96} outside [{MIN_SQRT_RATIO}, {MAX_SQRT_RATIO})"
+        )
     lo, hi = MIN_TICK, MAX_TICK
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -110,7 +112,9 @@ def amount1_delta(sqrt_a: int, sqrt_b: int, liquidity: int, round_up: bool) -> i
     return _div_up(num, Q96) if round_up else num // Q96
 
 
-def next_sqrt_price_from_input(sqrt_p: int, liquidity: int, amount_in: int, zero_for_one: bool) -> int:
+def next_sqrt_price_from_input(
+    sqrt_p: int, liquidity: int, amount_in: int, zero_for_one: bool
+) -> int:
     """Price after adding ``amount_in`` of token0 (price falls) or token1 (price rises)."""
     if zero_for_one:
         # sqrtP' = L * sqrtP / (L + amount * sqrtP / 2**96), rounded up

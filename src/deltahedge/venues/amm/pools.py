@@ -122,7 +122,11 @@ class ConcentratedPool:
             )
         self.ticks[tick_lower] = self.ticks.get(tick_lower, 0) + liquidity
         self.ticks[tick_upper] = self.ticks.get(tick_upper, 0) - liquidity
-        sa, sb, sp = sqrt_ratio_at_tick(tick_lower), sqrt_ratio_at_tick(tick_upper), self.sqrt_price_x96
+        sa, sb, sp = (
+            sqrt_ratio_at_tick(tick_lower),
+            sqrt_ratio_at_tick(tick_upper),
+            self.sqrt_price_x96,
+        )
         if self.tick_current < tick_lower:
             return amount0_delta(sa, sb, liquidity, True), 0
         if self.tick_current >= tick_upper:
@@ -152,7 +156,9 @@ class ConcentratedPool:
                 self._cross(nxt, zero_for_one)
                 crossed += 1
                 continue
-            sqrt_next, a_in, a_out, f = swap_step(self.sqrt_price_x96, target, self.liquidity, remaining, self.fee_pips)
+            sqrt_next, a_in, a_out, f = swap_step(
+                self.sqrt_price_x96, target, self.liquidity, remaining, self.fee_pips
+            )
             remaining -= a_in + f
             out += a_out
             fee += f

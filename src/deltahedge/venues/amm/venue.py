@@ -86,13 +86,17 @@ class AmmPair:
 class AmmVenue:
     """The :class:`~deltahedge.execution.venue.Venue` port over one AMM pair (see module docstring)."""
 
-    def __init__(self, name: str, pair: AmmPair, symbol: str = "BTC/USDC", clock: Clock | None = None) -> None:
+    def __init__(
+        self, name: str, pair: AmmPair, symbol: str = "BTC/USDC", clock: Clock | None = None
+    ) -> None:
         self.name = name
         self.pair = pair
         self.capabilities = VenueCapabilities(
             limit=False, ioc=False, post_only=False, reduce_only=False, atomic_fill_or_kill=True
         )
-        self.spec = InstrumentInfo(symbol, name, "spot", symbol.split("/")[0], Settlement.LINEAR, 1.0, 1e-6, 0.01)
+        self.spec = InstrumentInfo(
+            symbol, name, "spot", symbol.split("/")[0], Settlement.LINEAR, 1.0, 1e-6, 0.01
+        )
         self.clock: Clock = clock or SimClock()
         self._orders: dict[str, tuple[OrderUpdate, list[Fill]]] = {}
         self._position = 0.0
@@ -109,7 +113,7 @@ class AmmVenue:
         prev_s = prev_b = 0.0
         for k in range(1, depth + 1):
             _, usd_s = self.pair.sell_coin(k * step)
-            got, usd_b = self.pair.buy_coin(k * step)
+            _got, usd_b = self.pair.buy_coin(k * step)
             bids.append(((usd_s - prev_s) / step, step))
             asks.append(((usd_b - prev_b) / step, step))
             prev_s, prev_b = usd_s, usd_b
@@ -130,18 +134,29 @@ class AmmVenue:
     def swap(self, request: OrderRequest) -> OrderUpdate:
         """Execute ``request`` as one atomic swap (synchronous form of :meth:`submit`)."""
         if request.client_order_id in self._orders:
-            raise OrderRejected(f"{self.name}: duplicate client order id {request.client_order_id}", self.name)
+            raise OrderRejected(
+                f"{self.name}: duplicate client order id {request.client_order_id}", self.name
+            )
         if request.instrument != self.spec.symbol:
-            raise OrderRejected(f"{self.name}: unknown instrument {request.instrument!r}", self.name)
+            raise OrderRejected(
+                f"{self.name}: unknown instrument {request.instrument!r}", self.name
+            )
         buy = request.side is OrderSide.BUY
-        coin, usd = self.pair.buy_coin(request.quantity) if buy else self.pair.sell_coin(request.quantity)
+        coin, usd = (
+            self.pair.buy_coin(request.quantity) if buy else self.pair.sell_coin(request.quantity)
+        )
         avg = usd / coin
         vid = f"{self.name}-{next(self._ids)}"
         now = self.clock.now_ns()
         limit = request.price
         if limit is not None and (avg > limit if buy else avg < limit):
             upd = OrderUpdate(
-                request.client_order_id, self.name, OrderStatus.REJECTED, 0.0, now, vid,
+                request.client_order_id,
+                self.name,
+                OrderStatus.EXPIRED,
+                0.0,
+                now,
+                vid,
                 f"slippage: average {avg:.2f} worse than limit {limit:.2f}; swap reverted",
             )
             self._orders[request.client_order_id] = (upd, [])
@@ -151,10 +166,23 @@ class AmmVenue:
             self.pair.buy_coin(request.quantity, move=True)
         else:
             self.pair.sell_coin(request.quantity, move=True)
-        fill = Fill(f"{vid}-f1", request.client_order_id, self.name, request.instrument, request.side,
-                    coin, avg, 0.0, "USD", now, "taker")
+        fill = Fill(
+            f"{vid}-f1",
+            request.client_order_id,
+            self.name,
+            request.instrument,
+            request.side,
+            coin,
+            avg,
+            0.0,
+            "USD",
+            now,
+            "taker",
+        )
         self._position += request.side.sign * coin
-        upd = OrderUpdate(request.client_order_id, self.name, OrderStatus.FILLED, coin, now, vid, avg_price=avg)
+        upd = OrderUpdate(
+            request.client_order_id, self.name, OrderStatus.FILLED, coin, now, vid, avg_price=avg
+        )
         self._orders[request.client_order_id] = (upd, [fill])
         self._emit(fill)
         self._emit(upd)
@@ -165,7 +193,9 @@ class AmmVenue:
 
     async def get_order(self, client_order_id: str) -> OrderUpdate:
         if client_order_id not in self._orders:
-            raise UnknownOrder(f"{self.name}: no swap with client id {client_order_id!r}", self.name)
+            raise UnknownOrder(
+                f"{self.name}: no swap with client id {client_order_id!r}", self.name
+            )
         return self._orders[client_order_id][0]
 
     async def open_orders(self) -> Sequence[OrderUpdate]:
@@ -179,7 +209,7 @@ class AmmVenue:
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
-        self._listeners = [x for x in self._listeners if x is not listener]
+        self._listeners = [x for x in self._listeners if x != listener]
 
     def is_healthy(self) -> bool:
         return True
@@ -201,7 +231,9 @@ class AmmSource:
         self.max_coin = max_coin
         self._chunks = chunks
 
-    def segments(self, side: OrderSide, max_slippage_bps: float | None = None) -> tuple[FloatArray, FloatArray]:
+    def segments(
+        self, side: OrderSide, max_slippage_bps: float | None = None, max_coin: float = math.inf
+    ) -> tuple[FloatArray, FloatArray]:
         mid = self.pair.price
         grid = np.linspace(0.0, self.max_coin, self._chunks + 1)[1:]
         usd = np.array([self._usd(side, q) for q in grid])
@@ -215,14 +247,20 @@ class AmmSource:
         return dq, cost
 
     def _usd(self, side: OrderSide, coin: float) -> float:
-        return self.pair.buy_coin(coin)[1] if side is OrderSide.BUY else self.pair.sell_coin(coin)[1]
+        return (
+            self.pair.buy_coin(coin)[1] if side is OrderSide.BUY else self.pair.sell_coin(coin)[1]
+        )
 
     def contracts_for_coin(self, side: OrderSide, coin: float) -> float:
         return coin
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
         mid = self.pair.price
-        coin, usd = self.pair.buy_coin(contracts) if side is OrderSide.BUY else self.pair.sell_coin(contracts)
+        coin, usd = (
+            self.pair.buy_coin(contracts)
+            if side is OrderSide.BUY
+            else self.pair.sell_coin(contracts)
+        )
         avg = usd / coin if coin > 0 else math.nan
         return Execution(coin, coin, avg, avg, side.sign * (usd - coin * mid), 0.0, 0.0)
 

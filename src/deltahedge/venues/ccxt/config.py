@@ -53,9 +53,15 @@ class CcxtVenueConfig(BaseModel):
     def credentials(self) -> dict[str, str]:
         """ccxt credential options read from the environment (empty strings skipped)."""
         if self.exchange not in CLIENT_ID_PARAM:
-            raise ConfigError(f"exchange {self.exchange!r} not supported; allowed: {sorted(CLIENT_ID_PARAM)}")
+            raise ConfigError(
+                f"exchange {self.exchange!r} not supported; allowed: {sorted(CLIENT_ID_PARAM)}"
+            )
         out: dict[str, str] = {}
-        for key, env in (("apiKey", self.api_key_env), ("secret", self.secret_env), ("password", self.password_env)):
+        for key, env in (
+            ("apiKey", self.api_key_env),
+            ("secret", self.secret_env),
+            ("password", self.password_env),
+        ):
             if env and os.environ.get(env):
                 out[key] = os.environ[env]
         return out

@@ -46,7 +46,11 @@ def instrument_from_market(market: Mapping[str, Any], venue: str) -> InstrumentI
         underlying=str(market["base"]),
         settlement=Settlement.INVERSE if market.get("inverse") else Settlement.LINEAR,
         contract_size=float(market.get("contractSize") or 1.0),
-        lot_size=float(precision.get("amount") or (market.get("limits") or {}).get("amount", {}).get("min") or 1.0),
+        lot_size=float(
+            precision.get("amount")
+            or (market.get("limits") or {}).get("amount", {}).get("min")
+            or 1.0
+        ),
         tick_size=float(precision.get("price") or 0.0),
         maker_fee=float(market.get("maker") or 0.0),
         taker_fee=float(market.get("taker") or 0.0),
@@ -80,7 +84,9 @@ def update_from_order(order: Mapping[str, Any], venue: str) -> OrderUpdate:
     )
 
 
-def fill_from_trade(trade: Mapping[str, Any], venue: str, instrument: str, client_order_id: str) -> Fill:
+def fill_from_trade(
+    trade: Mapping[str, Any], venue: str, instrument: str, client_order_id: str
+) -> Fill:
     """A :class:`Fill` from a ccxt trade (``fetch_my_trades`` / ``watch_my_trades``)."""
     fee = trade.get("fee") or {}
     return Fill(
@@ -132,6 +138,7 @@ def order_params(
     if tif:
         params["timeInForce"] = tif
     return params
+
 
 __all__ = [
     "client_id_of",

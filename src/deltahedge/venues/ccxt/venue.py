@@ -46,7 +46,12 @@ from deltahedge.venues.ccxt.mapping import (
     update_from_order,
 )
 
-_TIF = {TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.GTC: None, TimeInForce.POST_ONLY: None}
+_TIF = {
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.GTC: None,
+    TimeInForce.POST_ONLY: None,
+}
 
 
 def make_exchange(config: CcxtVenueConfig) -> Any:
@@ -110,7 +115,11 @@ class CcxtVenue:
             for symbol, market in markets.items():
                 spec = instrument_from_market(market, self.name)
                 scale = 1.0
-                if self.config.exchange == "deribit" and market.get("inverse") and spec.kind != "option":
+                if (
+                    self.config.exchange == "deribit"
+                    and market.get("inverse")
+                    and spec.kind != "option"
+                ):
                     scale = spec.contract_size
                     spec = replace(spec, lot_size=spec.lot_size / scale)
                 self._scale[symbol] = scale
@@ -124,7 +133,9 @@ class CcxtVenue:
         try:
             return self._unified[instrument]
         except KeyError:
-            raise UnknownOrder(f"{self.name}: unknown instrument {instrument!r}", self.name) from None
+            raise UnknownOrder(
+                f"{self.name}: unknown instrument {instrument!r}", self.name
+            ) from None
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = await self._do("fetch_order_book", await self._symbol(instrument), depth)
@@ -134,7 +145,9 @@ class CcxtVenue:
         out: dict[str, float] = {}
         for p in await self._do("fetch_positions"):
             sign = -1.0 if p.get("side") == "short" else 1.0
-            out[str(p["info"].get("instrument_name") or p["symbol"])] = sign * float(p.get("contracts") or 0.0)
+            out[str(p["info"].get("instrument_name") or p["symbol"])] = sign * float(
+                p.get("contracts") or 0.0
+            )
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
@@ -146,7 +159,11 @@ class CcxtVenue:
 
     async def funding_rate(self, instrument: str) -> FundingRate:
         fr = await self._do("fetch_funding_rate", await self._symbol(instrument))
-        return FundingRate(instrument, float(fr.get("fundingRate") or 0.0), next_ts_ns=int(fr.get("fundingTimestamp") or 0) * 1_000_000)
+        return FundingRate(
+            instrument,
+            float(fr.get("fundingRate") or 0.0),
+            next_ts_ns=int(fr.get("fundingTimestamp") or 0) * 1_000_000,
+        )
 
     # ------------------------------------------------------------------ orders
     async def submit(self, request: OrderRequest) -> OrderUpdate:
@@ -160,7 +177,9 @@ class CcxtVenue:
         )
         kind = "market" if request.order_type is OrderType.MARKET else "limit"
         amount = request.quantity * self._scale.get(symbol, 1.0)
-        order = await self._do("create_order", symbol, kind, request.side.value, amount, request.price, params)
+        order = await self._do(
+            "create_order", symbol, kind, request.side.value, amount, request.price, params
+        )
         order.setdefault("clientOrderId", request.client_order_id)
         self._venue_ids[request.client_order_id] = str(order.get("id"))
         self._order_symbol[request.client_order_id] = symbol
@@ -218,7 +237,7 @@ class CcxtVenue:
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
-        self._listeners = [x for x in self._listeners if x is not listener]
+        self._listeners = [x for x in self._listeners if x != listener]
 
     async def run_streams(self) -> None:
         """Push order updates and fills from ccxt.pro's ``watch_orders`` / ``watch_my_trades``."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+#: a probability in [0, 1]
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class FaultConfig(BaseModel):
@@ -31,15 +36,15 @@ class FaultConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reject: float = Field(0.0, ge=0, le=1)
-    rate_limit: float = Field(0.0, ge=0, le=1)
-    disconnect_before: float = Field(0.0, ge=0, le=1)
-    disconnect_after: float = Field(0.0, ge=0, le=1)
-    disconnect_query: float = Field(0.0, ge=0, le=1)
-    drop_fill: float = Field(0.0, ge=0, le=1)
-    duplicate_fill: float = Field(0.0, ge=0, le=1)
-    drop_update: float = Field(0.0, ge=0, le=1)
-    stale_book: float = Field(0.0, ge=0, le=1)
+    reject: Prob = 0.0
+    rate_limit: Prob = 0.0
+    disconnect_before: Prob = 0.0
+    disconnect_after: Prob = 0.0
+    disconnect_query: Prob = 0.0
+    drop_fill: Prob = 0.0
+    duplicate_fill: Prob = 0.0
+    drop_update: Prob = 0.0
+    stale_book: Prob = 0.0
 
 
 class FaultInjector:

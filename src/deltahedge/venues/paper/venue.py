@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class PaperVenue:
         funding: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True)
+        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True, combo_orders=True)
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -163,9 +163,13 @@ class PaperVenue:
         if self.faults.hit("rate_limit"):
             raise RateLimited(f"{self.name}: too many requests; retry after 0.1 s", self.name, 0.1)
         if self.faults.hit("disconnect_before"):
-            raise VenueDisconnected(f"{self.name}: connection lost before the order was sent", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: connection lost before the order was sent", self.name
+            )
         if self.faults.hit("reject"):
-            raise OrderRejected(f"{self.name}: order {request.client_order_id} rejected (injected)", self.name)
+            raise OrderRejected(
+                f"{self.name}: order {request.client_order_id} rejected (injected)", self.name
+            )
         if request.client_order_id in self._orders:
             self.duplicate_submits += 1
             raise OrderRejected(
@@ -173,6 +177,55 @@ class PaperVenue:
                 "query it with get_order instead",
                 self.name,
             )
+        update = self._place(request)
+        if self.faults.hit("disconnect_after"):
+            raise VenueDisconnected(
+                f"{self.name}: connection lost after sending {request.client_order_id}; "
+                "its fate is unknown until reconciled",
+                self.name,
+            )
+        return update
+
+    async def submit_combo(self, legs: Sequence[OrderRequest]) -> list[OrderUpdate]:
+        """Fill every leg completely within its limit, or place none (all EXPIRED).
+
+        Legs must be on different instruments; each is checked against its book before
+        any is executed, and nothing else runs in between (the matching is synchronous).
+        """
+        self._check_connected()
+        if self.faults.hit("reject"):
+            raise OrderRejected(f"{self.name}: combo rejected (injected)", self.name)
+        for req in legs:
+            if req.client_order_id in self._orders:
+                raise OrderRejected(
+                    f"{self.name}: duplicate client order id {req.client_order_id}", self.name
+                )
+            self._validate(req, self._spec(req.instrument))
+        if len({r.instrument for r in legs}) != len(legs):
+            raise OrderRejected(
+                f"{self.name}: combo legs must be on distinct instruments", self.name
+            )
+        ok = all(
+            self.books[r.instrument]
+            .walk(r.side, r.quantity, r.price if r.order_type is OrderType.LIMIT else None)
+            .filled
+            >= r.quantity - _EPS
+            for r in legs
+        )
+        fok = [replace(r, time_in_force=TimeInForce.FOK) for r in legs]
+        if not ok:
+            out = []
+            for r in fok:
+                order = _Order(
+                    r, f"{self.name}-{next(self._ids)}", self.clock.now_ns(), quantity=r.quantity
+                )
+                self._orders[r.client_order_id] = order
+                order.status = OrderStatus.EXPIRED
+                out.append(self._update(order))
+            return out
+        return [self._place(r) for r in fok]
+
+    def _place(self, request: OrderRequest) -> OrderUpdate:
         spec = self._spec(request.instrument)
         self._validate(request, spec)
         order = _Order(
@@ -185,14 +238,7 @@ class PaperVenue:
         self.placed.append(request.client_order_id)
         if self.latency_ns == 0:
             self._activate(order)
-        update = self._update(order)
-        if self.faults.hit("disconnect_after"):
-            raise VenueDisconnected(
-                f"{self.name}: connection lost after sending {request.client_order_id}; "
-                "its fate is unknown until reconciled",
-                self.name,
-            )
-        return update
+        return self._update(order)
 
     async def cancel(self, client_order_id: str) -> OrderUpdate:
         self._check_connected()
@@ -221,7 +267,7 @@ class PaperVenue:
 
     def unsubscribe(self, listener: Listener) -> None:
         """Stop pushing to ``listener`` (e.g. an order manager that is being replaced)."""
-        self._listeners = [x for x in self._listeners if x is not listener]
+        self._listeners = [x for x in self._listeners if x != listener]
 
     def is_healthy(self) -> bool:
         if not self.connected or self.faults.hit("stale_book"):
@@ -232,7 +278,9 @@ class PaperVenue:
         return all(now - b.ts_ns <= self.stale_after_ns for b in self.books.values())
 
     # ------------------------------------------------------------------ market data
-    def on_trade(self, instrument: str, price: float, quantity: float, aggressor: OrderSide) -> None:
+    def on_trade(
+        self, instrument: str, price: float, quantity: float, aggressor: OrderSide
+    ) -> None:
         """A market trade of ``quantity`` contracts at ``price``; may fill our resting orders.
 
         ``aggressor`` is the taker's side: a SELL aggressor trades against bids (our buys).
@@ -259,7 +307,12 @@ class PaperVenue:
         self._book(instrument).set_level(side, price, size)
         for order in self._orders.values():
             req = order.request
-            if order.resting and req.instrument == instrument and req.side is side and req.price == price:
+            if (
+                order.resting
+                and req.instrument == instrument
+                and req.side is side
+                and req.price == price
+            ):
                 order.queue_ahead = min(order.queue_ahead, size)
         self.pump()
 
@@ -298,17 +351,23 @@ class PaperVenue:
     def _order(self, client_order_id: str) -> _Order:
         order = self._orders.get(client_order_id)
         if order is None:
-            raise UnknownOrder(f"{self.name}: no order with client id {client_order_id!r}", self.name)
+            raise UnknownOrder(
+                f"{self.name}: no order with client id {client_order_id!r}", self.name
+            )
         return order
 
     def _check_connected(self) -> None:
         if not self.connected:
-            raise VenueDisconnected(f"{self.name}: not connected; reconnect and reconcile", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: not connected; reconnect and reconcile", self.name
+            )
 
     def _check_query(self) -> None:
         self._check_connected()
         if self.faults.hit("disconnect_query"):
-            raise VenueDisconnected(f"{self.name}: connection lost during a query; retry", self.name)
+            raise VenueDisconnected(
+                f"{self.name}: connection lost during a query; retry", self.name
+            )
 
     def _validate(self, req: OrderRequest, spec: InstrumentInfo) -> None:
         lots = req.quantity / spec.lot_size
@@ -319,7 +378,9 @@ class PaperVenue:
                 self.name,
             )
         if req.order_type is OrderType.LIMIT and req.price is None:
-            raise OrderRejected(f"{self.name}: limit order {req.client_order_id} has no price", self.name)
+            raise OrderRejected(
+                f"{self.name}: limit order {req.client_order_id} has no price", self.name
+            )
 
     def _activate(self, order: _Order) -> None:
         req = order.request
@@ -340,7 +401,10 @@ class PaperVenue:
         if tif is TimeInForce.POST_ONLY and crosses:
             self._finish(order, OrderStatus.REJECTED)
             return
-        if tif is TimeInForce.FOK and book.walk(req.side, order.quantity, limit).filled < order.quantity - _EPS:
+        if (
+            tif is TimeInForce.FOK
+            and book.walk(req.side, order.quantity, limit).filled < order.quantity - _EPS
+        ):
             self._finish(order, OrderStatus.EXPIRED)
             return
         if crosses:
@@ -355,11 +419,16 @@ class PaperVenue:
             order.queue_ahead = book.size_at(req.side, limit)
             self._push(self._update(order))
 
-    def _fill(self, order: _Order, price: float, qty: float, liquidity: str, push_update: bool = True) -> None:
+    def _fill(
+        self, order: _Order, price: float, qty: float, liquidity: str, push_update: bool = True
+    ) -> None:
         req = order.request
         spec = self._instruments[req.instrument]
         rate = spec.maker_fee if liquidity == "maker" else spec.taker_fee
-        if spec.settlement is Settlement.LINEAR:
+        if spec.kind == "option":
+            # Deribit-style: a fraction of the underlying per contract, in the coin (cap ignored)
+            fee, ccy = qty * spec.contract_size * rate, spec.underlying
+        elif spec.settlement is Settlement.LINEAR:
             fee, ccy = qty * spec.contract_size * price * rate, "USDT"
         else:
             fee, ccy = qty * spec.contract_size / price * rate, spec.underlying
