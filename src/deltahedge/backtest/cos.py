@@ -86,7 +86,6 @@ def cos_price_delta(
     if t <= 0.0:
         intrinsic = cp * (f - k)
         return (intrinsic, cp) if intrinsic > 0.0 else (0.0, 0.0)
-    # truncation range from the first two cumulants (L = 12), Fang and Oosterlee eq. (49)
     kappa, theta = p[P_KAPPA], p[P_THETA]
     if kappa * t > 1e-8:
         w = theta * t + (v0 - theta) * (1.0 - math.exp(-kappa * t)) / kappa
@@ -94,21 +93,28 @@ def cos_price_delta(
         w = v0 * t
     lam = p[P_LAM]
     w += lam * t * (p[P_MUJ] ** 2 + p[P_SJ] ** 2)
-    c1 = -0.5 * w
-    half = 12.0 * math.sqrt(w + 0.02 * p[P_SIGV] * t)
-    a = c1 - half
-    b = c1 + half
+    # truncation range of y = ln(F_T/K) = x0 + X from the first two cumulants of X
+    # (L = 12; Fang and Oosterlee 2008, eq. 49), centred on x0 + c1
     x0 = math.log(f / k)
+    c1 = -0.5 * w
+    half = 12.0 * math.sqrt(w) + 1e-6
+    a = x0 + c1 - half
+    b = x0 + c1 + half
+    if a >= 0.0:  # the put is out of the money with certainty
+        return (f - k, 1.0) if cp > 0 else (0.0, 0.0)
+    d = b if b < 0.0 else 0.0
     bma = b - a
     price = 0.0
     dprice = 0.0
+    ed = math.exp(d)
+    ea = math.exp(a)
     for j in range(n_terms):
         u = j * math.pi / bma
-        # put payoff K (1 - e^y)^+ on [a, 0]: V_j = 2/(b-a) K (psi_j(a,0) - chi_j(a,0))
-        cd = math.cos(u * (0.0 - a))
-        sd = math.sin(u * (0.0 - a))
-        chi = (cd * 1.0 - 1.0 * math.exp(a) + u * sd * 1.0) / (1.0 + u * u)
-        psi = sd / u if j > 0 else (0.0 - a)
+        # put payoff K (1 - e^y)^+ on [a, d]: V_j = 2/(b-a) K (psi_j(a,d) - chi_j(a,d))
+        cd = math.cos(u * (d - a))
+        sd = math.sin(u * (d - a))
+        chi = (cd * ed - ea + u * sd * ed) / (1.0 + u * u)
+        psi = sd / u if j > 0 else (d - a)
         vj = 2.0 / bma * k * (psi - chi)
         term = _cf(u, t, v0, p) * cmath.exp(1j * u * (x0 - a))
         wgt = 0.5 if j == 0 else 1.0
@@ -135,10 +141,11 @@ def _table_kernel(
     for flat in nb.prange(n_leg * n_t):
         i = flat // n_t
         a = flat % n_t
+        tau = taus[a] * taus[a]
         for b in range(n_x):
-            f = strikes[i] * math.exp(xs[b])
+            f = strikes[i] * math.exp(xs[b] * taus[a])
             for c in range(n_v):
-                out[i, a, b, c] = cos_price_delta(cps[i], f, strikes[i], taus[a], vs[c], p, 192)[1]
+                out[i, a, b, c] = cos_price_delta(cps[i], f, strikes[i], tau, vs[c] ** 2, p, 192)[1]
 
 
 def model_delta_table(
@@ -146,14 +153,14 @@ def model_delta_table(
     cps: FloatArray,
     strikes: FloatArray,
     tau_max: float,
-    n_tau: int = 24,
-    n_x: int = 61,
+    n_tau: int = 32,
+    n_x: int = 121,
     n_v: int = 16,
     v_max: float | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Tabulate each leg's model delta on a (tau, ln(F/K), v) grid for the simulator.
+    """Tabulate each leg's model delta on a (sqrt(tau), ln(F/K)/sqrt(tau), sqrt(v)) grid.
 
-    Returns ``(table, tau_grid, x_grid, v_grid)`` with ``table`` of shape
+    Returns ``(table, sqrt_tau_grid, z_grid, sqrt_v_grid)`` with ``table`` of shape
     (n_legs, n_tau, n_x, n_v); ``table_delta`` interpolates it trilinearly.
     """
     if model.sigma_v <= 0 or model.kappa <= 0:
@@ -161,9 +168,12 @@ def model_delta_table(
             f"model deltas need a stochastic-variance model (sigma_v > 0, kappa > 0), got {model}"
         )
     vmax = v_max if v_max is not None else max(4.0 * model.long_run_variance, 4.0 * model.v0)
-    taus = np.linspace(1e-4, max(tau_max, 2e-4), n_tau)
-    xs = np.linspace(-0.6, 0.6, n_x)
-    vs = np.linspace(0.0025, vmax, n_v)
+    # axes: sqrt(tau) and z = ln(F/K) / sqrt(tau), so the grid follows the delta's
+    # sharpening near expiry
+    taus = np.linspace(math.sqrt(2e-6), math.sqrt(max(tau_max, 1e-5)), n_tau)
+    zmax = 3.0 * math.sqrt(vmax)
+    xs = np.linspace(-zmax, zmax, n_x)
+    vs = np.linspace(0.02, math.sqrt(vmax), n_v)  # sqrt(v) axis
     out = np.empty((len(strikes), n_tau, n_x, n_v))
     _table_kernel(
         np.asarray(cps, dtype=np.float64),
@@ -202,10 +212,11 @@ def table_delta(
     x: float,
     v: float,
 ) -> float:
-    """Trilinear interpolation of a leg's tabulated model delta (grids are uniform)."""
-    a, wa = _locate(taus, tau)
-    b, wb = _locate(xs, x)
-    c, wc = _locate(vs, v)
+    """Trilinear interpolation of a leg's tabulated model delta at (tau, x = ln(F/K), v)."""
+    st = math.sqrt(tau)
+    a, wa = _locate(taus, st)
+    b, wb = _locate(xs, x / st)
+    c, wc = _locate(vs, math.sqrt(v) if v > 0.0 else 0.0)
     out = 0.0
     for da in range(2):
         fa = wa if da else 1.0 - wa

@@ -1,0 +1,203 @@
+"""Error-versus-cost frontiers from sweep results, and their reports (table, PNG, HTML).
+
+A sweep row holds ``std_pnl`` (hedging error, USD) and ``mean_cost`` (USD) for one policy
+setting. A policy's frontier is its Pareto set (no other setting of it has both less
+error and less cost). ``cost_at_std`` interpolates a frontier's cost at a given error,
+linearly between its points, so policies are compared at the same hedging error.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "compare_policies",
+    "cost_at_std",
+    "frontier_table",
+    "pareto",
+    "write_html",
+    "write_png",
+]
+
+Row = dict[str, Any]
+
+
+def pareto(rows: Sequence[Row]) -> list[Row]:
+    """The Pareto-efficient rows (min ``std_pnl`` and ``mean_cost``), sorted by std."""
+    ordered = sorted(rows, key=lambda r: (r["std_pnl"], r["mean_cost"]))
+    out: list[Row] = []
+    best_cost = math.inf
+    for r in ordered:
+        if r["mean_cost"] < best_cost:
+            out.append(r)
+            best_cost = r["mean_cost"]
+    return out
+
+
+def cost_at_std(front: Sequence[Row], target: float) -> float:
+    """Cost of a frontier at hedging error ``target`` (NaN outside its range).
+
+    The frontier is interpolated linearly between its points (std ascending, cost
+    descending).
+    """
+    if not front:
+        return math.nan
+    s = np.array([r["std_pnl"] for r in front])
+    c = np.array([r["mean_cost"] for r in front])
+    if target < s[0] * (1 - 1e-12) or target > s[-1] * (1 + 1e-12):
+        return math.nan
+    return float(np.interp(target, s, c))
+
+
+def _groups(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
+    g: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        g.setdefault((str(r["policy"]), str(r["delta_model"])), []).append(r)
+    return g
+
+
+def compare_policies(
+    rows: Sequence[Row], band: Sequence[str], delta_model: str = "BLACK76"
+) -> dict[str, float]:
+    """Cost of the best band policy relative to the best fixed-interval and threshold.
+
+    At a common error level (the geometric middle of the range that all three frontiers
+    cover), each family's cost is the least over its policies; returns the costs and
+    ratios ``band_vs_interval`` and ``band_vs_threshold`` (NaN if no common range).
+    """
+    fronts = {k[0]: pareto(v) for k, v in _groups(rows).items() if k[1] == delta_model}
+    fam = {
+        "band": [fronts[p] for p in band if p in fronts],
+        "interval": [fronts["FIXED_INTERVAL"]] if "FIXED_INTERVAL" in fronts else [],
+        "threshold": [fronts["FIXED_THRESHOLD"]] if "FIXED_THRESHOLD" in fronts else [],
+    }
+    if not all(fam.values()):
+        return {"target_std": math.nan}
+    lo = max(min(f[0]["std_pnl"] for f in fs) for fs in fam.values())
+    hi = min(max(f[-1]["std_pnl"] for f in fs) for fs in fam.values())
+    out: dict[str, float] = {"target_std": math.nan}
+    if lo > hi:
+        return out
+    target = math.sqrt(lo * hi)
+    out["target_std"] = target
+    for name, fs in fam.items():
+        costs = [cost_at_std(f, target) for f in fs]
+        costs = [c for c in costs if math.isfinite(c)]
+        out[f"{name}_cost"] = min(costs) if costs else math.nan
+    out["band_vs_interval"] = out["band_cost"] / out["interval_cost"]
+    out["band_vs_threshold"] = out["band_cost"] / out["threshold_cost"]
+    return out
+
+
+def frontier_table(rows: Sequence[Row], title: str = "Error-versus-cost frontier"):  # type: ignore[no-untyped-def]
+    """A Rich table of each (policy, delta model)'s Pareto points."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("policy", "delta", "params", "error std", "mean cost", "CVaR99", "trades"):
+        t.add_column(col, justify="right" if col not in ("policy", "delta") else "left")
+    for (pol, dm), grp in sorted(_groups(rows).items()):
+        for r in pareto(grp):
+            t.add_row(
+                pol,
+                dm,
+                str(r["params"]),
+                f"{r['std_pnl']:,.1f}",
+                f"{r['mean_cost']:,.1f}",
+                f"{r['cvar99']:,.0f}",
+                f"{r['mean_trades']:,.1f}",
+            )
+    return t
+
+
+def write_png(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
+    """Plot every (policy, delta model) frontier, error (x) against cost (y), log axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    styles = {"BLACK76": "-", "SMILE": "--", "MODEL": ":"}
+    for (pol, dm), grp in sorted(_groups(rows).items()):
+        front = pareto(grp)
+        ax.plot(
+            [r["std_pnl"] for r in front],
+            [max(r["mean_cost"], 1e-6) for r in front],
+            styles.get(dm, "-"),
+            marker="o",
+            ms=3,
+            label=f"{pol} / {dm}",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("hedging error: std of final PnL (USD)")
+    ax.set_ylabel("mean trading cost (USD)")
+    ax.set_title(title or "Hedging error versus cost")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def write_html(
+    rows: Sequence[Row], path: str | Path, title: str = "", extra: dict[str, Any] | None = None
+) -> Path:
+    """A self-contained HTML report: plotly.js inlined from the installed package."""
+    from plotly.offline import get_plotlyjs
+
+    traces = []
+    for (pol, dm), grp in sorted(_groups(rows).items()):
+        front = pareto(grp)
+        traces.append(
+            {
+                "x": [r["std_pnl"] for r in front],
+                "y": [max(r["mean_cost"], 1e-6) for r in front],
+                "text": [f"{pol}({r['params']}) trades {r['mean_trades']:.1f}" for r in front],
+                "mode": "lines+markers",
+                "name": f"{pol} / {dm}",
+                "line": {"dash": {"BLACK76": "solid", "SMILE": "dash"}.get(dm, "dot")},
+            }
+        )
+    layout = {
+        "title": title or "Hedging error versus cost",
+        "xaxis": {"type": "log", "title": "hedging error: std of final PnL (USD)"},
+        "yaxis": {"type": "log", "title": "mean trading cost (USD)"},
+    }
+    cols = ["policy", "delta_model", "params", "std_pnl", "mean_cost", "cvar95", "cvar99",
+            "mean_trades", "mean_turnover", "mean_max_drawdown", "mean_pnl"]
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td>{html.escape(f'{r[c]:,.4g}' if isinstance(r[c], float) else str(r[c]))}</td>"
+            for c in cols
+        ) + "</tr>"
+        for r in rows
+    )
+    extra_html = (
+        f"<h2>Summary</h2><pre>{html.escape(json.dumps(extra, indent=2, default=str))}</pre>"
+        if extra
+        else ""
+    )
+    doc = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<script>{get_plotlyjs()}</script>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head><body>
+<h1>{html.escape(title or "Hedging error versus cost")}</h1>
+<div id="plot" style="width:100%;height:600px"></div>{extra_html}
+<h2>All sweep points</h2><table><tr>{head}</tr>{body}</table>
+<script>Plotly.newPlot("plot", {json.dumps(traces)}, {json.dumps(layout)});</script>
+</body></html>"""
+    out = Path(path)
+    out.write_text(doc, encoding="utf-8")
+    return out
