@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.surface",
     "deltahedge.commands.bench",
     "deltahedge.commands.dashboard",
+    "deltahedge.commands.journal",
 )
 
 for _name in COMMAND_MODULES:

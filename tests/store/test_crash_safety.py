@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 import deltahedge
@@ -103,6 +104,7 @@ def _check_consistent(db: str, acked: dict[str, set[int]]) -> None:
     j.close()
 
 
+@pytest.mark.slow
 def test_writer_killed_20_times_journal_stays_consistent(db_url: str) -> None:
     rng = random.Random(SEED)
     acked: dict[str, set[int]] = {k: set() for k in "RIOFUD"}

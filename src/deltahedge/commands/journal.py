@@ -1,0 +1,139 @@
+"""``deltahedge journal show|export``: read what an engine journaled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+_TABLES = "events, runs, intents, orders, order_updates, fills, positions, greeks, rejected"
+_DB_HELP = (
+    "Journal: a SQLite file path or a URL (sqlite:///..., postgresql://user@host/db). "
+    "Default: the SQLite journal in the user data folder ($DELTAHEDGE_DATA_DIR, "
+    "else $XDG_DATA_HOME/deltahedge or ~/.local/share/deltahedge)."
+)
+_SINCE_HELP = "Only rows at or after this time: ISO-8601 UTC (2026-01-01T12:00) or unix seconds."
+
+journal_app = typer.Typer(
+    help=(
+        "Read the journal: every intent, order, order update, fill, snapshot and run "
+        "configuration an engine recorded.\n\n"
+        "Examples:\n\n"
+        "  deltahedge journal show --kind fill --since 2026-01-01\n\n"
+        "  deltahedge journal show --table orders --db postgresql://me@localhost/dh\n\n"
+        "  deltahedge journal export --table fills --format parquet -o fills.parquet"
+    ),
+    no_args_is_help=True,
+)
+
+
+def _since_ns(since: str | None) -> int | None:
+    if not since:
+        return None
+    from deltahedge.core.units import to_ns
+
+    try:
+        return to_ns(float(since)) if since.replace(".", "", 1).isdigit() else to_ns(since)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{since!r} is not a time; allowed: ISO-8601 (2026-01-01T12:00:00Z) or unix seconds",
+            param_hint="--since",
+        ) from None
+
+
+def _open(db: str | None):  # -> Journal
+    from deltahedge.store import Journal, default_journal_path
+
+    if db is None and not default_journal_path().exists():
+        raise typer.BadParameter(
+            f"no journal at the default place {default_journal_path()}; pass --db",
+            param_hint="--db",
+        )
+    if db is not None and "://" not in db and not Path(db).exists():
+        raise typer.BadParameter(f"no journal file at {db}", param_hint="--db")
+    return Journal(db)
+
+
+def _rows(db: str | None, table: str, kind: list[str] | None, since: str | None, last=None):
+    from deltahedge.core.errors import InvalidInput
+    from deltahedge.store.export import read_rows
+
+    journal = _open(db)
+    try:
+        return read_rows(journal, table, kinds=kind or None, since_ns=_since_ns(since), last=last)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        journal.close()
+
+
+@journal_app.command("show")
+def show(
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+    table: str = typer.Option("events", "--table", "-t", help=f"Table to show: {_TABLES}."),
+    kind: list[str] = typer.Option(
+        None,
+        "--kind",
+        "-k",
+        help="Event kind(s) to keep (events table): run, intent, order, "
+        "order_update, fill, positions, greeks, rejected, kill_switch, reconcile. Repeatable.",
+    ),
+    since: str = typer.Option(None, "--since", help=_SINCE_HELP),
+    last: int = typer.Option(50, "--last", "-n", min=1, help="Show the last N rows."),
+) -> None:
+    """Print the last rows of a journal table as a table in the terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = _rows(db, table, kind, since, last)
+    console = Console()
+    if not rows:
+        console.print(f"[yellow]no rows in {table}[/] for these filters")
+        return
+    cols = [c for c in rows[0] if c not in ("ts_ns", "started_ns", "last_ts_ns")]
+    out = Table(title=f"journal {table} (last {len(rows)})", show_lines=False)
+    for c in cols:
+        out.add_column(c, overflow="fold", max_width=80 if c in ("payload", "config") else None)
+    for r in rows:
+        out.add_row(*(_cell(r[c]) for c in cols))
+    console.print(out)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return "" if value is None else str(value)
+
+
+@journal_app.command("export")
+def export(
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (.csv or .parquet)."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+    table: str = typer.Option("events", "--table", "-t", help=f"Table to export: {_TABLES}."),
+    kind: list[str] = typer.Option(
+        None, "--kind", "-k", help="Event kind(s) to keep (events table). Repeatable."
+    ),
+    since: str = typer.Option(None, "--since", help=_SINCE_HELP),
+    fmt: str = typer.Option(
+        None, "--format", "-f", help="csv or parquet (default: from the file suffix, else csv)."
+    ),
+) -> None:
+    """Write a journal table to CSV or Parquet (one row per record, time in ISO-8601 UTC)."""
+    from rich.console import Console
+
+    from deltahedge.core.errors import InvalidInput
+    from deltahedge.store.export import export_rows, table_columns
+
+    rows = _rows(db, table, kind, since)
+    try:
+        path = export_rows(rows, output, fmt, columns=table_columns(table))
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="--format") from None
+    Console().print(f"wrote {len(rows)} rows of {table} to {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(journal_app, name="journal")
+
+
+__all__ = ["journal_app", "register"]
