@@ -7,10 +7,18 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from deltahedge.core.errors import ConfigError
-from deltahedge.dashboard.app import STATIC_DIR, create_app, plotly_js_path
+from deltahedge.dashboard.app import (
+    LOOPBACK_HOSTS,
+    STATIC_DIR,
+    DashboardOptions,
+    create_app,
+    plotly_js_path,
+)
 from deltahedge.dashboard.models import (
+    DashboardDiff,
     DashboardSnapshot,
     GreeksResponse,
     HedgesResponse,
@@ -34,7 +42,7 @@ def read_model() -> ReadModel:
 
 @pytest.fixture()
 def client(read_model: ReadModel, controls: RecordingControls) -> TestClient:
-    return TestClient(create_app(read_model, controls, TOKEN, max_push_hz=1000.0))
+    return TestClient(create_app(read_model, controls, TOKEN, DashboardOptions(max_push_hz=1000.0)))
 
 
 def test_state_returns_the_published_numbers(client: TestClient) -> None:
@@ -189,8 +197,41 @@ def test_websocket_pushes_snapshot_on_connect_and_after_publish(client, read_mod
     with client.websocket_connect("/ws") as ws:
         first = DashboardSnapshot.model_validate_json(ws.receive_text())
         assert first.seq == 6
+        assert len(first.delta_history[0].ts_ns) == 6
         read_model.publish(make_update(7, hedge=True))
-        second = DashboardSnapshot.model_validate_json(ws.receive_text())
-    assert second.seq == 7
-    assert second.hedges[-1].intent_id == "int-0007"
+        second = DashboardDiff.model_validate_json(ws.receive_text())
+    # the second message carries the latest state and only what is new since seq 6
+    assert (second.seq, second.base_seq) == (7, 6)
+    assert [h.intent_id for h in second.hedges] == ["int-0007"]
+    assert second.delta_history[0].delta_coin == pytest.approx((0.7,))
     assert second.underlyings[0].delta_coin == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8050", 200),
+        ("localhost", 200),
+        ("[::1]:8050", 200),
+        ("evil.example", 400),
+        ("127.0.0.1.evil.example:8050", 400),
+    ],
+)
+def test_loopback_app_refuses_other_host_names(read_model, host: str, status: int) -> None:
+    # A DNS-rebinding page reaches 127.0.0.1 under its own name: the Host header gives it away.
+    app = create_app(read_model, options=DashboardOptions(allowed_hosts=LOOPBACK_HOSTS))
+    client = TestClient(app, base_url="http://127.0.0.1:8050")
+    assert client.get("/api/state", headers={"host": host}).status_code == status
+
+
+def test_websocket_from_another_origin_is_refused(read_model) -> None:
+    app = create_app(read_model, options=DashboardOptions(allowed_hosts=LOOPBACK_HOSTS))
+    client = TestClient(app, base_url="http://127.0.0.1:8050")
+    with pytest.raises(WebSocketDisconnect) as refused:
+        evil = {"host": "127.0.0.1:8050", "origin": "http://evil.example"}
+        with client.websocket_connect("/ws", headers=evil) as ws:
+            ws.receive_text()
+    assert refused.value.code == 1008
+    same = {"host": "127.0.0.1:8050", "origin": "http://127.0.0.1:8050"}
+    with client.websocket_connect("/ws", headers=same) as ws:
+        assert DashboardSnapshot.model_validate_json(ws.receive_text()).seq == 6

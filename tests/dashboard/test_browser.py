@@ -36,6 +36,27 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page(browser, errors: list[str]):
+    page = browser.new_page(viewport={"width": 1680, "height": 1050})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
 @pytest.fixture()
 def live() -> Iterator[tuple[DashboardServer, DemoDesk, DemoFeedThread, ReadModel]]:
     pytest.importorskip("playwright.sync_api")
@@ -69,63 +90,94 @@ def _signed(x: float, digits: int) -> str:
     return f"{x:+,.{digits}f}" if x > 0 else f"{x:,.{digits}f}"
 
 
-def test_live_page_updates_logs_hedges_and_guards_kill_switch(live) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_live_page_updates_logs_hedges_and_guards_kill_switch(live, browser) -> None:
+    from playwright.sync_api import expect
 
     server, desk, feed, rm = live
-    executable = _chromium()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1680, "height": 1050})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(server.url)
+    errors: list[str] = []
+    page = _page(browser, errors)
+    try:
+        page.goto(server.url)
 
-            # Numbers arrive and keep changing as the engine publishes.
-            expect(page.locator("#delta-BTC")).to_be_visible(timeout=10_000)
-            seq0 = _seq(page)
-            _wait_until(page, lambda: _seq(page) > seq0 + 3, 10, "the page shows new updates")
-            # A hedge appears in the log (the demo book leaves its band within seconds).
-            rows = page.locator("#hedge-log tbody tr")
-            _wait_until(page, lambda: rows.count() > 0, 15, "a hedge appears in the log")
-            # Freeze the publisher, let the page catch up, and compare with what was published.
-            feed.hold()
-            snap = rm.snapshot()
-            _wait_until(page, lambda: _seq(page) == snap.seq, 5, f"the page shows seq {snap.seq}")
-            btc = next(u for u in snap.underlyings if u.underlying == "BTC")
-            assert page.locator("#delta-BTC").inner_text() == _signed(btc.delta_coin, 3)
-            shown = [rows.nth(i).get_attribute("data-intent") for i in range(rows.count())]
-            assert shown == [h.intent_id for h in reversed(snap.hedges)][: len(shown)]
-            assert page.locator("#mode").inner_text().lower() == "running"
-            page.wait_for_timeout(400)  # let Plotly finish drawing before the screenshot
-            ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACT), full_page=True)
-            feed.release()
+        # Numbers arrive and keep changing as the engine publishes.
+        expect(page.locator("#delta-BTC")).to_be_visible(timeout=10_000)
+        seq0 = _seq(page)
+        _wait_until(page, lambda: _seq(page) > seq0 + 3, 10, "the page shows new updates")
+        # A hedge appears in the log (the demo book leaves its band within seconds).
+        rows = page.locator("#hedge-log tbody tr[data-intent]")
+        _wait_until(page, lambda: rows.count() > 0, 15, "a hedge appears in the log")
+        # Freeze the publisher, let the page catch up, and compare with what was published.
+        feed.hold()
+        snap = rm.snapshot()
+        _wait_until(page, lambda: _seq(page) == snap.seq, 5, f"the page shows seq {snap.seq}")
+        btc = next(u for u in snap.underlyings if u.underlying == "BTC")
+        assert page.locator("#delta-BTC").inner_text() == _signed(btc.delta_coin, 3)
+        # the page merged the pushed diffs into the same history the read-model holds
+        points = page.locator("#delta-chart-BTC").get_attribute("data-points")
+        assert points == str(len(snap.delta_history[0].ts_ns))
+        shown = [rows.nth(i).get_attribute("data-intent") for i in range(rows.count())]
+        assert shown == [h.intent_id for h in reversed(snap.hedges)][: len(shown)]
+        assert page.locator("#mode").inner_text().lower() == "running"
+        page.wait_for_timeout(400)  # let Plotly finish drawing before the screenshot
+        ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACT), full_page=True)
+        feed.release()
 
-            # Kill switch: no token -> 401, wrong token -> 403; the engine is not called.
-            toast = page.locator("#control-result")
-            for typed, status in (("", "401"), ("not-the-token", "403")):
-                page.click("#btn-kill-freeze")
-                page.fill("#token-input", typed)
-                page.click("#control-confirm")
-                expect(toast).to_contain_text(f"refused ({status})", timeout=5_000)
-            assert desk.calls == []
-            # The right token: the engine is asked to freeze and the page shows it.
+        # Kill switch: no token -> 401, wrong token -> 403; the engine is not called.
+        toast = page.locator("#control-result")
+        for typed, status in (("", "401"), ("not-the-token", "403")):
             page.click("#btn-kill-freeze")
-            page.fill("#token-input", TOKEN)
+            page.fill("#token-input", typed)
             page.click("#control-confirm")
-            expect(toast).to_contain_text("accepted", timeout=5_000)
-            expect(page.locator("#mode")).to_have_text(EngineMode.FROZEN.value, timeout=5_000)
-            assert desk.calls == ["kill:freeze"]
-            assert TOKEN not in page.content()
-            # The browser logs the refused requests (401, 403) as resource errors; nothing else.
-            unexpected = [
-                e for e in errors if "status of 401" not in e and "status of 403" not in e
-            ]
-            assert unexpected == []
-        finally:
-            browser.close()
+            expect(toast).to_contain_text(f"refused ({status})", timeout=5_000)
+        assert desk.calls == []
+        # The right token: the engine is asked to freeze and the page shows it.
+        page.click("#btn-kill-freeze")
+        page.fill("#token-input", TOKEN)
+        page.click("#control-confirm")
+        expect(toast).to_contain_text("accepted", timeout=5_000)
+        expect(page.locator("#mode")).to_have_text(EngineMode.FROZEN.value, timeout=5_000)
+        assert desk.calls == ["kill:freeze"]
+        assert TOKEN not in page.content()
+        # The browser logs the refused requests (401, 403) as resource errors; nothing else.
+        unexpected = [e for e in errors if "status of 401" not in e and "status of 403" not in e]
+        assert unexpected == []
+    finally:
+        page.close()
+
+
+def test_audit_page_over_a_journal_is_read_only_and_shows_unknowns_blank(tmp_path, browser):
+    from playwright.sync_api import expect
+
+    from deltahedge.dashboard.journal_source import JournalReadModel
+    from deltahedge.store import Journal
+
+    path = str(tmp_path / "journal.sqlite")
+    t0 = 1_764_000_000_000_000_000
+    with Journal(path) as journal:
+        for i in range(5):  # ETH is journaled without spot or band: shown blank, not zero
+            extra = {"spot": 100_000.0, "band_lower": -2.0, "band_upper": 2.0}
+            journal.record_greeks(t0 + i * 10**9, "BTC", delta=0.5 * i, gamma=-4e-5, extra=extra)
+            journal.record_greeks(t0 + i * 10**9, "ETH", delta=-3.0 * i)
+    source = JournalReadModel(path)
+    source.refresh()
+    server = serve(source, None, port=0, source_name="journal")
+    errors: list[str] = []
+    page = _page(browser, errors)
+    try:
+        page.goto(server.url)
+        expect(page.locator("#delta-BTC")).to_have_text("+2.000", timeout=10_000)
+        expect(page.locator("#delta-ETH")).to_have_text("-12.000")
+        expect(page.locator("#delta-usd-ETH")).to_have_text("— USD")
+        expect(page.locator("#underlyings")).to_contain_text("band unknown")
+        expect(page.locator("#source")).to_have_text("journal")
+        expect(page.locator("#btn-kill-freeze")).to_be_disabled()
+        expect(page.locator("#pnl-total")).to_have_text("—")  # no pnl journaled
+        expect(page.locator("#hedge-log tbody")).to_have_text("no hedges yet")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACT.with_name("dashboard-audit.png")), full_page=True)
+        assert errors == []
+    finally:
+        page.close()
+        server.stop()
+        source.close()

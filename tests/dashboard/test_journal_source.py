@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from deltahedge.core.enums import OrderSide, OrderStatus
 from deltahedge.core.errors import DataError
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest, OrderUpdate
-from deltahedge.dashboard.app import create_app
+from deltahedge.dashboard.app import DashboardOptions, create_app
 from deltahedge.dashboard.journal_source import DASHBOARD_EVENT_KIND, JournalReadModel
 from deltahedge.dashboard.models import EngineMode
 from deltahedge.dashboard.readmodel import ReadModel
@@ -205,7 +205,7 @@ def test_audit_app_serves_the_journal_read_only(tmp_path) -> None:
     source = JournalReadModel(path)
     source.refresh()
     try:
-        client = TestClient(create_app(source, source_name="journal"))
+        client = TestClient(create_app(source, options=DashboardOptions(source_name="journal")))
         state = client.get("/api/state").json()
         assert state["underlyings"][0]["delta_coin"] == pytest.approx(0.1)
         assert client.get("/api/meta").json() == {

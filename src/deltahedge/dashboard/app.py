@@ -13,14 +13,15 @@ import asyncio
 import contextlib
 import hmac
 import inspect
-import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
@@ -38,7 +39,14 @@ from deltahedge.dashboard.models import (
 )
 from deltahedge.dashboard.readmodel import Controls, SnapshotSource
 
-__all__ = ["STATIC_DIR", "create_app", "plotly_js_path", "push_updates"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "STATIC_DIR",
+    "DashboardOptions",
+    "create_app",
+    "plotly_js_path",
+    "push_updates",
+]
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -75,10 +83,12 @@ async def push_updates(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Send the snapshot as JSON now, then at each publication, at most every ``min_interval_s``.
+    """Send the snapshot as JSON now, then a diff at each publication, at most every ``min_interval_s``.
 
-    Publications that arrive faster coalesce: the consumer receives the latest snapshot, never
-    a queue of stale ones, so a slow browser cannot make the engine wait.
+    The first message is a :class:`DashboardSnapshot`; the next ones are
+    :class:`DashboardDiff` objects holding the latest state and the history entries since the
+    previous message. Publications that arrive faster coalesce into one diff, so a slow
+    browser cannot make the engine wait and never receives a queue of stale states.
 
     Parameters
     ----------
@@ -93,19 +103,20 @@ async def push_updates(
         fake clock.
     """
     sub = source.subscribe()
-    last_seq = -1
-    last_sent = -math.inf
     try:
+        first = source.snapshot()
+        await send(first.model_dump_json())
+        last_seq, last_sent = first.seq, clock()
         while True:
             while source.seq == last_seq:  # a wake-up may predate the last send
                 await sub.wait()
             wait = last_sent + min_interval_s - clock()
             if wait > 0:
                 await sleep(wait)
-            snap = source.snapshot()
-            await send(snap.model_dump_json())
+            diff = source.diff_since(last_seq)
+            await send(diff.model_dump_json())
             last_sent = clock()
-            last_seq = snap.seq
+            last_seq = diff.seq
     finally:
         sub.close()
 
@@ -116,15 +127,47 @@ async def _call(action: Callable[..., object], *args: object) -> None:
         await result
 
 
+@dataclass(frozen=True)
+class DashboardOptions:
+    """How the app serves: push rate, label, accepted Host names, pacing clock.
+
+    Parameters
+    ----------
+    max_push_hz : float
+        Most websocket messages per second per client (> 0).
+    source_name : str
+        'live', 'demo' or 'journal', shown on the page.
+    allowed_hosts : tuple of str or None
+        Host names (without port) that requests may address; others get 400 and websockets
+        from another origin are refused, which stops DNS-rebinding and cross-site websocket
+        reads. None accepts any host (for tests, or behind a proxy that checks).
+    clock, sleep : callables
+        Monotonic seconds and the matching sleep for the push pacing (tests inject fakes).
+    """
+
+    max_push_hz: float = 4.0
+    source_name: str = "live"
+    allowed_hosts: tuple[str, ...] | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+#: Host names of this machine, for a dashboard bound to a loopback address.
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+
+
+def _host_name(header: str) -> str:
+    header = header.strip().lower()
+    if header.startswith("["):  # [::1]:8050
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def create_app(
     read_model: SnapshotSource,
     controls: Controls | None = None,
     token: str | None = None,
-    *,
-    max_push_hz: float = 4.0,
-    source_name: str = "live",
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    options: DashboardOptions | None = None,
 ) -> FastAPI:
     """Build the dashboard app over a read-model.
 
@@ -136,12 +179,8 @@ def create_app(
         The engine's controls; None makes the dashboard read-only (controls answer 403).
     token : str or None
         Bearer token that the control endpoints require; needed when ``controls`` is given.
-    max_push_hz : float
-        Most websocket messages per second per client.
-    source_name : str
-        'live' or 'journal', shown on the page.
-    clock, sleep : callables
-        Monotonic seconds and sleep used by the websocket pacing (tests inject fakes).
+    options : DashboardOptions or None
+        Push rate, label, accepted hosts and pacing clock; defaults otherwise.
 
     Raises
     ------
@@ -155,10 +194,16 @@ def create_app(
             f"(got {'none' if token is None else f'{len(token)} characters'}); "
             "set DELTAHEDGE_DASHBOARD_TOKEN or let serve() generate one"
         )
-    if not max_push_hz > 0:
-        raise ConfigError(f"max_push_hz must be > 0, got {max_push_hz}")
+    opts = options or DashboardOptions()
+    if not opts.max_push_hz > 0:
+        raise ConfigError(f"max_push_hz must be > 0, got {opts.max_push_hz}")
     expected = token.encode() if token is not None else b""
-    interval = 1.0 / max_push_hz
+    interval = 1.0 / opts.max_push_hz
+    allowed = None if opts.allowed_hosts is None else {h.lower() for h in opts.allowed_hosts}
+
+    def host_ok(header: str) -> bool:
+        return allowed is None or _host_name(header) in allowed
+
     bearer = HTTPBearer(auto_error=False, description="The dashboard token.")
 
     app = FastAPI(
@@ -169,7 +214,10 @@ def create_app(
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
+        if not host_ok(request.headers.get("host", "")):
+            response: Response = PlainTextResponse("unknown host", status_code=400)
+        else:
+            response = await call_next(request)
         response.headers.update(_SECURITY_HEADERS)
         if request.url.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
@@ -225,7 +273,9 @@ def create_app(
     def meta() -> MetaResponse:
         """Whether controls are available, and the push rate."""
         return MetaResponse(
-            controls_enabled=controls is not None, max_push_hz=max_push_hz, source=source_name
+            controls_enabled=controls is not None,
+            max_push_hz=opts.max_push_hz,
+            source=opts.source_name,
         )
 
     @app.post("/api/control/pause", response_model=ControlResponse)
@@ -251,10 +301,21 @@ def create_app(
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
+        host = websocket.headers.get("host", "")
+        origin = websocket.headers.get("origin")
+        if not host_ok(host) or (
+            origin is not None and urlsplit(origin).netloc.lower() != host.lower()
+        ):
+            await websocket.close(code=1008)  # another site's page: refused before accept
+            return
         await websocket.accept()
         pusher = asyncio.create_task(
             push_updates(
-                read_model, websocket.send_text, min_interval_s=interval, clock=clock, sleep=sleep
+                read_model,
+                websocket.send_text,
+                min_interval_s=interval,
+                clock=opts.clock,
+                sleep=opts.sleep,
             )
         )
         listener = asyncio.create_task(_until_closed(websocket))

@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from deltahedge.core.errors import DataError
 from deltahedge.dashboard.models import (
     PNL_COMPONENTS,
+    DashboardDiff,
     DashboardSnapshot,
     DashboardUpdate,
     EngineMode,
@@ -160,6 +161,10 @@ class JournalReadModel:
     def snapshot(self) -> DashboardSnapshot:
         """The rebuilt dashboard state."""
         return self._rm.snapshot()
+
+    def diff_since(self, base_seq: int) -> DashboardDiff:
+        """The rebuilt state with the history after ``base_seq`` (see ``ReadModel``)."""
+        return self._rm.diff_since(base_seq)
 
     def subscribe(self) -> Subscription:
         """Wake-ups when :meth:`refresh` publishes something."""

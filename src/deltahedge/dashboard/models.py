@@ -233,11 +233,21 @@ class DashboardSnapshot(_Frozen):
     underlyings: tuple[UnderlyingRisk, ...] = ()
     delta_history: tuple[DeltaSeries, ...] = ()
     hedges: tuple[HedgeRecord, ...] = Field(default=(), description="Hedge log, oldest first.")
-    pnl: PnlAttribution = PnlAttribution()
+    pnl: PnlAttribution | None = Field(default=None, description="None: none published.")
     pnl_history: PnlSeries = PnlSeries()
     smiles: tuple[SmileFit, ...] = ()
     venues: tuple[VenueStatus, ...] = ()
     limits: tuple[RiskLimit, ...] = ()
+
+
+class DashboardDiff(DashboardSnapshot):
+    """A websocket message after the first: the latest state, and the history entries
+    published after ``base_seq`` only (append them, then keep the newest ``max_points``
+    points per series and ``max_hedges`` hedges)."""
+
+    base_seq: int = Field(description="The `seq` of the message this one follows.")
+    max_points: int
+    max_hedges: int
 
 
 class GreeksResponse(_Frozen):
@@ -262,7 +272,7 @@ class PnlResponse(_Frozen):
 
     seq: int
     ts_ns: int
-    pnl: PnlAttribution
+    pnl: PnlAttribution | None
     history: PnlSeries
 
 
@@ -299,6 +309,7 @@ class ControlResponse(_Frozen):
 __all__ = [
     "PNL_COMPONENTS",
     "ControlResponse",
+    "DashboardDiff",
     "DashboardSnapshot",
     "DashboardUpdate",
     "DeltaSeries",

@@ -17,11 +17,12 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Awaitable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from deltahedge.core.errors import InvalidInput
 from deltahedge.dashboard.models import (
     PNL_COMPONENTS,
+    DashboardDiff,
     DashboardSnapshot,
     DashboardUpdate,
     DeltaSeries,
@@ -35,6 +36,7 @@ from deltahedge.dashboard.models import (
 # Re-exported so that ``deltahedge.dashboard.readmodel`` is the one import the engine needs.
 __all__ = [
     "Controls",
+    "DashboardDiff",
     "DashboardSnapshot",
     "DashboardUpdate",
     "ReadModel",
@@ -43,7 +45,10 @@ __all__ = [
 ]
 
 
-_DeltaPoint = tuple[int, float, float | None, float | None]
+# (publication seq, ts_ns, delta_coin, band_lower, band_upper)
+_DeltaPoint = tuple[int, int, float, float | None, float | None]
+_HedgeRow = tuple[int, HedgeRecord]
+_PnlPoint = tuple[int, int, PnlAttribution]
 
 
 @runtime_checkable
@@ -71,6 +76,8 @@ class SnapshotSource(Protocol):
     def seq(self) -> int: ...
 
     def snapshot(self) -> DashboardSnapshot: ...
+
+    def diff_since(self, base_seq: int) -> DashboardDiff: ...
 
     def subscribe(self) -> Subscription: ...
 
@@ -127,13 +134,13 @@ class ReadModel:
                 f"got {max_points} and {max_hedges}"
             )
         self._max_points = max_points
+        self._max_hedges = max_hedges
         self._lock = threading.Lock()
         self._latest: DashboardUpdate | None = None
         self._seq = 0
-        # per underlying: deque of (ts_ns, delta_coin, band_lower, band_upper)
-        self._delta: dict[str, deque[_DeltaPoint]] = {}
-        self._hedges: deque[HedgeRecord] = deque(maxlen=max_hedges)
-        self._pnl: deque[tuple[int, PnlAttribution]] = deque(maxlen=max_points)
+        self._delta: dict[str, deque[_DeltaPoint]] = {}  # per underlying
+        self._hedges: deque[_HedgeRow] = deque(maxlen=max_hedges)
+        self._pnl: deque[_PnlPoint] = deque(maxlen=max_points)
         self._subs: list[Subscription] = []
         self._cache: DashboardSnapshot | None = None
 
@@ -151,16 +158,19 @@ class ReadModel:
             The engine's current state; ``update.new_hedges`` are appended to the log.
         """
         with self._lock:
+            seq = self._seq + 1
+            ts = update.ts_ns
             for u in update.underlyings:
                 series = self._delta.get(u.underlying)
                 if series is None:
                     series = self._delta[u.underlying] = deque(maxlen=self._max_points)
-                series.append((update.ts_ns, u.delta_coin, u.band_lower_coin, u.band_upper_coin))
-            self._hedges.extend(update.new_hedges)
+                series.append((seq, ts, u.delta_coin, u.band_lower_coin, u.band_upper_coin))
+            for h in update.new_hedges:
+                self._hedges.append((seq, h))
             if update.pnl is not None:
-                self._pnl.append((update.ts_ns, update.pnl))
+                self._pnl.append((seq, ts, update.pnl))
             self._latest = update
-            self._seq += 1
+            self._seq = seq
             subs = tuple(self._subs)
         for sub in subs:
             sub.notify()
@@ -192,44 +202,82 @@ class ReadModel:
             delta = {name: tuple(points) for name, points in self._delta.items()}
             hedges = tuple(self._hedges)
             pnl = tuple(self._pnl)
-        snap = _build_snapshot(seq, latest, delta, hedges, pnl)
+        snap = _build(DashboardSnapshot, seq, latest, delta, hedges, pnl, {})
         self._cache = snap
         return snap
 
+    def diff_since(self, base_seq: int) -> DashboardDiff:
+        """The latest state with only the history entries published after ``base_seq``.
 
-def _build_snapshot(
+        Costs O(entries since ``base_seq``): a websocket sends the full snapshot once, then
+        these. A client appends the histories to its copy and trims them to ``max_points``
+        and ``max_hedges``.
+        """
+        with self._lock:
+            seq, latest = self._seq, self._latest
+            delta = {name: _newer(points, base_seq) for name, points in self._delta.items()}
+            hedges = _newer(self._hedges, base_seq)
+            pnl = _newer(self._pnl, base_seq)
+        extra = {
+            "base_seq": base_seq,
+            "max_points": self._max_points,
+            "max_hedges": self._max_hedges,
+        }
+        return _build(DashboardDiff, seq, latest, delta, hedges, pnl, extra)
+
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _newer(rows: deque[_Row], base_seq: int) -> tuple[_Row, ...]:
+    out: list[_Row] = []
+    for row in reversed(rows):
+        if row[0] <= base_seq:
+            break
+        out.append(row)
+    out.reverse()
+    return tuple(out)
+
+
+_Snap = TypeVar("_Snap", DashboardSnapshot, DashboardDiff)
+
+
+def _build(
+    cls: type[_Snap],
     seq: int,
     latest: DashboardUpdate | None,
     delta: dict[str, tuple[_DeltaPoint, ...]],
-    hedges: tuple[HedgeRecord, ...],
-    pnl: tuple[tuple[int, PnlAttribution], ...],
-) -> DashboardSnapshot:
+    hedges: tuple[_HedgeRow, ...],
+    pnl: tuple[_PnlPoint, ...],
+    extra: dict[str, int],
+) -> _Snap:
     if latest is None:
-        return DashboardSnapshot(seq=seq, ts_ns=0, mode=EngineMode.RUNNING)
+        return cls.model_validate({"seq": seq, "ts_ns": 0, "mode": EngineMode.RUNNING, **extra})
     series = tuple(
         DeltaSeries.model_construct(
             underlying=name,
-            ts_ns=tuple(p[0] for p in points),
-            delta_coin=tuple(p[1] for p in points),
-            band_lower_coin=tuple(p[2] for p in points),
-            band_upper_coin=tuple(p[3] for p in points),
+            ts_ns=tuple(p[1] for p in points),
+            delta_coin=tuple(p[2] for p in points),
+            band_lower_coin=tuple(p[3] for p in points),
+            band_upper_coin=tuple(p[4] for p in points),
         )
         for name, points in delta.items()
     )
-    columns: dict[str, object] = {c: tuple(getattr(p, c) for _, p in pnl) for c in PNL_COMPONENTS}
-    columns["ts_ns"] = tuple(t for t, _ in pnl)
-    pnl_series = PnlSeries.model_construct(None, **columns)
-    return DashboardSnapshot.model_construct(
+    columns: dict[str, object] = {c: tuple(getattr(p[2], c) for p in pnl) for c in PNL_COMPONENTS}
+    columns["ts_ns"] = tuple(p[1] for p in pnl)
+    return cls.model_construct(
+        None,
         seq=seq,
         ts_ns=latest.ts_ns,
         mode=latest.mode,
         message=latest.message,
         underlyings=latest.underlyings,
         delta_history=series,
-        hedges=hedges,
-        pnl=pnl[-1][1] if pnl else PnlAttribution(),
-        pnl_history=pnl_series,
+        hedges=tuple(h for _, h in hedges),
+        pnl=latest.pnl,
+        pnl_history=PnlSeries.model_construct(None, **columns),
         smiles=latest.smiles,
         venues=latest.venues,
         limits=latest.limits,
+        **extra,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from deltahedge.core.errors import ConfigError
-from deltahedge.dashboard.app import create_app
+from deltahedge.dashboard.app import LOOPBACK_HOSTS, DashboardOptions, create_app
 from deltahedge.dashboard.readmodel import Controls, SnapshotSource
 
 __all__ = ["TOKEN_ENV", "DashboardServer", "is_loopback", "resolve_token", "serve"]
@@ -120,9 +120,14 @@ def serve(
         token, _ = resolve_token()
     if not is_loopback(host):
         log.warning("dashboard bound to %s: reachable from other machines", host)
-    app = create_app(
-        read_model, controls, token if controls is not None else None, source_name=source_name
-    )
+    if is_loopback(host):
+        hosts: tuple[str, ...] | None = LOOPBACK_HOSTS
+    elif host in ("0.0.0.0", "::"):
+        hosts = None  # every interface: names unknown, accept any
+    else:
+        hosts = (host, *LOOPBACK_HOSTS)
+    options = DashboardOptions(source_name=source_name, allowed_hosts=hosts)
+    app = create_app(read_model, controls, token if controls is not None else None, options)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

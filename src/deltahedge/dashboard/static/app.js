@@ -51,6 +51,19 @@ function layout(extra) {
   return l;
 }
 const plotReady = () => typeof window.Plotly !== "undefined";
+// Plotly.react into `div`, or an empty-state line when there is nothing to draw.
+function plot(div, traces, lay, hasData, emptyText) {
+  if (!hasData) {
+    if (div.dataset.empty !== "1") {
+      Plotly.purge(div);
+      div.replaceChildren(el("div", { class: "empty", text: emptyText }));
+      div.dataset.empty = "1";
+    }
+    return;
+  }
+  if (div.dataset.empty === "1") { div.replaceChildren(); div.dataset.empty = "0"; }
+  Plotly.react(div, traces, lay, PLOT_CONFIG);
+}
 
 // ---------------------------------------------------------------- underlyings
 function renderUnderlyings(s) {
@@ -93,8 +106,10 @@ function renderDelta(s) {
     const id = `delta-chart-${series.underlying}`;
     let div = $(id);
     if (!div) { div = el("div", { class: "delta-chart", id }); box.append(div); }
+    div.dataset.points = String(series.ts_ns.length);
     const x = series.ts_ns.map(tsDate);
-    const hedges = s.hedges.filter((h) => h.underlying === series.underlying && h.book_delta_coin !== null);
+    const t0 = series.ts_ns.length ? series.ts_ns[0] : 0;
+    const hedges = s.hedges.filter((h) => h.underlying === series.underlying && h.book_delta_coin !== null && h.ts_ns >= t0);
     const traces = [
       { x, y: series.band_upper_coin, mode: "lines", line: { color: "rgba(74,163,255,.6)", width: 1, dash: "dot" }, name: "band", hoverinfo: "skip" },
       { x, y: series.band_lower_coin, mode: "lines", line: { color: "rgba(74,163,255,.6)", width: 1, dash: "dot" }, fill: "tonexty", fillcolor: "rgba(74,163,255,.08)", showlegend: false, hoverinfo: "skip" },
@@ -118,10 +133,11 @@ function renderPnl(s) {
   const x = idx.map((i) => tsDate(h.ts_ns[i]));
   const traces = PNL_KEYS.map((k) => ({ type: "bar", x, y: idx.map((i) => h[k][i]), name: k, marker: { color: COLORS[k] } }));
   traces.push({ type: "scatter", mode: "lines", x, y: idx.map((i) => PNL_KEYS.reduce((a, k) => a + h[k][i], 0)), name: "total", line: { color: "#ffffff", width: 1.6 } });
-  Plotly.react($("pnl-chart"), traces, layout({ barmode: "relative", bargap: 0.05 }), PLOT_CONFIG);
+  plot($("pnl-chart"), traces, layout({ barmode: "relative", bargap: 0.05 }), n > 0, "no PnL attribution published");
   const tb = $("pnl-table").tBodies[0];
+  const value = (k) => (s.pnl ? s.pnl[k] : null);
   const rows = PNL_KEYS.concat(["total"]).map((k) => el("tr", {}, el("td", { text: k }),
-    el("td", { class: signClass(s.pnl[k]), id: `pnl-${k}`, text: fmtSigned(s.pnl[k], 0) })));
+    el("td", { class: signClass(value(k)), id: `pnl-${k}`, text: value(k) === null ? "—" : fmtSigned(value(k), 0) })));
   tb.replaceChildren(...rows);
 }
 
@@ -139,6 +155,7 @@ function renderHedges(s) {
       el("td", { class: "num", text: fmt(h.slippage_bps, 1) }), el("td", { class: "num", text: fmt(h.fees_usd, 2) }),
       el("td", { class: "reason", text: h.reason }), el("td", { class: "mono muted", text: h.intent_id.slice(0, 12) }));
   });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "12", text: "no hedges yet" })));
   tb.replaceChildren(...rows);
   $("hedge-count").textContent = `${s.hedges.length} hedges`;
 }
@@ -153,7 +170,7 @@ function renderSmiles(s) {
     if (keys.includes(keep)) sel.value = keep;
   }
   const fit = s.smiles.find((f) => `${f.underlying} ${f.expiry}` === sel.value);
-  if (!fit) { Plotly.react($("smile-chart"), [], layout({}), PLOT_CONFIG); return; }
+  if (!fit) { plot($("smile-chart"), [], null, false, "no smile fits published"); return; }
   const q = fit.quotes;
   const pct = (v) => (v === null ? null : v * 100);
   const traces = [
@@ -162,12 +179,12 @@ function renderSmiles(s) {
     { x: q.map((p) => p.strike), y: q.map((p) => pct(p.ask_iv)), mode: "markers", name: "ask", marker: { symbol: "triangle-down", size: 7, color: "#ff5c5c" } },
     { x: q.map((p) => p.strike), y: q.map((p) => pct(p.mark_iv)), mode: "markers", name: "mark", marker: { size: 5, color: "#e6edf3" } },
   ];
-  Plotly.react($("smile-chart"), traces, layout({
+  plot($("smile-chart"), traces, layout({
     yaxis: { title: { text: "IV %", font: { size: 11 } } }, hovermode: "closest",
     xaxis: { tickformat: ",.0f", hoverformat: ",.0f", title: { text: `strike · forward ${fmt(fit.forward, 0)} · T ${fmt(fit.t_years * 365, 0)}d`, font: { size: 10 } } },
     margin: { l: 56, r: 12, t: 8, b: 40 },
     shapes: [{ type: "line", x0: fit.forward, x1: fit.forward, yref: "paper", y0: 0, y1: 1, line: { color: "#7d8a9c", dash: "dot", width: 1 } }],
-  }), PLOT_CONFIG);
+  }), true, "");
 }
 
 function renderVega(s) {
@@ -175,11 +192,13 @@ function renderVega(s) {
     type: "bar", name: u.underlying, x: u.vega_by_expiry.map((e) => e.expiry), y: u.vega_by_expiry.map((e) => e.vega_usd),
     marker: { color: ["#4aa3ff", "#b07cff", "#2ec4b6", "#f5b942"][i % 4] },
   }));
-  Plotly.react($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest", xaxis: { type: "category", tickformat: "" }, legend: { y: 1.18 }, margin: { l: 56, r: 12, t: 18, b: 28 } }), PLOT_CONFIG);
+  const any = s.underlyings.some((u) => u.vega_by_expiry.length > 0);
+  plot($("vega-chart"), traces, layout({ barmode: "group", hovermode: "closest", xaxis: { type: "category", tickformat: "" }, legend: { y: 1.18 }, margin: { l: 56, r: 12, t: 18, b: 28 } }), any, "no vega by expiry published");
 }
 
 // ---------------------------------------------------------------- venues, limits, header
 function renderVenues(s) {
+  if (!s.venues.length) { $("venues").tBodies[0].replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: "6", text: "no venue status published" }))); return; }
   $("venues").tBodies[0].replaceChildren(...s.venues.map((v) => {
     const stale = v.staleness_s !== null && v.staleness_limit_s !== null && v.staleness_s > v.staleness_limit_s;
     return el("tr", { "data-venue": v.venue }, el("td", { text: v.venue }),
@@ -190,6 +209,7 @@ function renderVenues(s) {
   }));
 }
 function renderLimits(s) {
+  if (!s.limits.length) { $("limits").replaceChildren(el("div", { class: "empty", text: "no risk limits published" })); return; }
   $("limits").replaceChildren(...s.limits.map((l) => {
     const u = l.utilisation;
     const cls = u >= 1 ? "breach" : u >= 0.8 ? "warn" : "";
@@ -215,16 +235,46 @@ function render(s) {
 }
 
 // ---------------------------------------------------------------- transport
+// The first message is a full snapshot; later ones carry only the history since `base_seq`.
+function appendColumns(prev, add, keys, keep) {
+  const out = Object.assign({}, add);
+  for (const k of keys) out[k] = prev[k].concat(add[k]).slice(-keep);
+  return out;
+}
+function merge(prev, msg) {
+  if (msg.base_seq === undefined) return msg;
+  if (!prev || prev.seq !== msg.base_seq) {  // cannot happen on one socket; resync from REST
+    fetch("/api/state", { cache: "no-store" }).then((r) => r.json()).then((full) => render(full));
+    return prev || msg;
+  }
+  const seriesKeys = ["ts_ns", "delta_coin", "band_lower_coin", "band_upper_coin"];
+  const delta = prev.delta_history.map((p) => {
+    const add = msg.delta_history.find((d) => d.underlying === p.underlying);
+    return add ? appendColumns(p, add, seriesKeys, msg.max_points) : p;
+  });
+  for (const d of msg.delta_history) {
+    if (!prev.delta_history.some((p) => p.underlying === d.underlying)) delta.push(d);
+  }
+  const pnlKeys = ["ts_ns"].concat(PNL_KEYS);
+  return Object.assign({}, msg, {
+    delta_history: delta,
+    hedges: prev.hedges.concat(msg.hedges).slice(-msg.max_hedges),
+    pnl_history: appendColumns(prev.pnl_history, msg.pnl_history, pnlKeys, msg.max_points),
+  });
+}
+
 function connect(delay = 500) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
   ws.onopen = () => { $("conn").classList.add("on"); delay = 500; };
-  ws.onmessage = (ev) => { state.lastMsgAt = Date.now(); render(JSON.parse(ev.data)); };
+  ws.onmessage = (ev) => { state.lastMsgAt = Date.now(); render(merge(state.snap, JSON.parse(ev.data))); };
   ws.onclose = () => { $("conn").classList.remove("on"); setTimeout(() => connect(Math.min(delay * 2, 8000)), delay); };
 }
 setInterval(() => {
-  $("age").textContent = state.lastMsgAt ? `${((Date.now() - state.lastMsgAt) / 1000).toFixed(1)}s ago` : "—";
+  const age = (Date.now() - state.lastMsgAt) / 1000;
+  $("age").textContent = state.lastMsgAt ? `${age.toFixed(1)}s ago` : "—";
+  $("age").classList.toggle("stale", state.lastMsgAt > 0 && age > 5 && state.meta?.source !== "journal");
 }, 250);
 
 // ---------------------------------------------------------------- controls
