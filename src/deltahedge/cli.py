@@ -24,6 +24,7 @@ app = typer.Typer(
 #: Command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
+    "deltahedge.commands.run",
     "deltahedge.commands.chain",
     "deltahedge.commands.surface",
     "deltahedge.commands.bench",

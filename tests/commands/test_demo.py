@@ -25,7 +25,7 @@ def test_embedded_chain_is_small_and_loads():
 
 def test_demo_prints_the_greeks_and_a_consistent_book_total(monkeypatch, tmp_path):
     monkeypatch.setenv("DELTAHEDGE_SHARED", str(tmp_path / "absent"))
-    res = CliRunner().invoke(app, ["demo"])
+    res = CliRunner().invoke(app, ["demo", "--chain"])
     assert res.exit_code == 0, res.output
     assert "BTC-27MAR26-90000-C" in res.output and "total" in res.output
     # the book's premium-adjusted delta = N(d1) delta - value in BTC (per option

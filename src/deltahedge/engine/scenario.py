@@ -58,6 +58,17 @@ def load_demo_surface() -> Any:
     return Surface.from_json(text)
 
 
+def shift_surface(surface: Any, ts_ns: int) -> Any:
+    """The same surface moved in time to ``ts_ns`` (every expiry moved alike, same ``T``).
+
+    A paper run on a live clock starts "now" with the embedded surface's shape.
+    """
+    from dataclasses import replace
+
+    shift = int(ts_ns) - int(surface.ts_ns)
+    return replace(surface, ts_ns=int(ts_ns), expiry_ns=surface.expiry_ns + shift)
+
+
 def _deribit_name(expiry_ns: int, strike: float, kind: str) -> str:
     d = ns_to_datetime(expiry_ns)
     return f"BTC-{d.day}{d.strftime('%b').upper()}{d:%y}-{int(strike)}-{kind}"
@@ -209,7 +220,7 @@ def build_from_config(
             "only the embedded BTC book is wired for now: engine.underlying = 'BTC' and no "
             f"book.positions_file (got {u!r}, {cfg.book.positions_file!r})"
         )
-    surface = load_demo_surface()
+    surface = shift_surface(load_demo_surface(), clock.now_ns())
     market = demo_market(surface)
     positions, cbook = demo_options(surface, market)
     venues: dict[str, Venue] = {}
@@ -276,5 +287,6 @@ __all__ = [
     "load_demo_surface",
     "model_for",
     "paper_venues",
+    "shift_surface",
     "policy_from_config",
 ]

@@ -101,20 +101,24 @@ class Pacer:
         self._n = 0
 
     async def wait_until(self, ts_ns: int) -> None:
-        """Advance the simulated clock to ``ts_ns`` (sleeping to keep pace when ``speed`` is finite)."""
+        """Wait until simulated time ``ts_ns`` is due; a :class:`SimClock` is moved there.
+
+        With a finite ``speed`` the wait is paced in real time (for any clock); with
+        ``speed = inf`` nothing sleeps (the event loop is still yielded to regularly).
+        """
         self._n += 1
-        if isinstance(self.clock, SimClock):
-            if ts_ns > self.clock.now_ns():
-                if math.isfinite(self.speed):
-                    if self._t0_sim is None:
-                        self._t0_sim, self._t0_real = ts_ns, time.monotonic()
-                    due = self._t0_real + (ts_ns - self._t0_sim) / 1e9 / self.speed
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                        self.clock.set(ts_ns)
-                        return
-                self.clock.set(ts_ns)
+        sim = isinstance(self.clock, SimClock)
+        if math.isfinite(self.speed):
+            if self._t0_sim is None:
+                self._t0_sim, self._t0_real = ts_ns, time.monotonic()
+            delay = self._t0_real + (ts_ns - self._t0_sim) / 1e9 / self.speed - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                if sim and ts_ns > self.clock.now_ns():
+                    self.clock.set(ts_ns)  # type: ignore[attr-defined]
+                return
+        if sim and ts_ns > self.clock.now_ns():
+            self.clock.set(ts_ns)  # type: ignore[attr-defined]
         if self._n % self.yield_every == 0:
             await asyncio.sleep(0)
 
