@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
     "execution": "deltahedge.bench.execution",
+    "engine": "deltahedge.bench.engine",
 }
 
 

@@ -241,6 +241,7 @@ class Engine:
         self._ui = self.cbook.underlyings.index(self._u) if self._u in self.cbook.underlyings else 0
         self._index_key = ""
         self.last_index_ns = 0
+        self.last_hedge_latency_s = math.nan
         self._value0: float | None = None
         self._prev: tuple[float, float, float, float, int] | None = (
             None  # S, delta, gamma, theta, ts
@@ -375,6 +376,7 @@ class Engine:
         dt = (time.perf_counter_ns() - t0) * 1e-9
         self.latency.observe(dt)
         self.hedge_latency.observe(dt)
+        self.last_hedge_latency_s = dt
         if self.metrics is not None:
             self.metrics.observe_latency(dt)
         await self._execute(intent, risk)

@@ -287,6 +287,6 @@ __all__ = [
     "load_demo_surface",
     "model_for",
     "paper_venues",
-    "shift_surface",
     "policy_from_config",
+    "shift_surface",
 ]
