@@ -41,11 +41,8 @@ def ticker_to_ticks(
     guard rejects and counts (nothing is dropped silently here).
     """
     info = ticker.get("info") or {}
-    ts = (
-        int(_f(ticker.get("timestamp") or info.get("timestamp") or 0) * _MS)
-        if (ticker.get("timestamp") or info.get("timestamp"))
-        else recv_ns
-    )
+    raw_ts = ticker.get("timestamp") or info.get("timestamp")
+    ts = int(raw_ts) * _MS if raw_ts else recv_ns  # integer ms -> ns, no float rounding
     symbol = str(info.get("instrument_name") or ticker.get("symbol") or "")
     bid, ask = _f(ticker.get("bid")), _f(ticker.get("ask"))
     out: list[Tick] = []
