@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import gzip
+import itertools
 import json
 import math
 
@@ -42,7 +43,7 @@ def test_simulated_feed_same_seed_same_path_and_clock_follows_ticks():
     assert [t.price for t in a] != [t.price for t in c]
     assert a[0].price == 90_000.0
     # 10 ticks a second: 100 ms apart; the SimClock sits on the last tick
-    assert {b_.venue_ts_ns - a_.venue_ts_ns for a_, b_ in zip(a, a[1:])} == {100_000_000}
+    assert {b_.venue_ts_ns - a_.venue_ts_ns for a_, b_ in itertools.pairwise(a)} == {100_000_000}
     assert c1.now_ns() == a[-1].venue_ts_ns == 10**18 + 599 * 100_000_000
 
 

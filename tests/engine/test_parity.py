@@ -62,7 +62,7 @@ def _engine_run(path: np.ndarray, tmp_path) -> Engine:
                 kind=kind,
             ),
             -10.0,
-        )  # fmt: skip
+        )
         for i, (kind, k, _) in enumerate(LEGS)
     ]
     book = compile_book(positions, vols=[v for _, _, v in LEGS])

@@ -174,27 +174,14 @@ def write_html(
         "xaxis": {"type": "log", "title": "hedging error: std of final PnL (USD)"},
         "yaxis": {"type": "log", "title": "mean trading cost (USD)"},
     }
-    cols = [
-        "policy",
-        "delta_model",
-        "params",
-        "std_pnl",
-        "mean_cost",
-        "cvar95",
-        "cvar99",
-        "mean_trades",
-        "mean_turnover",
-        "mean_max_drawdown",
-        "mean_pnl",
-    ]
+    cols = ["policy", "delta_model", "params", "std_pnl", "mean_cost", "cvar95", "cvar99",
+            "mean_trades", "mean_turnover", "mean_max_drawdown", "mean_pnl"]
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
-        "<tr>"
-        + "".join(
+        "<tr>" + "".join(
             f"<td>{html.escape(f'{r[c]:,.4g}' if isinstance(r[c], float) else str(r[c]))}</td>"
             for c in cols
-        )
-        + "</tr>"
+        ) + "</tr>"
         for r in rows
     )
     extra_html = (

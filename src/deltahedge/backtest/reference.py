@@ -106,3 +106,4 @@ def simulate_path_reference(
         else:
             pending_q, fill_at = q, (j + costs.latency if j + costs.latency <= n_steps else -1)
     return {"pnl": mtm, "cost": cost, "funding": funding, "trades": trades, "turnover": turnover}
+

@@ -141,9 +141,8 @@ def run_task(task: SweepTask) -> dict[str, float | str]:
     return out
 
 
-def default_grid(
-    sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,), n_points: int = 7
-) -> list[SweepTask]:
+def default_grid(sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,),
+                 n_points: int = 7) -> list[SweepTask]:
     """Each policy's parameter grid (bands scaled to the book's size) x delta models."""
     q = sc.size
     fracs = np.geomspace(0.005, 0.5, n_points)
@@ -197,10 +196,7 @@ def run_sweep(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
+            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None,
         )
         client = Client(cluster)

@@ -115,6 +115,7 @@ async def measure_full_hedge(n: int) -> np.ndarray:
     e = sc.engine
     await e.start()
     clock = sc.clock
+    assert isinstance(clock, SimClock)
     out = np.empty(n)
     s0 = e.market.index("BTC")
     for i in range(n):

@@ -245,7 +245,7 @@ class DurablePaperVenue:
 
     def fill_log(self) -> list[Fill]:
         """Every fill, in order (the venue's own truth)."""
-        out = []
+        out: list[Fill] = []
         for (coid,) in self._db.execute("SELECT coid FROM orders ORDER BY rowid"):
             out.extend(
                 Fill(fid, coid, self.name, inst, OrderSide(side), q, p, fee, ccy, ts)

@@ -261,7 +261,7 @@ def _ccxt_venue(v: Any, spec: InstrumentInfo) -> Venue:
     conf = CcxtVenueConfig(
         exchange=v.exchange, name=v.name, testnet=v.testnet,
         api_key_env=v.api_key_env or "DELTAHEDGE_API_KEY",
-        secret_env=v.api_secret_env or "DELTAHEDGE_API_SECRET",
+        secret_env=v.api_secret_env or "DELTAHEDGE_API_SECRET", stale_after_s=10.0,
     )  # fmt: skip
     return CcxtVenue(conf)  # type: ignore[return-value]
 
