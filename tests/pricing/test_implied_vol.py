@@ -177,3 +177,44 @@ def test_scalar_kernel_equals_array_api_elementwise() -> None:
         float(implied_vol(p, 1, F, K, T)), abs=1e-15
     )
     assert math.isnan(b76_implied_vol(float("nan"), 1.0, F, K, T, 0.0))
+
+
+def test_round_trip_on_200k_random_points_of_the_stated_box() -> None:
+    rng = np.random.default_rng(1)
+    n = 200_000
+    sigma = np.exp(rng.uniform(np.log(0.01), np.log(5.0), n))
+    T = np.exp(rng.uniform(np.log(MINUTE), np.log(5.0), n))
+    z = rng.uniform(-6, 6, n)
+    F = 100.0
+    K = F * np.exp(z * sigma * np.sqrt(T))
+    phi = rng.choice([1.0, -1.0], n)
+    g = black76(phi, F, K, T, sigma)
+    iv = implied_vol(g.price, phi, F, K, T)
+    region = _in_guaranteed_region(phi, F, K, T, sigma, 0.0, g.price, g.vega)
+    assert region.mean() > 0.75
+    assert float(np.max(np.abs(iv[region] - sigma[region]))) < 1e-10
+
+
+@pytest.mark.parametrize(
+    ("sigma", "T", "z", "kind"),
+    [
+        # 1.2-minute expiry, vol 484%, 4.4 sd out of the money: the first guess lands where
+        # b underflows to a denormal; once converged falsely to the first guess (fixed)
+        (4.844010432053947, 2.356662617615948e-06, -4.359728293133342, "p"),
+        (4.3759822237748995, 2.8507317580857065e-06, -4.750958572109213, "p"),
+        (4.9554202752829735, 4.189803166756235, 5.797971723511134, "p"),
+    ],
+)
+def test_regressions_of_the_solver_recover_sigma(sigma, T, z, kind) -> None:
+    F = 100.0
+    K = F * math.exp(z * sigma * math.sqrt(T))
+    g = black76(kind, F, K, T, sigma)
+    iv, status = implied_vol_status(g.price, kind, F, K, T)
+    if _in_guaranteed_region(1 if kind == "c" else -1, F, K, T, sigma, 0.0, g.price, g.vega):
+        assert abs(float(iv) - sigma) < 1e-10
+    else:  # the price no longer carries sigma: a solution or a reason, never garbage
+        assert status in (IVStatus.OK, IVStatus.AT_INTRINSIC, IVStatus.ABOVE_MAX)
+        if status == IVStatus.OK:
+            assert float(black76_price(kind, F, K, T, iv)) == pytest.approx(
+                float(g.price), rel=1e-12
+            )

@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "portfolio": "deltahedge.bench.portfolio",
     "execution": "deltahedge.bench.execution",
     "engine": "deltahedge.bench.engine",
+    "pricing": "deltahedge.bench.pricing",
 }
 
 

@@ -1,43 +1,88 @@
-"""Broadcasting of public arguments into the (flat array, stride) pairs the loops take."""
+"""Broadcasting of public arguments into the (flat array, stride) pairs the loops take.
+
+Kept lean: a 1,000-option chain costs a few microseconds here, so the common cases (a
+Python scalar, a contiguous float64 array of the full shape, an int8/float kind array)
+take no copies and no temporaries.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from deltahedge._typing import FloatArray
-from deltahedge.core.enums import parse_kind
+from deltahedge.core.enums import OptionKind, parse_kind
+
+_F64 = np.dtype(np.float64)
 
 
-def as_phi(kind: Any) -> FloatArray:
-    """+1.0 / -1.0 array of an option kind (raises ValueError naming a bad value)."""
-    return np.asarray(parse_kind(kind), dtype=np.float64)
+@njit(cache=True)
+def _first_bad_sign(a):  # type: ignore[no-untyped-def]
+    for i in range(a.size):
+        v = a.flat[i]
+        if v != 1 and v != -1:
+            return i
+    return -1
 
 
-def flatten(*args: Any) -> tuple[tuple[int, ...], int, list[tuple[FloatArray, int]]]:
+def as_phi(kind: Any) -> np.ndarray:
+    """+1 / -1 array of an option kind (raises ValueError naming a bad value).
+
+    int8 and float64 arrays of +-1 pass through without a copy (checked in one compiled
+    pass); anything else goes through ``deltahedge.core.parse_kind``.
+    """
+    if isinstance(kind, np.ndarray) and kind.dtype in (np.int8, _F64) and kind.ndim > 0:
+        bad = _first_bad_sign(kind) if kind.flags.c_contiguous else 0
+        if bad < 0:
+            return kind
+        if kind.flags.c_contiguous:
+            parse_kind(kind.flat[bad])  # raises with the value named
+    if isinstance(kind, (OptionKind, int, str)):
+        return np.array(parse_kind(kind), dtype=np.int8)
+    return np.asarray(parse_kind(kind), dtype=np.int8)
+
+
+def flatten(*args: Any) -> tuple[tuple[int, ...], int, list[tuple[np.ndarray, int]]]:
     """Broadcast ``args`` to one shape; return it, its size and (flat, stride) per input.
 
     A size-1 input is passed with stride 0 (no copy); an input of the full shape is
-    flattened as a view when contiguous; anything else is broadcast into a copy.
+    flattened as a view when contiguous; anything else is broadcast into a copy. Kind
+    arrays (int8) keep their dtype; everything else is float64.
     """
-    arrs = [np.asarray(a, dtype=np.float64) for a in args]
-    shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    arrs: list[np.ndarray] = []
+    for a in args:
+        if type(a) is float or type(a) is int:
+            arrs.append(np.array(a, dtype=_F64))
+        elif isinstance(a, np.ndarray) and (a.dtype == _F64 or a.dtype == np.int8):
+            arrs.append(a)
+        else:
+            arrs.append(np.asarray(a, dtype=_F64))
+    shapes = {a.shape for a in arrs if a.size != 1}
+    if not shapes:
+        shape: tuple[int, ...] = np.broadcast_shapes(*(a.shape for a in arrs))
+    elif len(shapes) == 1:
+        shape = shapes.pop()
+        if any(a.size == 1 and a.ndim > len(shape) for a in arrs):
+            shape = np.broadcast_shapes(shape, *(a.shape for a in arrs))
+    else:
+        shape = np.broadcast_shapes(*(a.shape for a in arrs))
     n = 1
     for d in shape:
         n *= d
-    flat: list[tuple[FloatArray, int]] = []
+    flat: list[tuple[np.ndarray, int]] = []
     for a in arrs:
         if a.size == 1:
-            flat.append((np.ascontiguousarray(a).reshape(1), 0))
+            flat.append((a.reshape(1), 0))
         elif a.shape == shape:
-            flat.append((np.ascontiguousarray(a).reshape(-1), 1))
+            flat.append((a.reshape(-1) if a.flags.c_contiguous else np.ravel(a), 1))
         else:
             flat.append((np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1), 1))
     return shape, n, flat
 
 
-def loop_args(flat: list[tuple[FloatArray, int]]) -> list[Any]:
+def loop_args(flat: list[tuple[np.ndarray, int]]) -> list[Any]:
     """Interleave arrays and strides: ``[a0, s0, a1, s1, ...]``."""
     out: list[Any] = []
     for a, s in flat:
@@ -46,4 +91,9 @@ def loop_args(flat: list[tuple[FloatArray, int]]) -> list[Any]:
     return out
 
 
-__all__ = ["as_phi", "flatten", "loop_args"]
+def as_float(a: Any) -> FloatArray:
+    """``a`` as a float64 array (no copy when it already is one)."""
+    return np.asarray(a, dtype=_F64)
+
+
+__all__ = ["as_float", "as_phi", "flatten", "loop_args"]

@@ -13,103 +13,155 @@ import math
 import numpy as np
 from numba import njit
 
+from deltahedge.pricing._special import tail_and_erf_branchless
 from deltahedge.pricing.kernels import (
+    ERF_SMALL_D,
+    FM,
     INV_SQRT_2PI,
-    b76_delta,
     b76_greeks,
     b76_implied_vol_status,
-    b76_price,
-    b76_undiscounted,
 )
 
+_BLOCK = 256
 
-@njit(cache=True, error_model="numpy")
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
 def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    """``out[j, i]`` = j-th Greek of option i (price, delta, ..., charm)."""
-    n = out.shape[1]
-    for i in range(n):
-        g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-        out[0, i] = g[0]
-        out[1, i] = g[1]
-        out[2, i] = g[2]
-        out[3, i] = g[3]
-        out[4, i] = g[4]
-        out[5, i] = g[5]
-        out[6, i] = g[6]
-        out[7, i] = g[7]
-        out[8, i] = g[8]
+    """``out[j, i]`` = j-th Greek of option i: price, delta, gamma, vega, theta, then (when
+    ``out`` has 9 rows) rho, vanna, volga, charm. Five rows give the book-risk subset.
 
-
-@njit(cache=True, error_model="numpy")
-def core_greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    """``out[j, i]`` for j = price, delta, gamma, vega, theta: the book-risk subset."""
+    The hot path of book risk, in blocks of 256 options: a scalar pass with the only
+    library calls (one log, one exp, a second exp with a rate) computes d1, d2 and the
+    densities (``n(d2) = n(d1) F/K``) into one block array; a straight-line pass (no
+    branches, one input and one output block, so it compiles to SIMD code) evaluates
+    Cody's rationals for both distribution values, the near-the-money erf form and the
+    five Greeks; edge cases (T = 0, sigma = 0, invalid inputs) are then redone by
+    ``b76_greeks``. Same formulas as ``b76_greeks``.
+    """
     n = out.shape[1]
-    for i in range(n):
-        p = phi[i * sp]
-        f = F[i * sF]
-        k = K[i * sK]
-        t = T[i * sT]
-        s = sig[i * ss]
-        rr = r[i * sr]
-        sqrt_t = math.sqrt(t)
-        sst = s * sqrt_t
-        ok = f > 0.0 and k > 0.0 and t >= 0.0 and s >= 0.0 and (p == 1.0 or p == -1.0)
-        if ok and sst > 0.0 and math.isfinite(f + k + t + s + rr):
-            df = math.exp(-rr * t) if rr != 0.0 else 1.0
-            d1 = math.log(f / k) / sst + 0.5 * sst
+    rows = out.shape[0]
+    blk = np.empty((14, _BLOCK))  # p f k s r d1 d2 pdf pdf2 sqrt(T) 1/(s sqrt T) DF ok T
+    res = np.empty((9, _BLOCK))
+    for b0 in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b0)
+        for j in range(m):
+            i = b0 + j
+            p = phi[i * sp]
+            f = F[i * sF]
+            k = K[i * sK]
+            t = T[i * sT]
+            s = sig[i * ss]
+            rr = r[i * sr]
+            sqrt_t = math.sqrt(t)
+            sst = s * sqrt_t
+            ok = f > 0.0 and k > 0.0 and sst > 0.0 and (p == 1 or p == -1)
+            ok = ok and math.isfinite(f + k + t + s + rr)
+            if not ok:  # placeholder numbers; redone by b76_greeks below
+                p = 1
+                f = 1.0
+                k = 1.0
+                s = 1.0
+                t = 1.0
+                rr = 0.0
+                sst = 1.0
+                sqrt_t = 1.0
+            fk = f / k
+            inv = 1.0 / sst
+            d1 = math.log(fk) * inv + 0.5 * sst
             d2 = d1 - sst
             pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-            value, nd1 = b76_undiscounted(p, f, k, d1, d2, pdf)
-            dfpdf = df * pdf
+            pdf2 = pdf * fk
+            if not (pdf > 1e-280 and pdf2 < 1e300):
+                pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+            blk[0, j] = p
+            blk[1, j] = f
+            blk[2, j] = k
+            blk[3, j] = s
+            blk[4, j] = rr
+            blk[5, j] = d1
+            blk[6, j] = d2
+            blk[7, j] = pdf
+            blk[8, j] = pdf2
+            blk[9, j] = sqrt_t
+            blk[10, j] = inv
+            blk[11, j] = math.exp(-rr * t) if rr != 0.0 else 1.0
+            blk[12, j] = 1.0 if ok else 0.0
+            blk[13, j] = t
+        for j in range(m):
+            p = blk[0, j]
+            f = blk[1, j]
+            k = blk[2, j]
+            s = blk[3, j]
+            rr = blk[4, j]
+            d1 = blk[5, j]
+            d2 = blk[6, j]
+            pd1 = p * d1
+            pd2 = p * d2
+            t1, e1 = tail_and_erf_branchless(pd1, blk[7, j])
+            t2, e2 = tail_and_erf_branchless(pd2, blk[8, j])
+            nd1 = t1 if pd1 < 0.0 else 1.0 - t1
+            nd2 = t2 if pd2 < 0.0 else 1.0 - t2
+            value = p * (f * nd1 - k * nd2)
+            # near the money: phi (F - K)/2 + (F erf(d1/sqrt2) - K erf(d2/sqrt2))/2
+            e1s = e1 if d1 >= 0.0 else -e1
+            e2s = e2 if d2 >= 0.0 else -e2
+            near = abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D
+            value = 0.5 * p * (f - k) + 0.5 * (f * e1s - k * e2s) if near else value
+            nd1 = 0.5 + 0.5 * p * e1s if near else nd1
+            value = max(value, max(p * (f - k), 0.0))
+            df = blk[11, j]
+            dfpdf = df * blk[7, j]
             price = df * value
-            out[0, i] = price
-            out[1, i] = df * p * nd1
-            out[2, i] = dfpdf / (f * sst)
-            out[3, i] = dfpdf * f * sqrt_t
-            out[4, i] = rr * price - dfpdf * f * s / (2.0 * sqrt_t)
-        else:
-            g = b76_greeks(p, f, k, t, s, rr)
-            out[0, i] = g[0]
-            out[1, i] = g[1]
-            out[2, i] = g[2]
-            out[3, i] = g[3]
-            out[4, i] = g[4]
-
-
-@njit(cache=True, error_model="numpy")
-def price_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    for i in range(out.shape[0]):
-        out[i] = b76_price(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-
-
-@njit(cache=True, error_model="numpy")
-def delta_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
-    for i in range(out.shape[0]):
-        out[i] = b76_delta(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
+            t = blk[13, j]
+            delta = df * p * nd1
+            vega = dfpdf * f * blk[9, j]
+            res[0, j] = price
+            res[1, j] = delta
+            res[2, j] = dfpdf * blk[10, j] / f
+            res[3, j] = vega
+            res[4, j] = rr * price - 0.5 * dfpdf * f * s / blk[9, j]
+            res[5, j] = -t * price
+            res[6, j] = -dfpdf * d2 / s
+            res[7, j] = vega * d1 * d2 / s
+            res[8, j] = rr * delta + 0.5 * dfpdf * d2 / t
+        for j in range(m):
+            i = b0 + j
+            if blk[12, j] != 0.0:
+                for q in range(rows):
+                    out[q, i] = res[q, j]
+            else:
+                g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
+                for q in range(rows):
+                    out[q, i] = g[q]
 
 
 @njit(cache=True, error_model="numpy")
 def inverse_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, out):  # type: ignore[no-untyped-def]
-    """Coin-settled Greeks (r = 0); rows as in ``InverseGreeks``."""
+    """Coin-settled Greeks (r = 0); rows as in ``InverseGreeks``.
+
+    The USD Greeks come from ``greeks_loop`` (rows 0-4 of a scratch block), then each is
+    turned into its coin view (derivations in ``pricing.inverse``).
+    """
     n = out.shape[1]
+    usd = np.empty((5, n))
+    zero = np.zeros(1)
+    greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, zero, 0, usd)
     for i in range(n):
-        p = phi[i * sp]
         f = F[i * sF]
-        g = b76_greeks(p, f, K[i * sK], T[i * sT], sig[i * ss], 0.0)
-        price_usd = g[0]
-        delta = g[1]
+        price_usd = usd[0, i]
+        delta = usd[1, i]
         price_coin = price_usd / f
         delta_pa = delta - price_coin
         out[0, i] = price_coin
         out[1, i] = price_usd
         out[2, i] = delta
         out[3, i] = delta_pa
-        out[4, i] = g[2]  # gamma_usd
-        out[5, i] = g[2] - delta_pa / f  # gamma_coin = d delta_pa / dF
-        out[6, i] = g[3]  # vega_usd
-        out[7, i] = g[3] / f  # vega_coin
-        out[8, i] = g[4]  # theta_usd
-        out[9, i] = g[4] / f  # theta_coin
+        out[4, i] = usd[2, i]  # gamma_usd
+        out[5, i] = usd[2, i] - delta_pa / f  # gamma_coin = d delta_pa / dF
+        out[6, i] = usd[3, i]  # vega_usd
+        out[7, i] = usd[3, i] / f  # vega_coin
+        out[8, i] = usd[4, i]  # theta_usd
+        out[9, i] = usd[4, i] / f  # theta_coin
 
 
 @njit(cache=True, error_model="numpy")
@@ -127,11 +179,8 @@ def empty_status(n: int) -> np.ndarray:
 
 
 __all__ = [
-    "core_greeks_loop",
-    "delta_loop",
     "empty_status",
     "greeks_loop",
     "implied_vol_loop",
     "inverse_loop",
-    "price_loop",
 ]

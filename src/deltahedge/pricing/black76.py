@@ -120,29 +120,21 @@ def black76_risk(
 
     Same arguments, units and edge cases as ``black76``.
     """
-    return RiskGreeks(*_run_rows(_loops.core_greeks_loop, 5, kind, F, K, T, sigma, r))
-
-
-def _run_one(loop: Any, kind: Any, *args: ArrayLike) -> FloatArray:
-    phi = as_phi(kind)
-    shape, n, flat = flatten(phi, *args)
-    out = np.empty(n, dtype=np.float64)
-    loop(*loop_args(flat), out)
-    return out.reshape(shape)
+    return RiskGreeks(*_run_rows(_loops.greeks_loop, 5, kind, F, K, T, sigma, r))
 
 
 def black76_price(
     kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike = 0.0
 ) -> FloatArray:
     """Black-76 price only (arguments and units as ``black76``)."""
-    return _run_one(_loops.price_loop, kind, F, K, T, sigma, r)
+    return _run_rows(_loops.greeks_loop, 1, kind, F, K, T, sigma, r)[0]
 
 
 def black76_delta(
     kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike = 0.0
 ) -> FloatArray:
     """Black-76 forward delta ``DF phi N(phi d1)`` only (arguments as ``black76``)."""
-    return _run_one(_loops.delta_loop, kind, F, K, T, sigma, r)
+    return _run_rows(_loops.greeks_loop, 2, kind, F, K, T, sigma, r)[1]
 
 
 def bsm(
