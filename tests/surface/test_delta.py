@@ -7,6 +7,7 @@ import pytest
 
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata import OptionChain
+from deltahedge.pricing import black76_delta, black76_price, black76_risk
 from deltahedge.surface import (
     HedgeSteps,
     Surface,
@@ -16,7 +17,6 @@ from deltahedge.surface import (
     hedge_gain_table,
     smile_delta,
 )
-from deltahedge.pricing import black76_delta, black76_price, black76_risk
 
 
 def _flat_surface(sigma: float, F: float, T: float) -> Surface:
@@ -87,9 +87,8 @@ def test_delta_kernel_matches_its_python_twin(svi_surfaces: dict[str, list[Surfa
     phi = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     for dyn in (0, 1, 2):
         a, b = np.empty(n), np.empty(n)
-        va, vb = np.empty(n), np.empty(n)
-        _eval.delta_kernel(s.T, s.params, phi, F, K, T, dyn, 0.1, -0.2, 0.3, a, va)
-        _eval.delta_kernel.py_func(s.T, s.params, phi, F, K, T, dyn, 0.1, -0.2, 0.3, b, vb)
+        _eval.delta_kernel(s.T, s.params, phi, F, K, T, dyn, 0.1, -0.2, 0.3, a)
+        _eval.delta_kernel.py_func(s.T, s.params, phi, F, K, T, dyn, 0.1, -0.2, 0.3, b)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     d0 = smile_delta(s, phi, F, K, T, "sticky_strike")
     sig = s.vol(K, T)

@@ -96,3 +96,15 @@ def test_real_ssvi_surfaces_have_no_calendar_or_butterfly_arbitrage(
             assert all(d.butterfly == () for d in s.diagnostics)
             n += 1
     assert n == 50
+
+
+def test_heston_like_ssvi_on_a_real_chain_is_free_of_calendar_arbitrage(
+    real_chains: dict,
+) -> None:
+    from deltahedge.surface import fit_surface
+
+    s = fit_surface(real_chains["ETH"][4], "ssvi", phi="heston")
+    assert s.ssvi is not None and s.ssvi.phi_kind == "heston"
+    assert s.ssvi.lam >= (1 + abs(s.ssvi.rho)) / 4
+    assert s.calendar == () and s.check_calendar(k=np.linspace(-3, 3, 301)) == []
+    assert all(d.butterfly == () for d in s.diagnostics)

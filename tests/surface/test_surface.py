@@ -41,6 +41,20 @@ def test_every_real_snapshot_meets_the_svi_fit_targets(
     assert checked == 50
 
 
+def test_per_slice_fit_quality_on_real_snapshots(svi_surfaces: dict[str, list[Surface]]) -> None:
+    # Per expiry the targets hold for every slice of a week or more; below that Deribit's
+    # marks of the last days are not an SVI smile, and a few monthly/quarterly BTC slices
+    # with sub-vol-point spreads end 82-89 % inside (see the surface report). These bounds
+    # guard the per-slice results measured when the fit was written.
+    for surfaces in svi_surfaces.values():
+        for s in surfaces:
+            for d in s.diagnostics:
+                if d.T >= 7 / 365:
+                    assert d.median_abs_err_vol_pts <= 0.5, (s.ts_ns, d.T)
+                assert d.median_abs_err_vol_pts <= 1.0, (s.ts_ns, d.T)
+                assert d.share_inside >= 0.80, (s.ts_ns, d.T)
+
+
 def test_vol_at_a_listed_expiry_is_that_slice(svi_surfaces: dict[str, list[Surface]]) -> None:
     s = svi_surfaces["BTC"][0]
     i = 7
@@ -114,3 +128,19 @@ def test_bad_arguments_raise(
         fit_surface(real_chains["BTC"][0], "sabr")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="> 0"):
         svi_surfaces["BTC"][0].vol([-1.0], [0.1])
+
+
+def test_vol_kernel_matches_its_python_twin(svi_surfaces: dict[str, list[Surface]]) -> None:
+    from deltahedge.surface import _eval
+
+    s = svi_surfaces["BTC"][12]
+    rng = np.random.default_rng(5)
+    T = rng.uniform(0.0005, 2.0, 300)
+    K = s.forward(T) * np.exp(rng.normal(0, 0.4, 300))
+    args = (s.T, np.log(s.forwards), float(np.log(s.spot)), s.params, K, T)
+    fast = (np.empty(300), np.empty(300))
+    slow = (np.empty(300), np.empty(300))
+    assert _eval.vol_kernel(*args, *fast) == 0
+    assert _eval.vol_kernel.py_func(*args, *slow) == 0
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-12)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-10, atol=1e-14)

@@ -124,3 +124,16 @@ def test_invalid_parameters_raise_naming_the_constraint(kwargs: dict, word: str)
 def test_too_few_points_raise() -> None:
     with pytest.raises(InvalidInput, match="at least 5"):
         calibrate_svi([0.0, 0.1, 0.2], [0.04, 0.04, 0.05])
+
+
+def test_compiled_min_g_matches_its_twin_and_svi_g() -> None:
+    from deltahedge.surface.svi import _min_g, _min_g_py
+
+    grid = np.linspace(-1.5, 1.5, 301)
+    p = VOGT
+    # (a, u, v) with u = c + d, v = c - d, c = b s, d = rho b s
+    c, d = p.b * p.sigma, p.rho * p.b * p.sigma
+    args = (p.a, c + d, c - d, p.m, p.sigma, grid)
+    assert _min_g(*args) == pytest.approx(_min_g_py(*args), rel=1e-12)
+    assert _min_g(*args) == pytest.approx(svi_g(p, grid).min(), rel=1e-9)
+    assert _min_g(*args) < 0

@@ -89,8 +89,10 @@ def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
             ax.axis("off")
             continue
         d = surface.diagnostics[i]
-        rows = chain.expiry_ns == surface.expiry_ns[i]
         F = surface.forwards[i]
+        # out-of-the-money rows only (calls K >= F, puts K < F): the quotes a smile is read from
+        otm = np.where(chain.kind > 0, chain.strike >= F, chain.strike < F)
+        rows = (chain.expiry_ns == surface.expiry_ns[i]) & otm
         k = np.log(chain.strike[rows] / F)
         both = np.isfinite(bid_iv[rows]) & np.isfinite(ask_iv[rows])
         kq = k[both]
@@ -100,7 +102,7 @@ def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
             100 * ask_iv[rows][both],
             color="0.75",
             lw=2.5,
-            label="bid-ask IV",
+            label="bid-ask IV (OTM)",
             zorder=1,
         )
         ax.scatter(k, 100 * bid_iv[rows], marker="^", s=10, color="tab:blue", label="bid", zorder=2)
@@ -176,6 +178,12 @@ def print_gain_table(console: Console, rows: list[GainRow]) -> None:
             style=style,
         )
     console.print(t)
+    for kind in ("call", "put"):
+        a, b, c = next(r.coeffs for r in rows if r.kind == kind)
+        console.print(
+            f"{rows[0].underlying} {kind}s: minimum-variance (a, b, c) = "
+            f"({a:+.4f}, {b:+.4f}, {c:+.4f})"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from deltahedge.surface.quotes import SliceQuotes, quote_ivs, slice_quotes
 from deltahedge.surface.ssvi import (
     SSVIParams,
     calibrate_ssvi,
+    calibrate_ssvi_joint,
     monotone_theta,
     ssvi_slice_as_svi,
     ssvi_total_variance,
@@ -52,6 +53,7 @@ __all__ = [
     "butterfly_violations",
     "calendar_violations",
     "calibrate_ssvi",
+    "calibrate_ssvi_joint",
     "calibrate_svi",
     "check_grid",
     "diagnose_slice",

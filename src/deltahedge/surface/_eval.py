@@ -14,12 +14,14 @@ import math
 
 from numba import njit
 
+from deltahedge.pricing.kernels import norm_cdf_given_pdf
+
 DYN_STICKY_STRIKE = 0
 DYN_STICKY_MONEYNESS = 1
 DYN_MIN_VARIANCE = 2
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def _slice_w(P, j, k):  # type: ignore[no-untyped-def]
     a, b, rho, m, s = P[j, 0], P[j, 1], P[j, 2], P[j, 3], P[j, 4]
     x = k - m
@@ -27,7 +29,7 @@ def _slice_w(P, j, k):  # type: ignore[no-untyped-def]
     return a + b * (rho * x + r), b * (rho + x / r)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def _w_at(Tn, P, k, t):  # type: ignore[no-untyped-def]
     # Total variance and dw/dk at log-moneyness k and expiry t (years).
     n = Tn.shape[0]
@@ -48,7 +50,7 @@ def _w_at(Tn, P, k, t):  # type: ignore[no-untyped-def]
     return (1.0 - u) * wa + u * wb, (1.0 - u) * w1a + u * w1b
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def _log_forward(Tn, lfn, lspot, t):  # type: ignore[no-untyped-def]
     n = Tn.shape[0]
     if t <= Tn[0]:
@@ -66,7 +68,21 @@ def _log_forward(Tn, lfn, lspot, t):  # type: ignore[no-untyped-def]
     return (1.0 - u) * lfn[j - 1] + u * lfn[j]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def total_variance_kernel(Tn, P, k, T, out):  # type: ignore[no-untyped-def]
+    """Total variance at log-moneyness k and expiry T (years), in place."""
+    for i in range(k.shape[0]):
+        out[i] = _w_at(Tn, P, k[i], T[i])[0]
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def forward_kernel(Tn, lfn, lspot, T, out):  # type: ignore[no-untyped-def]
+    """Forward curve at expiries T (years), in place."""
+    for i in range(T.shape[0]):
+        out[i] = math.exp(_log_forward(Tn, lfn, lspot, T[i]))
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
 def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[no-untyped-def]
     """Implied vol and d(vol)/dk at strikes K (USD) and expiries T (years), in place.
 
@@ -88,44 +104,39 @@ def vol_kernel(Tn, lfn, lspot, P, K, T, out_vol, out_dvol_dk):  # type: ignore[n
     return bad
 
 
-@njit(cache=True)
-def _ncdf(x):  # type: ignore[no-untyped-def]
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
-
-
-@njit(cache=True)
-def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta, out_vol):  # type: ignore[no-untyped-def]
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"}, error_model="numpy")
+def delta_kernel(Tn, P, phi, F, K, T, dyn, ca, cb, cc, out_delta):  # type: ignore[no-untyped-def]
     """Smile-adjusted forward delta ``delta_BS + vega dsigma/dF`` of each option, in place.
 
     ``dyn``: 0 sticky strike (dsigma/dF = 0), 1 sticky moneyness
     (``dsigma/dF = -(1/F) dsigma/dk``), 2 minimum variance (Hull and White 2017:
     ``delta_BS + vega / (F sqrt(T)) (ca + cb delta_BS + cc delta_BS**2)``).
+    With ``s = sqrt(w)``, ``vega / (F sqrt(T)) = n(d1)`` and
+    ``vega dsigma/dk / F = n(d1) w' / (2 s)``, so no ``sqrt(T)`` is needed.
     Returns the number of inputs with a non-positive F, K or T or a kind other than
     +1/-1 (their outputs are NaN).
     """
     bad = 0
+    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
     for i in range(K.shape[0]):
         t = T[i]
         f = F[i]
         if not (t > 0.0 and f > 0.0 and K[i] > 0.0 and (phi[i] == 1.0 or phi[i] == -1.0)):
             bad += 1
             out_delta[i] = math.nan
-            out_vol[i] = math.nan
             continue
         k = math.log(K[i] / f)
         w, w1 = _w_at(Tn, P, k, t)
-        v = math.sqrt(max(w, 1e-300) / t)
-        sd = v * math.sqrt(t)
+        sd = math.sqrt(max(w, 1e-300))
         d1 = -k / sd + 0.5 * sd
-        nd1 = _ncdf(d1)
-        dbs = nd1 if phi[i] > 0 else nd1 - 1.0
-        vega = f * math.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi) * math.sqrt(t)
+        nd = math.exp(-0.5 * d1 * d1) * inv_sqrt_2pi
+        dbs = norm_cdf_given_pdf(d1, nd)  # N(d1) from n(d1): one exp for both
+        if phi[i] < 0.0:
+            dbs -= 1.0
         if dyn == DYN_STICKY_MONEYNESS:
-            dvdk = w1 / (2.0 * v * t)
-            out_delta[i] = dbs - vega * dvdk / f
+            out_delta[i] = dbs - nd * w1 / (2.0 * sd)
         elif dyn == DYN_MIN_VARIANCE:
-            out_delta[i] = dbs + vega / (f * math.sqrt(t)) * (ca + cb * dbs + cc * dbs * dbs)
+            out_delta[i] = dbs + nd * (ca + cb * dbs + cc * dbs * dbs)
         else:
             out_delta[i] = dbs
-        out_vol[i] = v
     return bad

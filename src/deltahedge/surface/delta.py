@@ -31,8 +31,8 @@ from deltahedge._typing import ArrayLike, FloatArray
 from deltahedge.core.enums import parse_kind
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
-from deltahedge.surface import _eval
 from deltahedge.pricing import black76_risk
+from deltahedge.surface import _eval
 
 Dynamics = Literal["sticky_strike", "sticky_moneyness", "min_variance"]
 _DYN = {
@@ -101,9 +101,8 @@ def smile_delta(
         shape = arrs[0].shape
     ph, FF, KK, TT = (np.ascontiguousarray(a).reshape(-1) for a in arrs)
     out = np.empty(KK.size)
-    vol = np.empty(KK.size)
     bad = _eval.delta_kernel(
-        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out, vol
+        surface.T, surface.params, ph, FF, KK, TT, _DYN[dynamics], ca, cb, cc, out
     )
     if bad:
         raise InvalidInput(

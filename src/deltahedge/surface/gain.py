@@ -31,7 +31,8 @@ class GainRow:
 
     ``n_in``/``n_out`` count hedge steps in the fitting and the test halves; ``mv_*`` are
     minimum-variance gains, ``sm_*`` sticky-moneyness gains (fractions; 0.1 = 10 % less
-    error variance than Black-Scholes delta; negative means worse).
+    error variance than Black-Scholes delta; negative means worse). ``coeffs`` are the
+    minimum-variance ``(a, b, c)`` fitted on the first half for this kind.
     """
 
     underlying: str
@@ -43,6 +44,7 @@ class GainRow:
     mv_out: float
     sm_in: float
     sm_out: float
+    coeffs: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _sm_delta(h: HedgeSteps, surfaces: list[Surface]) -> np.ndarray:
@@ -109,7 +111,7 @@ def hedge_gain_table(
             def sel(h: HedgeSteps, b: float | None = b, sign: int = sign) -> np.ndarray:
                 m = h.kind == sign
                 if b is None:
-                    return m & (np.abs(h.delta_bs) >= 0.05) & (np.abs(h.delta_bs) < 0.95)
+                    return m & (np.abs(h.delta_bs) >= 0.05) & (np.abs(h.delta_bs) <= 0.95)
                 return m & (np.abs(h.delta_bs - sign * b) < 0.05)
 
             mi, mo = sel(h_in), sel(h_out)
@@ -124,6 +126,7 @@ def hedge_gain_table(
                     mv_out=_gain(h_out, mv_out, mo),
                     sm_in=_gain(h_in, sm_in, mi),
                     sm_out=_gain(h_out, sm_out, mo),
+                    coeffs=coef,
                 )
             )
     return rows

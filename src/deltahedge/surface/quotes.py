@@ -68,8 +68,13 @@ def quote_ivs(chain: OptionChain) -> tuple[FloatArray, FloatArray]:
     for need, price, out in ((need_b, chain.bid, bid_iv), (need_a, chain.ask, ask_iv)):
         if need.any():
             solve = implied_vol_inverse if chain.inverse else implied_vol
-            out[need] = solve(price[need], chain.kind[need], chain.forward[need],
-                              chain.strike[need], chain.T[need])
+            out[need] = solve(
+                price[need],
+                chain.kind[need],
+                chain.forward[need],
+                chain.strike[need],
+                chain.T[need],
+            )
     return bid_iv, ask_iv
 
 

@@ -197,11 +197,64 @@ def calibrate_ssvi(
     return _unpack(best.x, phi_kind)
 
 
+def calibrate_ssvi_joint(
+    k: list[FloatArray],
+    vol: list[FloatArray],
+    T: ArrayLike,
+    theta: ArrayLike,
+    weights: list[FloatArray] | None = None,
+    phi_kind: PhiKind = "power_law",
+) -> tuple[SSVIParams, FloatArray]:
+    """Fit ``rho``, ``phi`` *and* the ATM term structure ``theta`` together.
+
+    ``theta`` is parameterised as ``theta_1 + cumulative sums of non-negative steps``, so
+    it stays non-decreasing (Theorem 4.1) whatever the optimiser does; the global
+    parameters keep the bounds of ``calibrate_ssvi``, which supplies the start.
+
+    Returns
+    -------
+    (SSVIParams, ndarray)
+        The parameters and the fitted non-decreasing ``theta`` per expiry.
+    """
+    p0 = calibrate_ssvi(k, vol, T, theta, weights, phi_kind)
+    th0 = monotone_theta(theta)
+    TT = np.asarray(T, dtype=np.float64)
+    n = len(th0)
+    kk = np.concatenate(k)
+    vv = np.concatenate(vol)
+    idx = np.concatenate([np.full(len(a), i) for i, a in enumerate(k)])
+    tt = TT[idx]
+    sw = np.sqrt(np.concatenate(weights)) if weights is not None else np.ones_like(kk)
+    if phi_kind == "power_law":
+        g0 = [p0.rho, p0.eta * (1 + abs(p0.rho)) / 2, p0.gamma]
+        glo, ghi = [-RHO_BOUND, 1e-4, 1e-3], [RHO_BOUND, 1.0, GAMMA_MAX]
+    else:
+        g0 = [p0.rho, p0.lam - (1 + abs(p0.rho)) / 4]
+        glo, ghi = [-RHO_BOUND, 0.0], [RHO_BOUND, 1e4]
+    ng = len(g0)
+    steps = np.diff(th0, prepend=0.0)
+    x0 = np.concatenate([g0, steps])
+    lo = np.concatenate([glo, np.full(n, 0.0)])
+    lo[ng] = 1e-8
+    hi = np.concatenate([ghi, np.full(n, np.inf)])
+    x0 = np.clip(x0, lo, hi)
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        p = _unpack(x[:ng], phi_kind)
+        th = np.cumsum(x[ng:])
+        w = ssvi_total_variance(p, kk, th[idx])
+        return (np.sqrt(np.maximum(w, 0.0) / tt) - vv) * sw
+
+    res = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", max_nfev=200)
+    return _unpack(res.x[:ng], phi_kind), np.cumsum(res.x[ng:])
+
+
 __all__ = [
     "GAMMA_MAX",
     "PhiKind",
     "SSVIParams",
     "calibrate_ssvi",
+    "calibrate_ssvi_joint",
     "monotone_theta",
     "ssvi_slice_as_svi",
     "ssvi_total_variance",

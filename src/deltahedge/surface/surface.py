@@ -31,7 +31,7 @@ from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, slice_quotes
 from deltahedge.surface.ssvi import (
     PhiKind,
     SSVIParams,
-    calibrate_ssvi,
+    calibrate_ssvi_joint,
     monotone_theta,
     ssvi_slice_as_svi,
 )
@@ -106,19 +106,23 @@ class Surface:
     def forward(self, T: ArrayLike) -> FloatArray:
         """The forward curve ``F(T)`` for expiry ``T`` (years), USD (see the module docstring)."""
         tt = np.asarray(T, dtype=np.float64)
-        lfn = np.log(self.forwards)
-        ls = float(np.log(self.spot))
-        out = np.array([_eval._log_forward(self.T, lfn, ls, float(t)) for t in tt.ravel()])
-        return np.exp(out).reshape(tt.shape)
+        flat = np.ascontiguousarray(tt).reshape(-1)
+        out = np.empty(flat.size)
+        _eval.forward_kernel(self.T, self._log_forwards, self._log_spot, flat, out)
+        return out.reshape(tt.shape)
 
     def total_variance(self, k: ArrayLike, T: ArrayLike) -> FloatArray:
         """Total implied variance ``sigma**2 T`` at log-moneyness ``k`` and expiry ``T`` (years)."""
         kk, tt = np.broadcast_arrays(
             np.asarray(k, dtype=np.float64), np.asarray(T, dtype=np.float64)
         )
-        out = np.empty(kk.size)
-        for i, (x, t) in enumerate(zip(kk.ravel().tolist(), tt.ravel().tolist(), strict=True)):
-            out[i] = _eval._w_at(self.T, self.params, x, t)[0]
+        tf = np.ascontiguousarray(tt).reshape(-1)
+        if np.any(tf <= 0):
+            raise InvalidInput("expiries must be > 0 years")
+        out = np.empty(tf.size)
+        _eval.total_variance_kernel(
+            self.T, self.params, np.ascontiguousarray(kk).reshape(-1), tf, out
+        )
         return out.reshape(kk.shape)
 
     def _vol_and_slope(self, K: ArrayLike, T: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -259,7 +263,8 @@ def fit_surface(
         One underlying's snapshot; bid/ask IVs are implied from prices where missing.
     method : {"svi", "ssvi"}
         ``"svi"``: raw SVI per expiry (``fit.fit_svi_slice``); ``"ssvi"``: one SSVI surface
-        (``ssvi.calibrate_ssvi``), free of calendar and butterfly arbitrage by construction.
+        (``ssvi.calibrate_ssvi_joint``: ``rho``, ``phi`` and a non-decreasing ATM term
+        structure ``theta``), free of calendar and butterfly arbitrage by construction.
     phi : {"power_law", "heston"}
         SSVI's ``phi`` function.
     repair : bool
@@ -303,7 +308,7 @@ def fit_surface(
         for q in quotes:
             raw = q.ask_iv - q.bid_iv
             wts.append(np.sqrt(q.vega / q.vega.max()) / np.maximum(raw, MIN_SPREAD) ** 2)
-        ssvi_p = calibrate_ssvi(
+        ssvi_p, theta = calibrate_ssvi_joint(
             [q.k for q in quotes], [q.mark_iv for q in quotes], T, theta, wts, phi_kind=phi
         )
         params = np.array([ssvi_slice_as_svi(ssvi_p, float(t)).as_tuple() for t in theta])
