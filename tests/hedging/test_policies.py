@@ -28,7 +28,7 @@ from deltahedge.hedging import (
     zakamouline_half_width,
 )
 from deltahedge.instruments import parse_instrument
-from tests.hedging.conftest import make_market, make_risk
+from tests.hedging.helpers import make_market, make_risk
 
 TS = 10**18
 PERPS = [
@@ -53,6 +53,8 @@ def _policy(kind: str, band: float, instrument, jitter=None):
         return VolAdaptive(base_band=band, sigma_ref=0.5, **common)
     if kind == "gamma_weighted":
         return GammaWeighted(multiple=1.0, sigma=0.5, min_band=band, **common)
+    if kind == "zakamouline":
+        return Zakamouline(sigma=0.5, tau_years=0.1, min_band=band, **common)
     raise AssertionError(kind)
 
 
@@ -63,6 +65,7 @@ BAND_POLICIES = [
     "whalley_wilmott",
     "vol_adaptive",
     "gamma_weighted",
+    "zakamouline",
 ]
 
 
@@ -76,26 +79,30 @@ BAND_POLICIES = [
     which=st.integers(0, len(PERPS) - 1),
     jitter=st.sampled_from([0.0, 0.3]),
     seed=st.integers(0, 2**16),
+    vanna=st.floats(-20, 20),
 )
 def test_band_policies_trade_only_outside_and_land_inside_in_whole_lots(
-    kind, delta, gamma, band, spot, which, jitter, seed
+    kind, delta, gamma, band, spot, which, jitter, seed, vanna
 ):
     ins = PERPS[which]
     per = (ins.contract_size if ins.is_inverse else ins.contract_size * spot) / spot
     assume(per * ins.lot_size <= band)  # a band narrower than one lot cannot be met
     pol = _policy(kind, band, ins, Jitter(size=jitter) if jitter else None)
-    risk = make_risk(delta, gamma, spot)
+    risk = make_risk(delta, gamma, spot, vanna_sigma=vanna)
     # last hedge just now: interval rules are not due, only the band acts
     state = HedgeState(last_hedge_ns=TS, vol_forecast=0.5)
     intent = pol.decide(risk, make_market(spot), state, np.random.default_rng(seed))
     enforced = intent.inputs["band"] if intent else None
     if intent is None:
         return
-    # a trade happened: delta was outside the band it enforces ...
+    # a trade happened: the delta the policy measures (zakamouline: at its modified vol)
+    # was outside the band it enforces ...
+    measured = intent.inputs["delta_eff"]
+    assert measured == delta or kind == "zakamouline"
     outer = pol.outer if kind == "hysteresis" else enforced
-    assert abs(delta) > outer
+    assert abs(measured) > outer
     # ... and the result is inside it (up to float rounding)
-    assert abs(delta + intent.delta_coin) <= enforced + 1e-9
+    assert abs(measured + intent.delta_coin) <= enforced + 1e-9
     # whole lots, at least the minimum size, and the delta matches the contracts
     lots = intent.quantity / ins.lot_size
     assert abs(lots - round(lots)) < 1e-6
@@ -258,3 +265,19 @@ def test_policy_configs_are_frozen():
     pol = FixedThreshold(threshold=1.0)
     with pytest.raises(AttributeError):
         pol.threshold = 2.0  # type: ignore[misc]
+
+
+def test_make_policy_reads_instrument_and_jitter_as_written_in_toml():
+    pol = make_policy(
+        "hysteresis",
+        outer=2.0,
+        inner=1.0,
+        instrument="binance:BTCUSD_PERP",
+        jitter={"timing": 0.2},
+    )
+    assert pol.instrument is not None and pol.instrument.contract_size == 100.0
+    assert pol.jitter == Jitter(timing=0.2)
+    with pytest.raises(ConfigError, match="venue:symbol"):
+        make_policy("hysteresis", instrument="BTC-PERPETUAL")
+    with pytest.raises(ConfigError, match="is an option"):
+        make_policy("hysteresis", instrument="deribit:BTC-27MAR26-90000-C")

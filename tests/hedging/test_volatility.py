@@ -45,3 +45,19 @@ def test_garch_fit_recovers_simulated_parameters_and_forecast_formula():
     v_T = v
     expected = fit.omega + fit.alpha * r[-1] ** 2 + fit.beta * v_T
     assert fit.vol_annual**2 == pytest.approx(expected, rel=1e-4)
+
+
+def test_forecasts_on_real_bitstamp_minutes_are_plausible_and_agree(shared_data):
+    path = shared_data / "bitstamp_1min_2025" / "btcusd_1min_20250107_20250203.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    close = np.loadtxt(path, delimiter=",", skiprows=1, usecols=4)
+    r = np.diff(np.log(close))[-20_000:]
+    realised = math.sqrt(np.mean(r**2) * 525_600)  # annualised, whole window
+    ewma = ewma_vol(r, lam=0.999)  # ~1,000-minute memory
+    garch = garch_forecast(r, horizon=60)
+    # BTC in Jan 2025 ran at roughly 40-70 % a year; both forecasts sit near the window's own
+    assert 0.2 < realised < 1.2
+    assert 0.3 * realised < ewma < 3 * realised
+    assert 0.3 * realised < garch.vol_annual < 3 * realised
+    assert garch.alpha + garch.beta < 1.0  # covariance-stationary fit

@@ -274,3 +274,13 @@ def test_registered_delta_model_adds_vega_times_its_dsigma_df():
     assert toy.delta("BTC") == pytest.approx(bs.delta("BTC") - bs.vega_usd[0] * 1e-6, rel=1e-12)
     with pytest.raises(InvalidInput, match="built in"):
         register_delta_model("black76", lambda *a: a[2])
+
+
+def test_vega_by_tenor_buckets_sum_to_total():
+    # CALL and PUT expire 27 MAR 2026, T = 0.221604 y = 80.9 days -> bucket "30-90d"
+    pos, coll = _mixed_book()
+    r = book_risk(pos, _market(perp=93_000.0), vols=[0.45, 0.5], collateral=coll)
+    buckets = r.vega_by_tenor("BTC")
+    assert list(buckets) == ["<=7d", "7-30d", "30-90d", "90-180d", ">180d"]
+    assert buckets["30-90d"] == pytest.approx(r.vega_usd[0])
+    assert sum(buckets.values()) == pytest.approx(r.vega_usd[0])

@@ -157,7 +157,7 @@ def run(console: Console, quick: bool) -> None:
     )
 
     n = 2000
-    repeat = 3 if quick else 7
+    repeat = 3 if quick else 15
     book, m0 = make_book(n)
     moved = m0.with_index("BTC", _SPOT * 1.01)
     args = _kernel_args(book, moved)

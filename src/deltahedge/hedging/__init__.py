@@ -14,9 +14,7 @@ from deltahedge.hedging.policies import (
     FixedInterval,
     FixedThreshold,
     GammaWeighted,
-    HedgeState,
     Hysteresis,
-    Jitter,
     Leland,
     Policy,
     TimeOrThreshold,
@@ -25,6 +23,7 @@ from deltahedge.hedging.policies import (
     Zakamouline,
     make_policy,
 )
+from deltahedge.hedging.state import HedgeState, Jitter
 from deltahedge.hedging.volatility import ewma_vol, garch_forecast
 
 __all__ = [

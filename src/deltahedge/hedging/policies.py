@@ -35,7 +35,7 @@ Policies (``POLICIES``; "band" = the |delta| the policy tolerates, coin):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -45,59 +45,13 @@ from deltahedge.core.errors import ConfigError, InvalidInput
 from deltahedge.core.events import HedgeIntent
 from deltahedge.core.units import NS_PER_SECOND, SECONDS_PER_YEAR
 from deltahedge.hedging import bands
+from deltahedge.hedging.state import HedgeState, Jitter
+from deltahedge.instruments.parse import parse_hedge_instrument
 from deltahedge.instruments.specs import Future, Perpetual, Spot
 from deltahedge.marketdata.state import MarketState
 from deltahedge.portfolio.book import BookRisk
 
 _YEAR_NS = NS_PER_SECOND * SECONDS_PER_YEAR
-
-
-@dataclass(frozen=True, slots=True)
-class HedgeState:
-    """What a policy remembers between decisions; owned and updated by the caller.
-
-    Attributes
-    ----------
-    last_hedge_ns : int
-        Time of the last hedge, UTC ns (0 = never).
-    n_hedges : int
-        Hedges so far (makes intent ids unique and reproducible).
-    jitter_u : float
-        Timing-jitter draw in [-1, 1] for the current interval.
-    vol_forecast : float
-        Annualised realised-vol forecast (decimal), 0 when none; set off the hot path
-        (``hedging.volatility``).
-    """
-
-    last_hedge_ns: int = 0
-    n_hedges: int = 0
-    jitter_u: float = 0.0
-    vol_forecast: float = 0.0
-
-    def after_hedge(
-        self, intent: HedgeIntent, rng: np.random.Generator | None = None
-    ) -> HedgeState:
-        """The state once ``intent`` is acted on; draws the next timing jitter from ``rng``."""
-        u = float(rng.uniform(-1.0, 1.0)) if rng is not None else 0.0
-        return HedgeState(intent.ts_ns, self.n_hedges + 1, u, self.vol_forecast)
-
-    def with_vol_forecast(self, vol: float) -> HedgeState:
-        """The same state with a new annualised vol forecast."""
-        return replace(self, vol_forecast=float(vol))
-
-
-@dataclass(frozen=True, slots=True)
-class Jitter:
-    """Randomisation: ``timing`` and ``size`` are fractions in [0, 1)."""
-
-    timing: float = 0.0
-    size: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("timing", "size"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ConfigError(f"jitter.{name} must be in [0, 1), got {v!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,13 +340,23 @@ class WhalleyWilmott(_Policy):
 
 
 def _vega_weighted_tau(risk: BookRisk, u: int) -> float:
-    sel = risk.slot_underlying == u
-    w = np.abs(risk.slot_vega_usd[sel])
-    total = float(w.sum())
-    if total <= 0:
+    """|vega|-weighted years to expiry of underlying ``u`` (1 day if it has no vega)."""
+    num = 0.0
+    den = 0.0
+    ts = risk.ts_ns
+    for uu, e, v in zip(
+        risk.slot_underlying.tolist(),
+        risk.slot_expiry_ns.tolist(),
+        risk.slot_vega_usd.tolist(),
+        strict=True,
+    ):
+        if uu == u:
+            w = abs(v)
+            num += w * (e - ts) / _YEAR_NS
+            den += w
+    if den <= 0:
         return 1.0 / 365.0
-    t = (risk.slot_expiry_ns[sel] - risk.ts_ns) / _YEAR_NS
-    return max(float(np.dot(w, t)) / total, 1.0 / 365.0 / 24.0)
+    return max(num / den, 1.0 / 365.0 / 24.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -561,10 +525,27 @@ POLICIES: dict[str, type[_Policy]] = {
 
 
 def make_policy(name: str, **config: Any) -> _Policy:
-    """Build a policy by name (``POLICIES``); unknown names or fields raise ``ConfigError``."""
+    """Build a policy by name (``POLICIES``); unknown names or fields raise ``ConfigError``.
+
+    ``instrument`` may be given as ``"venue:symbol"`` (``"deribit:BTC-PERPETUAL"``) and
+    ``jitter`` as a mapping, as they come from a TOML file.
+    """
     cls = POLICIES.get(name)
     if cls is None:
         raise ConfigError(f"unknown hedging policy {name!r}; allowed: {sorted(POLICIES)}")
+    ins = config.get("instrument")
+    if isinstance(ins, str):
+        venue, sep, symbol = ins.partition(":")
+        if not sep:
+            raise ConfigError(
+                f"instrument {ins!r} must be 'venue:symbol', e.g. 'deribit:BTC-PERPETUAL'"
+            )
+        try:
+            config["instrument"] = parse_hedge_instrument(symbol, venue)
+        except InvalidInput as exc:
+            raise ConfigError(f"policy {name!r}: {exc}") from None
+    if isinstance(config.get("jitter"), dict):
+        config["jitter"] = Jitter(**config["jitter"])
     try:
         return cls(**config)
     except TypeError as exc:
@@ -576,9 +557,7 @@ __all__ = [
     "FixedInterval",
     "FixedThreshold",
     "GammaWeighted",
-    "HedgeState",
     "Hysteresis",
-    "Jitter",
     "Leland",
     "Policy",
     "TimeOrThreshold",

@@ -143,25 +143,30 @@ def book_kernel(
     mv_b: float,
     mv_c: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per-row contributions ``(n_rows, 5)``, per-underlying sums ``(n_und, 5)``, slot vega."""
+    """Per-row contributions ``(n_rows, 6)``, per-underlying sums ``(n_und, 6)``, slot vega."""
     n_opt = opt_units.size
     n_lin = lin_a.size
-    rows = np.zeros((n_opt + n_lin, 6))
+    rows = np.empty((n_opt + n_lin, 6))
     sums = np.zeros((index.size, 6))
-    slot_vega = np.zeros(slot_fwd.size)
+    n_slot = slot_fwd.size
+    slot_vega = np.zeros(n_slot)
     slot_logf = np.log(slot_fwd)
     slot_sqt = np.sqrt(np.maximum(slot_T, 0.0))
+    slot_b = np.empty(n_slot)  # F / S per slot
+    for s in range(n_slot):
+        slot_b[s] = slot_fwd[s] / index[slot_und[s]]
+    inv_sqrt_2pi = 1.0 / SQRT_2PI
     for i in range(n_opt):
         s = opt_slot[i]
         u = slot_und[s]
         F = slot_fwd[s]
-        T = slot_T[s]
         S = index[u]
         K = opt_strike[i]
         phi = opt_phi[i]
         sig = opt_sigma[i]
-        b = F / S
-        if T <= 0.0 or sig <= 0.0:
+        b = slot_b[s]
+        sqT = slot_sqt[s]
+        if slot_T[s] <= 0.0 or sig <= 0.0:
             price = max(phi * (F - K), 0.0)
             dF = phi if phi * (F - K) > 0.0 else 0.0
             gF = 0.0
@@ -169,13 +174,13 @@ def book_kernel(
             theta = 0.0
             vanna = 0.0
         else:
-            sqT = slot_sqt[s]
             sd = sig * sqT
-            d1 = (slot_logf[s] - opt_logk[i]) / sd + 0.5 * sd
+            isd = 1.0 / sd
+            d1 = (slot_logf[s] - opt_logk[i]) * isd + 0.5 * sd
             d2 = d1 - sd
             e1 = math.exp(-0.5 * d1 * d1)
             e2 = e1 * (F / K)  # n(d2) = n(d1) F / K
-            pdf = e1 / SQRT_2PI
+            pdf = e1 * inv_sqrt_2pi
             if phi > 0:
                 n1 = ncdf_hart(d1, e1)
                 price = F * n1 - K * ncdf_hart(d2, e2)
@@ -184,9 +189,9 @@ def book_kernel(
                 m1 = ncdf_hart(-d1, e1)  # N(-d1), no cancellation for far puts
                 price = K * ncdf_hart(-d2, e2) - F * m1
                 dF = -m1
-            gF = pdf / (F * sd)
             vega = F * pdf * sqT
-            theta = -F * pdf * sig / (2.0 * sqT)
+            gF = pdf * isd / F
+            theta = -0.5 * vega * sig / (sqT * sqT)  # -F n(d1) sigma / (2 sqrt T)
             vanna = -pdf * d2  # sigma * d(delta_F)/d(sigma)
             if model == 1:
                 dF += vega * (-opt_aux[i] / F)
@@ -199,19 +204,25 @@ def book_kernel(
         d = n * dF * b
         g = n * gF * b * b
         vs = n * vanna * b
+        ve = n * vega
+        th = n * theta
         if coin_numeraire:
             g = g - d / S + v / (S * S)
             d = d - v / S
-            vs = vs - n * vega * sig / S
-        rows[i, 5] = vs
+            vs = vs - ve * sig / S
         rows[i, 0] = v
         rows[i, 1] = d
         rows[i, 2] = g
-        rows[i, 3] = n * vega
-        rows[i, 4] = n * theta
-        slot_vega[s] += n * vega
-        for c in range(6):
-            sums[u, c] += rows[i, c]
+        rows[i, 3] = ve
+        rows[i, 4] = th
+        rows[i, 5] = vs
+        slot_vega[s] += ve
+        sums[u, 0] += v
+        sums[u, 1] += d
+        sums[u, 2] += g
+        sums[u, 3] += ve
+        sums[u, 4] += th
+        sums[u, 5] += vs
     for j in range(n_lin):
         u = lin_und[j]
         S = index[u]
@@ -225,8 +236,12 @@ def book_kernel(
         rows[r, 0] = v
         rows[r, 1] = d
         rows[r, 2] = g
-        for c in range(3):
-            sums[u, c] += rows[r, c]
+        rows[r, 3] = 0.0
+        rows[r, 4] = 0.0
+        rows[r, 5] = 0.0
+        sums[u, 0] += v
+        sums[u, 1] += d
+        sums[u, 2] += g
     return rows, sums, slot_vega
 
 

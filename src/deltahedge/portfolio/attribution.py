@@ -105,13 +105,14 @@ def attribute_pnl(
     dsig = after_book.sigma - book.sigma
     vega_i = r0.contributions[:n_opt, 3]
     if coin:
-        v0 = float(r0.value_usd[0] / S0[0])
-        v1 = float(r1.value_usd[0] / S1[0])
+        s0 = float(S0[0])
+        v0 = float(r0.value_usd[0]) / s0
+        v1 = float(r1.value_usd[0]) / float(S1[0])
         d = r0.delta_coin / S0
         g = r0.gamma_coin / S0 - r0.delta_coin / S0**2
-        vega = float(np.dot(vega_i, dsig)) / S0[0]
-        theta = float(r0.theta_usd_per_day[0]) * 365.0 * dt / S0[0]
-        fund = float(r0.funding_usd_per_day[0]) * 365.0 * dt / S0[0]
+        vega = float(np.dot(vega_i, dsig)) / s0
+        theta = float(r0.theta_usd_per_day[0]) * 365.0 * dt / s0
+        fund = float(r0.funding_usd_per_day[0]) * 365.0 * dt / s0
     else:
         v0 = float(r0.value_usd.sum())
         v1 = float(r1.value_usd.sum())

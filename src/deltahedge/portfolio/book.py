@@ -12,7 +12,8 @@ Conventions (DESIGN.md, Units and conventions):
   contributes 0, a USD balance ``B`` contributes ``-B/S``). ``delta_usd = delta_coin * S``.
 - ``gamma_coin`` is ``d(delta_coin)/dS`` (coin per USD); ``cash_gamma_usd = gamma S^2/100``
   is the change of the USD delta for a 1 % move.
-- Vega is USD per 1.00 of vol (per expiry slot and in total); theta USD per day.
+- Vega is USD per 1.00 of vol (per expiry slot and in total), theta USD per day, in both
+  numeraires (divide by S for coin); ``value_usd`` is the book's USD value.
 - Options are valued with Black-76 at r = 0 on their expiry's forward; an inverse option
   and a linear one of the same size have the same USD value, so their Greeks coincide in
   a given numeraire: the numeraire, not the settlement, makes deltas premium-adjusted.
@@ -22,15 +23,18 @@ Conventions (DESIGN.md, Units and conventions):
 ``delta_model`` adds the smile term ``vega * dsigma/dF`` to each option's delta:
 ``"black76"``/``"sticky_strike"`` (0), ``"sticky_moneyness"`` (``-(1/F) dsigma/dk``, the
 skew taken from the surface when the book is compiled), ``"min_variance"`` (Hull and White
-2017, ``(a + b delta + c delta^2) / (F sqrt T)``, coefficients passed in), or a model
-registered with ``register_delta_model`` (the surface package's ``smile_delta`` plugs in
-there; it is evaluated per tick, off the fused path).
+2017, ``(a + b delta + c delta^2) / (F sqrt T)``, coefficients from
+``surface.fit_min_variance``), all inside the fused kernel and tested equal to
+``deltahedge.surface.smile_delta`` under the same dynamics; or any other model registered
+with ``register_delta_model`` (e.g. a Heston/Bates model delta), evaluated per tick off the
+fused path. Gamma, vega and theta are Black-76's (no smile term).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -178,6 +182,24 @@ class BookRisk:
             int(e): float(v)
             for e, v in zip(self.slot_expiry_ns[sel], self.slot_vega_usd[sel], strict=True)
         }
+
+    def vega_by_tenor(
+        self, underlying: str, edges_days: Sequence[float] = (7, 30, 90, 180)
+    ) -> dict[str, float]:
+        """Vega of ``underlying`` in tenor buckets, USD per 1.00 vol.
+
+        Buckets are ``(lo, hi]`` days to expiry between consecutive ``edges_days``, labelled
+        ``"<=7d"``, ``"7-30d"``, ..., ``">180d"``.
+        """
+        edges = [float(e) for e in edges_days]
+        labels = [f"<={edges[0]:g}d"]
+        labels += [f"{a:g}-{b:g}d" for a, b in pairwise(edges)]
+        labels.append(f">{edges[-1]:g}d")
+        out = dict.fromkeys(labels, 0.0)
+        for e, v in self.vega_by_expiry(underlying).items():
+            days = (e - self.ts_ns) / (NS_PER_SECOND * 86_400.0)
+            out[labels[int(np.searchsorted(edges, days, side="left"))]] += v
+        return out
 
     def contribution(self, symbol: str) -> dict[str, float]:
         """One row of ``contributions`` as a dict, by symbol (the first match)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from deltahedge.marketdata.state import MarketState, UnderlyingState
 from deltahedge.portfolio.book import BookRisk
@@ -47,13 +46,3 @@ def make_market(
 ) -> MarketState:
     marks = {} if perp_mark is None else {("deribit", "BTC-PERPETUAL"): perp_mark}
     return MarketState(ts, {"BTC": UnderlyingState(spot, marks=marks)})
-
-
-@pytest.fixture
-def risk_factory():
-    return make_risk
-
-
-@pytest.fixture
-def market_factory():
-    return make_market
