@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from deltahedge.core import (
+    ExecutionError,
     Fill,
     HedgeIntent,
     OrderRequest,
@@ -152,3 +153,31 @@ def test_backoff_delay_is_capped():
     assert [r.delay(n) for n in range(8)] == pytest.approx(
         [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
     )
+
+
+def test_reconcile_lists_our_open_orders_missing_from_the_journal():
+    venue, om, _, _ = _setup()
+    lost = OrderRequest(
+        client_order_id("lost-intent"),
+        "v",
+        "BTCUSDT",
+        OrderSide.BUY,
+        1.0,
+        OrderType.LIMIT,
+        59_000.0,
+    )
+    asyncio.run(venue.submit(lost))  # placed by a process whose journal is gone
+    foreign = OrderRequest(
+        "manual-1", "v", "BTCUSDT", OrderSide.SELL, 1.0, OrderType.LIMIT, 61_000.0
+    )
+    asyncio.run(venue.submit(foreign))  # placed by hand: not ours
+    asyncio.run(om.reconcile())
+    assert [u.client_order_id for u in om.orphans] == [lost.client_order_id]
+
+
+def test_marketable_order_that_never_matches_raises_and_stays_in_flight():
+    _, om, _, _ = _setup(latency_ns=10**15)  # the order will not reach the engine in time
+    intent, legs = _intent()
+    with pytest.raises(ExecutionError, match=r"still (acked|new)"):
+        asyncio.run(om.execute(intent, legs))
+    assert om.in_flight("BTC") == "i1"

@@ -34,6 +34,7 @@ from deltahedge.core import (
     TimeInForce,
     UnknownOrder,
     VenueDisconnected,
+    client_order_id,
 )
 from deltahedge.venues.ccxt import CcxtVenue, CcxtVenueConfig, book_snapshot
 from deltahedge.venues.ccxt.mapping import translate_error
@@ -55,12 +56,8 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def recorded(request) -> dict:
-    from tests.conftest import SHARED
-
-    path = SHARED / "data" / "deribit_ws_2021"
-    if not path.is_dir():
-        pytest.skip(f"recorded Deribit data not found at {path}")
+def recorded(shared_data) -> dict:
+    path = shared_data / "deribit_ws_2021"
     answers = {}
     for line in (path / "DERIBIT.0").read_text().splitlines():
         if " -> " not in line:
@@ -318,3 +315,118 @@ def test_testnet_switch_uses_the_sandbox_urls(monkeypatch):
     api, rate_limited, live_api = asyncio.run(go())
     assert "test.deribit.com" in json.dumps(api) and "test.deribit.com" not in json.dumps(live_api)
     assert rate_limited is True
+
+
+def test_streamed_orders_and_trades_become_updates_and_fills_in_contracts(recorded):
+    """Deribit-shaped order and trade (docs.deribit.com examples) through ccxt's own parsers."""
+    raw_order = {
+        "order_id": "BTC-777",
+        "label": "dhstream",
+        "instrument_name": "BTC-PERPETUAL",
+        "direction": "sell",
+        "amount": 50.0,
+        "filled_amount": 20.0,
+        "average_price": 32000.5,
+        "price": 32000.0,
+        "order_state": "open",
+        "order_type": "limit",
+        "time_in_force": "good_til_cancelled",
+        "creation_timestamp": 1626993723000,
+        "last_update_timestamp": 1626993724000,
+        "post_only": False,
+        "reduce_only": False,
+    }
+    raw_trade = {
+        "trade_id": "T-1",
+        "order_id": "BTC-777",
+        "instrument_name": "BTC-PERPETUAL",
+        "direction": "sell",
+        "amount": 20.0,
+        "price": 32000.5,
+        "fee": 0.0000003,
+        "fee_currency": "BTC",
+        "liquidity": "M",
+        "timestamp": 1626993724000,
+        "trade_seq": 1,
+        "index_price": 32001.0,
+        "mark_price": 32000.0,
+        "tick_direction": 0,
+        "state": "open",
+    }
+
+    async def go():
+        ex = _exchange(recorded)
+        venue = CcxtVenue(CcxtVenueConfig(exchange="deribit"), ex)
+        try:
+            await venue.instruments()
+            market = ex.market("BTC/USD:BTC")
+            orders = iter([[ex.parse_order(raw_order, market)]])
+            trades = iter([[ex.parse_trade(raw_trade, market)]])
+
+            async def watch_orders():
+                for batch in orders:
+                    return batch
+                raise asyncio.CancelledError
+
+            async def watch_my_trades():
+                for batch in trades:
+                    return batch
+                raise asyncio.CancelledError
+
+            ex.watch_orders, ex.watch_my_trades = watch_orders, watch_my_trades
+            venue._venue_ids["dhstream"] = "BTC-777"
+            got: list = []
+            venue.subscribe(got.append)
+            for pump in (venue._pump_orders, venue._pump_trades):
+                with pytest.raises(asyncio.CancelledError):
+                    await pump()
+            return got
+        finally:
+            await venue.close()
+
+    upd, fill = asyncio.run(go())
+    assert upd.client_order_id == "dhstream" and upd.status is OrderStatus.PARTIALLY_FILLED
+    assert upd.filled_quantity == 2.0  # 20 USD of BTC-PERPETUAL = 2 contracts of 10 USD
+    assert fill.fill_id == "deribit:T-1" and fill.client_order_id == "dhstream"
+    assert (fill.quantity, fill.price, fill.side, fill.liquidity) == (
+        2.0,
+        32000.5,
+        OrderSide.SELL,
+        "maker",
+    )
+
+
+@pytest.mark.parametrize(
+    "exchange", ["deribit", "okx", "bybit", "binanceusdm", "binancecoinm", "hyperliquid"]
+)
+def test_every_supported_exchange_builds_rate_limited_with_a_distinct_sandbox(exchange):
+    from deltahedge.venues.ccxt import make_exchange
+
+    async def go():
+        test = make_exchange(CcxtVenueConfig(exchange=exchange, testnet=True))
+        live = make_exchange(CcxtVenueConfig(exchange=exchange, testnet=False))
+        try:
+            return (
+                json.dumps(test.urls["api"]),
+                dict(test.headers or {}),
+                test.enableRateLimit,
+                json.dumps(live.urls["api"]),
+                dict(live.headers or {}),
+            )
+        finally:
+            await test.close()
+            await live.close()
+
+    t_api, t_head, limited, l_api, l_head = asyncio.run(go())
+    assert limited is True
+    assert (t_api, t_head) != (l_api, l_head)  # testnet really switches endpoints (or OKX's header)
+
+
+def test_hyperliquid_client_ids_are_128_bit_hex_and_map_back():
+    from deltahedge.venues.ccxt.mapping import from_venue_client_id, to_venue_client_id
+
+    coid = client_order_id("intent-7", 1, 2)
+    cloid = to_venue_client_id("hyperliquid", coid)
+    assert re.fullmatch(r"0x[0-9a-f]{32}", cloid)
+    assert from_venue_client_id("hyperliquid", cloid) == coid
+    assert to_venue_client_id("okx", coid) == coid and len(coid) <= 32

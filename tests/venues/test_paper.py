@@ -147,13 +147,14 @@ def test_latency_delays_matching_until_the_clock_moves():
 def test_inverse_fee_is_charged_in_coin():
     book = L2Book("BTCUSD_PERP")
     book.load([(60_000.0, 100.0)], [(60_000.1, 100.0)])
-    v = PaperVenue("c", [BINANCE_BTCUSD_PERP], {"BTCUSD_PERP": book})
+    v = PaperVenue("c", [BINANCE_BTCUSD_PERP], {"BTCUSD_PERP": book}, balances={"BTC": 1.0})
     fills: list = []
     v.subscribe(fills.append)
     asyncio.run(v.submit(OrderRequest("a", "c", "BTCUSD_PERP", OrderSide.SELL, 10.0)))
     # 10 contracts x 100 USD / 60000 = 0.0166667 BTC; 5 bp of it = 8.3333e-6 BTC
     f = fills[0]
     assert f.fee_currency == "BTC" and f.fee == pytest.approx(10 * 100 / 60_000 * 0.0005)
+    assert asyncio.run(v.balances())["BTC"].total == pytest.approx(1.0 - f.fee)
 
 
 def test_duplicate_client_id_and_unknown_order_are_typed_errors():

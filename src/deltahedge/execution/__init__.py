@@ -5,6 +5,7 @@ Imports point downwards: ``execution`` owns the :class:`Venue` protocol that the
 """
 
 from deltahedge.execution.atomic import AtomicExecutor, AtomicResult
+from deltahedge.execution.hedger import Hedger, HedgeTarget, book_sources
 from deltahedge.execution.journal import Journal, JournalState, MemoryJournal, OrderRecord
 from deltahedge.execution.orders import ExecutionReport, ManagedOrder, OrderManager, RetryPolicy
 from deltahedge.execution.router import (
@@ -39,6 +40,8 @@ __all__ = [
     "Execution",
     "ExecutionReport",
     "FundingRate",
+    "HedgeTarget",
+    "Hedger",
     "InstrumentInfo",
     "Journal",
     "JournalState",
@@ -53,4 +56,5 @@ __all__ = [
     "SmartRouter",
     "Venue",
     "VenueCapabilities",
+    "book_sources",
 ]

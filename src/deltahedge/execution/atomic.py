@@ -17,10 +17,13 @@ What cannot be guaranteed on a live CEX without combos
 Two venues cannot be made atomic from the outside. Between the hedge fill and the option
 fill there is a window (network latency, a rejection, a disconnect, a crash) in which the
 hedge stands alone. The executor narrows it (FOK on both legs, the option leg's book is
-checked before the hedge is sent, the journal records both legs before either is sent so a
-restart can see a lone hedge) and closes it by unwinding, but the unwind trades at the
+checked before the hedge is sent) and closes it by unwinding, but the unwind trades at the
 market: it costs the spread and slippage and, in a fast market, more than the slippage
-limit. The result's ``guarantee`` field says which guarantee applied: ``"combo"``,
+limit. The legs are journaled as intents ``<id>:hedge``, ``<id>:option`` and
+``<id>:unwind``; if the process dies between the hedge and the option, a restarted engine
+finds a ``:hedge`` intent with no ``:option`` sibling, i.e. a lone hedge. Unwinding it
+after a restart is left to the operator or the engine's next hedge decision (the hedge
+is a delta like any other); this executor does not resume half-done atomic trades. The result's ``guarantee`` field says which guarantee applied: ``"combo"``,
 ``"exact"`` (paper / AMM: the pre-check and both legs run with no other market activity in
 between) or ``"best_effort"`` (live CEX legs: unwind on failure).
 """
@@ -68,8 +71,9 @@ class AtomicResult:
 
 
 def _is_exact(venue: Venue) -> bool:
-    # paper and AMM venues match synchronously: nothing trades between our check and our legs
-    return venue.capabilities.atomic_fill_or_kill and not hasattr(venue, "exchange")
+    # paper and AMM venues match in-process: nothing trades between our check and our legs
+    caps = venue.capabilities
+    return caps.atomic_fill_or_kill and caps.synchronous
 
 
 class AtomicExecutor:

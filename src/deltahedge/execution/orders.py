@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from deltahedge.core.clock import Clock, LiveClock
 from deltahedge.core.enums import OrderStatus, OrderType, TimeInForce
@@ -51,6 +52,7 @@ from deltahedge.execution.journal import Journal, MemoryJournal, OrderRecord
 from deltahedge.execution.venue import Venue
 
 _EPS = 1e-9
+_T = TypeVar("_T")
 _RANK = {OrderStatus.NEW: 0, OrderStatus.ACKED: 1, OrderStatus.PARTIALLY_FILLED: 2}
 
 
@@ -150,6 +152,7 @@ class OrderManager:
         self.positions: dict[tuple[str, str], float] = {}
         self.duplicate_fills = 0
         self._last_reject = ""
+        self.orphans: list[OrderUpdate] = []
         self._in_flight: dict[str, str] = {}
         self._by_intent: dict[str, dict[int, list[ManagedOrder]]] = {}
         self._lots: dict[tuple[str, str], float] = {}
@@ -273,15 +276,22 @@ class OrderManager:
 
         Returns the position differences ``venue - ours`` by (venue, instrument) for the
         instruments we traded (all zero when our fills match the venue's positions and
-        nothing else traded there).
+        nothing else traded there). Open orders at the venues that carry one of our client
+        ids but are not in our journal (a lost journal, another process) are listed in
+        ``self.orphans`` for the operator; they are not cancelled automatically.
         """
         for mo in list(self.orders.values()):
             if not mo.status.is_terminal or mo.counted < mo.record.filled_quantity - _EPS:
                 await self._lookup(mo)
                 await self._sync_fills(mo)
         diffs: dict[tuple[str, str], float] = {}
+        self.orphans = []
+        for venue in self.venues.values():
+            for upd in await self._call(venue.open_orders):
+                if upd.client_order_id.startswith("dh") and upd.client_order_id not in self.orders:
+                    self.orphans.append(upd)
         for venue_name, venue in self.venues.items():
-            pos = await self._call(lambda v=venue: v.positions())
+            pos = await self._call(venue.positions)
             for (vname, instr), ours in self.positions.items():
                 if vname == venue_name:
                     diffs[(vname, instr)] = pos.get(instr, 0.0) - ours
@@ -339,7 +349,7 @@ class OrderManager:
     async def _lot(self, req: OrderRequest) -> float:
         key = (req.venue, req.instrument)
         if key not in self._lots:
-            specs = await self._call(lambda: self.venues[req.venue].instruments())
+            specs = await self._call(self.venues[req.venue].instruments)
             spec = specs.get(req.instrument)
             self._lots[key] = spec.lot_size if spec is not None else 0.0
         return self._lots[key]
@@ -428,8 +438,11 @@ class OrderManager:
                 await self._sleep(self.retry.delay(n))
                 continue
             return True
-        if wait:
-            return True
+        if wait and mo.record.confirmed:
+            raise ExecutionError(
+                f"order {mo.request.client_order_id} on {mo.request.venue} still {mo.status.value} "
+                f"after {self.retry.max_tries} checks; it stays in flight until reconciled"
+            )
         raise ExecutionError(
             f"cannot learn the state of {mo.request.client_order_id} on {mo.request.venue} "
             f"after {self.retry.max_tries} tries; hedging on {mo.request.instrument} paused"
@@ -443,7 +456,7 @@ class OrderManager:
         for fill in fills:
             self._count_fill(fill)
 
-    async def _call(self, fn):  # type: ignore[no-untyped-def]
+    async def _call(self, fn: Callable[[], Awaitable[_T]]) -> _T:
         for n in range(self.retry.max_tries):
             try:
                 return await fn()

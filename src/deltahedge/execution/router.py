@@ -10,8 +10,8 @@ where ``side`` is +1 for a buy and -1 for a sell, ``fee_rate`` the taker fee and
 held ``h`` hours costs ``side * f * h / 8`` of notional: longs pay positive funding).
 Walking a book or an AMM curve only gets worse, so each source's marginal cost is
 non-decreasing and the total cost is convex and piecewise linear in the amounts; taking
-segments in order of cost across all sources (a greedy merge) is then optimal, within
-each source's limit. Amounts are rounded to lots at the end and the cost reported is the
+segments in order of cost across all sources (a k-way merge of the sources' sorted
+slices) is then optimal, within each source's limit. Amounts are rounded to lots at the end and the cost reported is the
 exact cost of the rounded amounts, walked again level by level.
 
 Coin delta of an inverse contract of ``c`` USD bought at ``p`` is ``c / p`` (see
@@ -21,6 +21,7 @@ formula.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -288,29 +289,24 @@ class SmartRouter:
                 )
             else:
                 usable.append(s)
-        seg_coin: list[FloatArray] = []
-        seg_cost: list[FloatArray] = []
-        seg_src: list[FloatArray] = []
+        # k-way merge of the sources' slices by cost per coin (each source's list is already
+        # sorted: walking a book or a curve only gets dearer), until ``want`` coin is taken
+        take = [0.0] * len(usable)
+        room = [min(s.max_coin, want) for s in usable]
+        streams = []
         for i, s in enumerate(usable):
-            cap = min(s.max_coin, want)
-            c, u = s.segments(side, max_slippage_bps, cap)
-            c = _cap(c, cap)
-            seg_coin.append(c)
-            seg_cost.append(u[: len(c)])
-            seg_src.append(np.full(len(c), i, dtype=float))
-        take = np.zeros(len(usable))
-        if usable:
-            coins = np.concatenate(seg_coin)
-            costs = np.concatenate(seg_cost)
-            src = np.concatenate(seg_src).astype(int)
-            order = np.argsort(costs, kind="stable")
-            cum = np.cumsum(coins[order])
-            n = int(np.searchsorted(cum, want, side="left"))
-            full = order[: min(n, len(order))]
-            take += np.bincount(src[full], weights=coins[full], minlength=len(usable))
-            if n < len(order):
-                before = float(cum[n - 1]) if n > 0 else 0.0
-                take[src[order[n]]] += want - before
+            c, u = s.segments(side, max_slippage_bps, room[i])
+            streams.append(zip(u.tolist(), c.tolist(), [i] * len(c), strict=True))
+        left = want
+        for _, c, i in heapq.merge(*streams):
+            q = min(c, room[i], left)
+            if q <= 0:
+                continue
+            take[i] += q
+            room[i] -= q
+            left -= q
+            if left <= 1e-12:
+                break
         allocations = []
         for i, s in enumerate(usable):
             if take[i] <= 0:
@@ -335,16 +331,6 @@ class SmartRouter:
         n = math.ceil(abs(coin) / self.config.max_clip_coin)
         step = round(self.config.clip_interval_s * 1e9)
         return [Clip(intent.ts_ns + k * step, coin / n) for k in range(n)]
-
-
-def _cap(coin: FloatArray, limit: float) -> FloatArray:
-    """The segments up to a cumulative ``limit`` (the last one cut), dropping the rest."""
-    cum = np.cumsum(coin)
-    n = min(int(np.searchsorted(cum, limit, side="left")) + 1, len(coin))
-    out = coin[:n].copy()
-    if n and cum[n - 1] > limit:
-        out[-1] -= cum[n - 1] - limit
-    return out
 
 
 __all__ = [

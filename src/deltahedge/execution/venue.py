@@ -131,6 +131,9 @@ class VenueCapabilities:
     combo_orders: bool = False
     block_trades: bool = False
     atomic_fill_or_kill: bool = False  # a trade either executes fully or not at all, with no race
+    synchronous: bool = (
+        False  # matching runs in-process: nothing trades between our calls (paper, AMM)
+    )
     streams: bool = True
     options: bool = False
 

@@ -204,9 +204,10 @@ class L2Book:
         """Take liquidity like :meth:`walk` and remove it from the book; return ``(price, qty)`` fills."""
         book_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
         prices, sizes = self.side_arrays(book_side)
+        n = int(np.searchsorted(np.cumsum(sizes), quantity, side="left")) + 1  # levels needed
         fills: list[tuple[float, float]] = []
         left = quantity
-        for p, q in zip(prices.tolist(), sizes.tolist(), strict=True):
+        for p, q in zip(prices[:n].tolist(), sizes[:n].tolist(), strict=True):
             if left <= 1e-12:
                 break
             if limit is not None and (p > limit if side is OrderSide.BUY else p < limit):

@@ -92,7 +92,12 @@ class AmmVenue:
         self.name = name
         self.pair = pair
         self.capabilities = VenueCapabilities(
-            limit=False, ioc=False, post_only=False, reduce_only=False, atomic_fill_or_kill=True
+            limit=False,
+            ioc=False,
+            post_only=False,
+            reduce_only=False,
+            atomic_fill_or_kill=True,
+            synchronous=True,
         )
         self.spec = InstrumentInfo(
             symbol, name, "spot", symbol.split("/")[0], Settlement.LINEAR, 1.0, 1e-6, 0.01

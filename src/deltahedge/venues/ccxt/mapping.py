@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +59,35 @@ def instrument_from_market(market: Mapping[str, Any], venue: str) -> InstrumentI
         strike=float(market["strike"]) if market.get("strike") else None,
         option_kind=(OptionKind.CALL if option == "call" else OptionKind.PUT) if option else None,
     )
+
+
+def to_venue_client_id(exchange: str, client_order_id: str) -> str:
+    """Our client order id in the form ``exchange`` accepts.
+
+    Hyperliquid wants a 128-bit hex ``cloid`` (``0x`` + 32 hex digits): our ids are ``dh`` +
+    24 hex digits, sent as ``0x`` + those 24 digits + 8 zeros (reversible); other ids are
+    hashed first. Deribit, OKX, Bybit and Binance take our ids as they are (<= 32 chars,
+    letters and digits).
+    """
+    if exchange != "hyperliquid":
+        return client_order_id
+    digits = (
+        client_order_id[2:]
+        if client_order_id.startswith("dh") and len(client_order_id) == 26
+        else (hashlib.sha256(client_order_id.encode()).hexdigest()[:24])
+    )
+    return "0x" + digits + "0" * 8
+
+
+def from_venue_client_id(exchange: str, venue_client_id: str) -> str:
+    """Inverse of :func:`to_venue_client_id` for ids we sent."""
+    if (
+        exchange == "hyperliquid"
+        and venue_client_id.startswith("0x")
+        and len(venue_client_id) == 34
+    ):
+        return "dh" + venue_client_id[2:26]
+    return venue_client_id
 
 
 def client_id_of(order: Mapping[str, Any]) -> str:
@@ -143,8 +173,10 @@ def order_params(
 __all__ = [
     "client_id_of",
     "fill_from_trade",
+    "from_venue_client_id",
     "instrument_from_market",
     "order_params",
+    "to_venue_client_id",
     "translate_error",
     "update_from_order",
 ]

@@ -40,8 +40,10 @@ from deltahedge.venues.ccxt.config import CLIENT_ID_PARAM, CcxtVenueConfig
 from deltahedge.venues.ccxt.mapping import (
     client_id_of,
     fill_from_trade,
+    from_venue_client_id,
     instrument_from_market,
     order_params,
+    to_venue_client_id,
     translate_error,
     update_from_order,
 )
@@ -79,9 +81,11 @@ class CcxtVenue:
         self.config = config
         self.name = config.venue_name
         self.exchange = exchange if exchange is not None else make_exchange(config)
+        # Deribit has combo orders and block trades, but this adapter does not place them
+        # yet: combo_orders stays False so the atomic executor never claims that guarantee
         self.capabilities = VenueCapabilities(
-            combo_orders=config.exchange == "deribit",
-            block_trades=config.exchange in ("deribit", "okx", "bybit"),
+            combo_orders=False,
+            block_trades=False,
             options=config.exchange in ("deribit", "okx", "bybit"),
         )
         self._client_param = CLIENT_ID_PARAM[config.exchange]
@@ -145,9 +149,9 @@ class CcxtVenue:
         out: dict[str, float] = {}
         for p in await self._do("fetch_positions"):
             sign = -1.0 if p.get("side") == "short" else 1.0
-            out[str(p["info"].get("instrument_name") or p["symbol"])] = sign * float(
-                p.get("contracts") or 0.0
-            )
+            scale = self._scale.get(str(p.get("symbol")), 1.0)
+            name = str((p.get("info") or {}).get("instrument_name") or p["symbol"])
+            out[name] = sign * float(p.get("contracts") or 0.0) / scale
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
@@ -170,7 +174,7 @@ class CcxtVenue:
         symbol = await self._symbol(request.instrument)
         params = order_params(
             self._client_param,
-            request.client_order_id,
+            to_venue_client_id(self.config.exchange, request.client_order_id),
             request.time_in_force is TimeInForce.POST_ONLY,
             request.reduce_only,
             _TIF[request.time_in_force],
@@ -187,6 +191,9 @@ class CcxtVenue:
 
     def _update(self, order: dict[str, Any]) -> OrderUpdate:
         upd = update_from_order(order, self.name)
+        coid = from_venue_client_id(self.config.exchange, upd.client_order_id)
+        if coid != upd.client_order_id:
+            upd = replace(upd, client_order_id=coid)
         scale = self._scale.get(str(order.get("symbol")), 1.0)
         return replace(upd, filled_quantity=upd.filled_quantity / scale) if scale != 1.0 else upd
 
@@ -212,7 +219,10 @@ class CcxtVenue:
             return await self._do("fetch_order", vid, self._order_symbol.get(client_order_id))
         for method in ("fetch_open_orders", "fetch_closed_orders"):
             for order in await self._do(method):
-                if client_id_of(order) == client_order_id:
+                if (
+                    from_venue_client_id(self.config.exchange, client_id_of(order))
+                    == client_order_id
+                ):
                     self._venue_ids[client_order_id] = str(order["id"])
                     self._order_symbol[client_order_id] = str(order.get("symbol"))
                     return order

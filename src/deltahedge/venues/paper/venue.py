@@ -92,6 +92,8 @@ class PaperVenue:
         ``is_healthy`` is False when the book is older than this (by the clock).
     funding : Mapping[str, float], optional
         Funding rate per 8 h by symbol.
+    balances : Mapping[str, float], optional
+        Starting balance by currency; fees are taken from it (PnL stays unrealised).
     """
 
     def __init__(
@@ -105,9 +107,12 @@ class PaperVenue:
         seed: int = 0,
         stale_after_ns: int | None = None,
         funding: Mapping[str, float] | None = None,
+        balances: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(atomic_fill_or_kill=True, combo_orders=True)
+        self.capabilities = VenueCapabilities(
+            atomic_fill_or_kill=True, combo_orders=True, synchronous=True
+        )
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -119,8 +124,10 @@ class PaperVenue:
         self.stale_after_ns = stale_after_ns
         self._funding = dict(funding or {})
         self._orders: dict[str, _Order] = {}
+        self._snapshots: dict[str, tuple[object, object, int, BookSnapshot]] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
         self._fees: dict[str, float] = {}
+        self._start = dict(balances or {})
         self._listeners: list[Listener] = []
         self._ids = itertools.count(1)
         self.connected = True
@@ -135,20 +142,31 @@ class PaperVenue:
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
         book = self._book(instrument)
-        bp, bq = book.side_arrays(OrderSide.BUY)
-        ap, aq = book.side_arrays(OrderSide.SELL)
-        return BookSnapshot(
+        bids = book.side_arrays(OrderSide.BUY)
+        asks = book.side_arrays(OrderSide.SELL)
+        cached = self._snapshots.get(instrument)
+        # the sorted views are rebuilt whenever the book changes, so identity means unchanged
+        if cached is not None and cached[0] is bids and cached[1] is asks and cached[2] == depth:
+            snap = cached[3]
+            return snap if snap.ts_ns == book.ts_ns else replace(snap, ts_ns=book.ts_ns)
+        snap = BookSnapshot(
             instrument,
-            np.column_stack([bp[:depth], bq[:depth]]),
-            np.column_stack([ap[:depth], aq[:depth]]),
+            np.column_stack([bids[0][:depth], bids[1][:depth]]),
+            np.column_stack([asks[0][:depth], asks[1][:depth]]),
             book.ts_ns,
         )
+        self._snapshots[instrument] = (bids, asks, depth, snap)
+        return snap
 
     async def positions(self) -> Mapping[str, float]:
         return dict(self._positions)
 
     async def balances(self) -> Mapping[str, Balance]:
-        return {c: Balance(c, -f, -f) for c, f in self._fees.items()}
+        out = {}
+        for c in {*self._start, *self._fees}:
+            total = self._start.get(c, 0.0) - self._fees.get(c, 0.0)
+            out[c] = Balance(c, total, total)
+        return out
 
     async def funding_rate(self, instrument: str) -> FundingRate:
         self._spec(instrument)
