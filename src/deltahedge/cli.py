@@ -27,9 +27,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.run",
     "deltahedge.commands.chain",
     "deltahedge.commands.surface",
+    "deltahedge.commands.chain",
     "deltahedge.commands.bench",
     "deltahedge.commands.dashboard",
     "deltahedge.commands.journal",
+    "deltahedge.commands.backtest",
+    "deltahedge.commands.sweep",
 )
 
 for _name in COMMAND_MODULES:

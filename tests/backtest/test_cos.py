@@ -20,8 +20,9 @@ def _quantlib(cp, f, k, days, m: PathModel):
     def npv(s0):
         s = ql.QuoteHandle(ql.SimpleQuote(s0))
         if m.lam > 0:
-            proc = ql.BatesProcess(flat, flat, s, m.v0, m.kappa, m.theta, m.sigma_v, m.rho,
-                                   m.lam, m.mu_j, m.sigma_j)
+            proc = ql.BatesProcess(
+                flat, flat, s, m.v0, m.kappa, m.theta, m.sigma_v, m.rho, m.lam, m.mu_j, m.sigma_j
+            )
             eng = ql.BatesEngine(ql.BatesModel(proc))
         else:
             proc = ql.HestonProcess(flat, flat, s, m.v0, m.kappa, m.theta, m.sigma_v, m.rho)
@@ -36,12 +37,50 @@ def _quantlib(cp, f, k, days, m: PathModel):
 
 
 CASES = [
-    (1.0, 100.0, 365, PathModel(ModelKind.HESTON, v0=0.04, kappa=1.5, theta=0.04, sigma_v=0.3, rho=-0.7)),
-    (-1.0, 90.0, 182, PathModel(ModelKind.HESTON, v0=0.09, kappa=2.0, theta=0.06, sigma_v=0.5, rho=-0.5)),
-    (1.0, 110.0, 91, PathModel(ModelKind.BATES, v0=0.36, kappa=68.3, theta=0.0788, sigma_v=0.159,
-                               rho=0.27, lam=18.6, mu_j=-0.003, sigma_j=0.09)),
-    (-1.0, 80.0, 30, PathModel(ModelKind.BATES, v0=0.36, kappa=5.0, theta=0.36, sigma_v=1.0,
-                               rho=0.3, lam=2.0, mu_j=-0.05, sigma_j=0.1)),
+    (
+        1.0,
+        100.0,
+        365,
+        PathModel(ModelKind.HESTON, v0=0.04, kappa=1.5, theta=0.04, sigma_v=0.3, rho=-0.7),
+    ),
+    (
+        -1.0,
+        90.0,
+        182,
+        PathModel(ModelKind.HESTON, v0=0.09, kappa=2.0, theta=0.06, sigma_v=0.5, rho=-0.5),
+    ),
+    (
+        1.0,
+        110.0,
+        91,
+        PathModel(
+            ModelKind.BATES,
+            v0=0.36,
+            kappa=68.3,
+            theta=0.0788,
+            sigma_v=0.159,
+            rho=0.27,
+            lam=18.6,
+            mu_j=-0.003,
+            sigma_j=0.09,
+        ),
+    ),
+    (
+        -1.0,
+        80.0,
+        30,
+        PathModel(
+            ModelKind.BATES,
+            v0=0.36,
+            kappa=5.0,
+            theta=0.36,
+            sigma_v=1.0,
+            rho=0.3,
+            lam=2.0,
+            mu_j=-0.05,
+            sigma_j=0.1,
+        ),
+    ),
 ]
 
 

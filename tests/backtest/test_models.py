@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from deltahedge.backtest.models import (
+    BATES_BTC,
     GBM_BTC,
     HESTON_BTC,
+    MERTON_BTC,
     SVCJ_BTC,
     ModelKind,
     PathModel,
@@ -35,7 +37,7 @@ def test_generator_seed_is_reproducible():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("model", [GBM_BTC, HESTON_BTC, SVCJ_BTC])
+@pytest.mark.parametrize("model", [GBM_BTC, MERTON_BTC, HESTON_BTC, BATES_BTC, SVCJ_BTC])
 def test_forward_is_a_martingale_and_vol_matches_the_parameters(model):
     n = 20000
     f, _ = simulate_paths(model, 100.0, 1 / 365, 90, n, seed=11)
@@ -86,11 +88,20 @@ def test_bootstrap_paths_reuse_real_returns_in_blocks():
     # every block of 10 consecutive steps is 10 consecutive real returns
     for blk in steps[:, :10]:
         assert np.allclose(np.diff(blk), 1e-4)
-    np.testing.assert_array_equal(p, bootstrap_paths(r, 100.0, 30, 4, block=10, seed=3, demean=False))
+    np.testing.assert_array_equal(
+        p, bootstrap_paths(r, 100.0, 30, 4, block=10, seed=3, demean=False)
+    )
 
 
 def test_invalid_parameters_are_rejected_with_the_value():
-    with pytest.raises(InvalidInput, match="rho=1.5"):
+    with pytest.raises(InvalidInput, match=r"rho=1\.5"):
         PathModel(kind=ModelKind.HESTON, rho=1.5)
     with pytest.raises(InvalidInput, match="block=500"):
         bootstrap_paths(np.zeros(100), 1.0, 10, 1, block=500)
+
+
+def test_public_api_names_resolve():
+    import deltahedge.backtest as bt
+
+    assert all(hasattr(bt, n) for n in bt.__all__)
+    assert "simulate" in bt.__all__ and "SVCJ_BTC" in bt.__all__

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from deltahedge.backtest.models import PathModel, ModelKind, simulate_paths
+from deltahedge.backtest.models import ModelKind, PathModel, simulate_paths
 from deltahedge.backtest.policies import Policy, PolicyKind, leland_vol
 from deltahedge.backtest.reference import simulate_path_reference
 from deltahedge.backtest.simulator import Book, Costs, DeltaModel, simulate
@@ -30,8 +30,9 @@ def _vega() -> float:
 @pytest.mark.parametrize("n", [20, 50, 200, 1000])
 def test_derman_kamal_hedging_error_within_10pct(n):
     paths = 12000 if n < 1000 else 6000
-    res = simulate(_atm_call(), EVERY_STEP, model=GBM, f0=F0, n_paths=paths, dt=T / n,
-                   n_steps=n, seed=n)
+    res = simulate(
+        _atm_call(), EVERY_STEP, model=GBM, f0=F0, n_paths=paths, dt=T / n, n_steps=n, seed=n
+    )
     predicted = math.sqrt(math.pi / 4) * _vega() * SIG / math.sqrt(n)
     # relative standard error of a sample std ~ sqrt((kurtosis - 1) / (4 n)); the hedging
     # error is leptokurtic (kurtosis ~ 6), so with >= 6000 paths it is <= 1.5%
@@ -45,8 +46,9 @@ def test_derman_kamal_hedging_error_within_10pct(n):
 def test_zero_cost_error_falls_like_one_over_sqrt_n():
     stds = []
     for n in (25, 100, 400):
-        res = simulate(_atm_call(), EVERY_STEP, model=GBM, f0=F0, n_paths=8000, dt=T / n,
-                       n_steps=n, seed=1)
+        res = simulate(
+            _atm_call(), EVERY_STEP, model=GBM, f0=F0, n_paths=8000, dt=T / n, n_steps=n, seed=1
+        )
         stds.append(res.std)
     # quadrupling N halves the error; slope of log std on log N is -1/2
     slope = np.polyfit(np.log([25, 100, 400]), np.log(stds), 1)[0]
@@ -58,34 +60,62 @@ def test_leland_vol_breaks_even_with_proportional_costs():
     dt = T / n
     s_l = leland_vol(SIG, k, dt)
     costs = Costs(taker_fee=k / 2)  # Leland's k is the round-trip cost
-    res = simulate(_atm_call(-1.0, s_l), Policy(PolicyKind.LELAND, (1, k)), model=GBM, f0=F0,
-                   n_paths=paths, dt=dt, n_steps=n, seed=3, costs=costs)
+    res = simulate(
+        _atm_call(-1.0, s_l),
+        Policy(PolicyKind.LELAND, (1, k)),
+        model=GBM,
+        f0=F0,
+        n_paths=paths,
+        dt=dt,
+        n_steps=n,
+        seed=3,
+        costs=costs,
+    )
     # Leland prices the rebalancing costs, not the set-up trade at t=0: add that back
     d0 = 0.5 * math.erfc(-(0.5 * s_l * math.sqrt(T)) / math.sqrt(2))
     setup = k / 2 * F0 * d0
     se = res.std / math.sqrt(paths)
     assert abs(res.mean + setup) < 3 * se
     # control: charging and hedging at the plain vol loses the costs, many SEs below 0
-    plain = simulate(_atm_call(-1.0), EVERY_STEP, model=GBM, f0=F0, n_paths=paths, dt=dt,
-                     n_steps=n, seed=3, costs=costs)
+    plain = simulate(
+        _atm_call(-1.0),
+        EVERY_STEP,
+        model=GBM,
+        f0=F0,
+        n_paths=paths,
+        dt=dt,
+        n_steps=n,
+        seed=3,
+        costs=costs,
+    )
     assert plain.mean + setup < -20 * se
 
 
 CASES = [
     (Policy(PolicyKind.FIXED_INTERVAL, (3,)), Costs(taker_fee=5e-4, half_spread=1e-4)),
-    (Policy(PolicyKind.FIXED_THRESHOLD, (0.05,)), Costs(taker_fee=5e-4, impact=1e-3, impact_size=2.0)),
+    (
+        Policy(PolicyKind.FIXED_THRESHOLD, (0.05,)),
+        Costs(taker_fee=5e-4, impact=1e-3, impact_size=2.0),
+    ),
     (Policy(PolicyKind.TIME_OR_THRESHOLD, (7, 0.1)), Costs(funding_rate=0.1, lot=0.01)),
     (Policy(PolicyKind.HYSTERESIS, (0.1, 0.03)), Costs(taker_fee=2e-4, latency=2)),
     (Policy(PolicyKind.LELAND, (2, 0.001)), Costs(taker_fee=5e-4, lot=0.001, latency=1)),
-    (Policy(PolicyKind.FIXED_THRESHOLD, (0.02,)),
-     Costs(l2_offsets=np.array([1e-4, 3e-4, 1e-3]), l2_sizes=np.array([0.01, 0.05, 0.2]))),
+    (
+        Policy(PolicyKind.FIXED_THRESHOLD, (0.02,)),
+        Costs(l2_offsets=np.array([1e-4, 3e-4, 1e-3]), l2_sizes=np.array([0.01, 0.05, 0.2])),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("policy", "costs"), CASES)
 def test_kernel_matches_the_pure_python_twin(policy, costs):
-    book = Book(np.array([1.0, -1.0, -1.0]), np.array([100.0, 95.0, 105.0]),
-                np.array([T, 0.5 * T, T]), np.array([-1.0, -0.5, 0.7]), np.array([0.6, 0.7, 0.55]))
+    book = Book(
+        np.array([1.0, -1.0, -1.0]),
+        np.array([100.0, 95.0, 105.0]),
+        np.array([T, 0.5 * T, T]),
+        np.array([-1.0, -0.5, 0.7]),
+        np.array([0.6, 0.7, 0.55]),
+    )
     paths, _ = simulate_paths(GBM, F0, T / 60, 60, 4, seed=9)
     res = simulate(book, policy, paths=paths, dt=T / 60, costs=costs)
     for i in range(4):
@@ -103,7 +133,9 @@ def test_single_trade_cost_by_hand():
     book = _atm_call()
     path = np.full((1, 3), 100.0)
     costs = Costs(taker_fee=4e-4, half_spread=1e-4, impact=2e-3, impact_size=4.0)
-    res = simulate(book, Policy(PolicyKind.FIXED_INTERVAL, (10,)), paths=path, dt=T / 2, costs=costs)
+    res = simulate(
+        book, Policy(PolicyKind.FIXED_INTERVAL, (10,)), paths=path, dt=T / 2, costs=costs
+    )
     q = 0.5 * math.erfc(-(0.5 * SIG * math.sqrt(T)) / math.sqrt(2))
     expected = q * 100 * 5e-4 + 2e-3 * q * 100 * math.sqrt(q / 4.0)
     assert res.cost[0] == pytest.approx(expected, rel=1e-12)
@@ -112,8 +144,17 @@ def test_single_trade_cost_by_hand():
 
 def test_seeded_generation_in_the_kernel_equals_given_paths():
     pol = Policy(PolicyKind.FIXED_THRESHOLD, (0.05,))
-    a = simulate(_atm_call(), pol, model=GBM, f0=F0, n_paths=50, dt=T / 100, n_steps=100, seed=4,
-                 costs=Costs(taker_fee=5e-4))
+    a = simulate(
+        _atm_call(),
+        pol,
+        model=GBM,
+        f0=F0,
+        n_paths=50,
+        dt=T / 100,
+        n_steps=100,
+        seed=4,
+        costs=Costs(taker_fee=5e-4),
+    )
     paths, _ = simulate_paths(GBM, F0, T / 100, 100, 50, seed=4)
     b = simulate(_atm_call(), pol, paths=paths, dt=T / 100, costs=Costs(taker_fee=5e-4))
     np.testing.assert_array_equal(a.pnl, b.pnl)
@@ -122,10 +163,11 @@ def test_seeded_generation_in_the_kernel_equals_given_paths():
 def test_smile_delta_is_the_sticky_moneyness_derivative():
     # one-step path: the smile delta must equal dV/dF of the sticky-moneyness price
     svi = np.array([[0.02, 0.1, -0.3, 0.0, 0.1, T]])
-    book = Book(np.array([1.0]), np.array([105.0]), np.array([T]), np.array([1.0]),
-                np.array([0.5]), svi=svi)
-    from deltahedge.backtest.simulator import _svi_vol
+    book = Book(
+        np.array([1.0]), np.array([105.0]), np.array([T]), np.array([1.0]), np.array([0.5]), svi=svi
+    )
     from deltahedge.backtest._b76 import b76_greeks
+    from deltahedge.backtest.simulator import _svi_vol
 
     def price(f):
         s, _ = _svi_vol(svi, 0, math.log(105.0 / f))
@@ -135,8 +177,9 @@ def test_smile_delta_is_the_sticky_moneyness_derivative():
     # hedge once at t=0 with no cost; the hedge position is -delta
     path = np.array([[100.0, 100.0]])
     pol = Policy(PolicyKind.FIXED_INTERVAL, (10,))
-    res = simulate(book, pol, paths=path, dt=T / 2, delta_model=DeltaModel.SMILE,
-                   costs=Costs(taker_fee=1.0))
+    res = simulate(
+        book, pol, paths=path, dt=T / 2, delta_model=DeltaModel.SMILE, costs=Costs(taker_fee=1.0)
+    )
     assert res.turnover[0] / 100.0 == pytest.approx(fd, rel=1e-5)
     plain = simulate(book, pol, paths=path, dt=T / 2, costs=Costs(taker_fee=1.0))
     assert abs(plain.turnover[0] / 100.0 - fd) > 1e-3
@@ -146,7 +189,39 @@ def test_bad_inputs_name_the_problem():
     with pytest.raises(InvalidInput, match="cp must be"):
         Book(np.array([2.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), np.array([0.5]))
     with pytest.raises(InvalidInput, match="SMILE needs"):
-        simulate(_atm_call(), EVERY_STEP, paths=np.ones((1, 3)), dt=0.01,
-                 delta_model=DeltaModel.SMILE)
+        simulate(
+            _atm_call(), EVERY_STEP, paths=np.ones((1, 3)), dt=0.01, delta_model=DeltaModel.SMILE
+        )
     with pytest.raises(InvalidInput, match="inner band"):
         Policy(PolicyKind.HYSTERESIS, (0.01, 0.05))
+
+
+def test_positions_file_builds_the_same_book(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("kind,strike,expiry_days,qty,vol\ncall,100,30,-1,0.6\nP,100,30,-1,0.6\n")
+    book = Book.from_csv(path)
+    ref = Book.straddle(100.0, 30 / 365, 0.6)
+    for a, b in zip(book.arrays(), ref.arrays(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    path.write_text("kind,strike\ncall,100\n")
+    with pytest.raises(InvalidInput, match="columns"):
+        Book.from_csv(path)
+
+
+def test_final_pnl_does_not_depend_on_marking_cadence():
+    pol = Policy(PolicyKind.HYSTERESIS, (0.1, 0.02))
+    kw = dict(
+        model=GBM,
+        f0=F0,
+        n_paths=200,
+        dt=T / 240,
+        n_steps=240,
+        seed=12,
+        costs=Costs(taker_fee=5e-4, funding_rate=0.1),
+    )
+    every = simulate(_atm_call(-1.0), pol, **kw)
+    sparse = simulate(_atm_call(-1.0), pol, mark_every=24, **kw)
+    np.testing.assert_allclose(sparse.pnl, every.pnl, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(sparse.trades, every.trades)
+    # the drawdown seen on a coarser grid can only be smaller
+    assert np.all(sparse.max_drawdown <= every.max_drawdown + 1e-9)

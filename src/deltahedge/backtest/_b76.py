@@ -11,7 +11,7 @@ import math
 
 import numba as nb
 
-__all__ = ["b76_greeks", "b76_price_delta", "norm_cdf"]
+__all__ = ["b76_delta_only", "b76_greeks", "b76_price_delta", "norm_cdf"]
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -61,3 +61,12 @@ def b76_price_delta(cp: float, f: float, k: float, t: float, s: float) -> tuple[
     d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
     nd1 = norm_cdf(cp * d1)
     return cp * (f * nd1 - k * norm_cdf(cp * (d1 - sq))), cp * nd1
+
+
+@nb.njit(cache=True, inline="always")
+def b76_delta_only(cp: float, f: float, k: float, t: float, s: float) -> float:
+    """Delta only (one log, one sqrt, one erfc), for steps where the book is not marked."""
+    if t <= 0.0 or s <= 0.0:
+        return cp if cp * (f - k) > 0.0 else 0.0
+    sq = s * math.sqrt(t)
+    return cp * norm_cdf(cp * (math.log(f / k) / sq + 0.5 * sq))

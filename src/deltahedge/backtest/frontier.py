@@ -69,8 +69,10 @@ def compare_policies(
     """Cost of the best band policy relative to the best fixed-interval and threshold.
 
     At a common error level (the geometric middle of the range that all three frontiers
-    cover), each family's cost is the least over its policies; returns the costs and
-    ratios ``band_vs_interval`` and ``band_vs_threshold`` (NaN if no common range).
+    cover; if they do not overlap, the smallest error all three reach, taking each
+    family's cheapest setting at or below it), each family's cost is the least over its
+    policies; returns the costs and the ratios ``band_vs_interval`` and
+    ``band_vs_threshold``.
     """
     fronts = {k[0]: pareto(v) for k, v in _groups(rows).items() if k[1] == delta_model}
     fam = {
@@ -83,16 +85,25 @@ def compare_policies(
     lo = max(min(f[0]["std_pnl"] for f in fs) for fs in fam.values())
     hi = min(max(f[-1]["std_pnl"] for f in fs) for fs in fam.values())
     out: dict[str, float] = {"target_std": math.nan}
-    if lo > hi:
-        return out
-    target = math.sqrt(lo * hi)
+    overlap = lo <= hi
+    # with overlapping frontiers: interpolate at their geometric middle; otherwise the
+    # least cost at or below the smallest error every family reaches (``interpolated`` 0)
+    target = math.sqrt(lo * hi) if overlap else lo
     out["target_std"] = target
+    out["interpolated"] = 1.0 if overlap else 0.0
     for name, fs in fam.items():
-        costs = [cost_at_std(f, target) for f in fs]
+        if overlap:
+            costs = [cost_at_std(f, target) for f in fs]
+        else:
+            costs = [r["mean_cost"] for f in fs for r in f if r["std_pnl"] <= target * (1 + 1e-9)]
         costs = [c for c in costs if math.isfinite(c)]
         out[f"{name}_cost"] = min(costs) if costs else math.nan
-    out["band_vs_interval"] = out["band_cost"] / out["interval_cost"]
-    out["band_vs_threshold"] = out["band_cost"] / out["threshold_cost"]
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else math.nan  # a family that need not trade: no ratio
+
+    out["band_vs_interval"] = ratio(out["band_cost"], out["interval_cost"])
+    out["band_vs_threshold"] = ratio(out["band_cost"], out["threshold_cost"])
     return out
 
 
@@ -117,32 +128,51 @@ def frontier_table(rows: Sequence[Row], title: str = "Error-versus-cost frontier
     return t
 
 
-def write_png(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
-    """Plot every (policy, delta model) frontier, error (x) against cost (y), log axes."""
+def write_png(
+    rows: Sequence[Row],
+    path: str | Path,
+    title: str = "",
+    xlabel: str = "hedging error: std of final PnL (USD)",
+) -> Path:
+    """Plot every (policy, delta model) frontier, error (x) against cost (y), log axes.
+
+    One colour per policy, one line style per delta model.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
-    styles = {"BLACK76": "-", "SMILE": "--", "MODEL": ":"}
+    fig, ax = plt.subplots(figsize=(12, 6), dpi=110)
+    styles = {"BLACK76": "-", "SMILE": "--", "MODEL": ":", "MARK_IV": "-."}
+    policies = sorted({str(r["policy"]) for r in rows})
+    colours = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(policies)}
     for (pol, dm), grp in sorted(_groups(rows).items()):
-        front = pareto(grp)
+        front = [r for r in pareto(grp) if r["mean_trades"] > 0]  # log axes: no 0 cost
         ax.plot(
             [r["std_pnl"] for r in front],
             [max(r["mean_cost"], 1e-6) for r in front],
             styles.get(dm, "-"),
+            color=colours[pol],
             marker="o",
             ms=3,
             label=f"{pol} / {dm}",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("hedging error: std of final PnL (USD)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("mean trading cost (USD)")
-    ax.set_title(title or "Hedging error versus cost")
+    ax.set_title(title or "Hedging error versus cost", fontsize=10)
+    ax.text(
+        0.01,
+        0.01,
+        "Pareto points of each policy; settings that never trade are left out",
+        transform=ax.transAxes,
+        fontsize=7,
+        color="grey",
+    )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out)
@@ -158,7 +188,7 @@ def write_html(
 
     traces = []
     for (pol, dm), grp in sorted(_groups(rows).items()):
-        front = pareto(grp)
+        front = [r for r in pareto(grp) if r["mean_trades"] > 0]
         traces.append(
             {
                 "x": [r["std_pnl"] for r in front],
@@ -174,14 +204,27 @@ def write_html(
         "xaxis": {"type": "log", "title": "hedging error: std of final PnL (USD)"},
         "yaxis": {"type": "log", "title": "mean trading cost (USD)"},
     }
-    cols = ["policy", "delta_model", "params", "std_pnl", "mean_cost", "cvar95", "cvar99",
-            "mean_trades", "mean_turnover", "mean_max_drawdown", "mean_pnl"]
+    cols = [
+        "policy",
+        "delta_model",
+        "params",
+        "std_pnl",
+        "mean_cost",
+        "cvar95",
+        "cvar99",
+        "mean_trades",
+        "mean_turnover",
+        "mean_max_drawdown",
+        "mean_pnl",
+    ]
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             f"<td>{html.escape(f'{r[c]:,.4g}' if isinstance(r[c], float) else str(r[c]))}</td>"
             for c in cols
-        ) + "</tr>"
+        )
+        + "</tr>"
         for r in rows
     )
     extra_html = (

@@ -59,11 +59,11 @@ from deltahedge._typing import FloatArray
 from deltahedge.core.errors import InvalidInput
 
 __all__ = [
+    "BATES_BTC",
     "GBM_BTC",
     "HESTON_BTC",
     "MERTON_BTC",
     "SVCJ_BTC",
-    "BATES_BTC",
     "ModelKind",
     "PathModel",
     "bootstrap_paths",
@@ -243,18 +243,18 @@ def _step(x: float, v: float, dt: float, p: np.ndarray, kbar: float) -> tuple[fl
     """One step of the jump-diffusion; draws from the calling thread's numba stream."""
     vp = v if v > 0.0 else 0.0
     sq = math.sqrt(vp * dt)
-    z1 = np.random.standard_normal()
+    z1 = np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
     x += (p[P_MU] - 0.5 * vp - p[P_LAM] * kbar) * dt + sq * z1
     if p[P_SIGV] > 0.0 or p[P_KAPPA] > 0.0:
-        z2 = np.random.standard_normal()
+        z2 = np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
         rho = p[P_RHO]
         w2 = rho * z1 + math.sqrt(1.0 - rho * rho) * z2
         v += p[P_KAPPA] * (p[P_THETA] - vp) * dt + p[P_SIGV] * sq * w2
     if p[P_LAM] > 0.0:
-        n = np.random.poisson(p[P_LAM] * dt)
+        n = np.random.poisson(p[P_LAM] * dt)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
         for _ in range(n):
-            zv = np.random.exponential(p[P_MUV]) if p[P_MUV] > 0.0 else 0.0
-            x += p[P_MUJ] + p[P_RHOJ] * zv + p[P_SJ] * np.random.standard_normal()
+            zv = np.random.exponential(p[P_MUV]) if p[P_MUV] > 0.0 else 0.0  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+            x += p[P_MUJ] + p[P_RHOJ] * zv + p[P_SJ] * np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             v += zv
     return x, v
 
@@ -263,7 +263,7 @@ def _step(x: float, v: float, dt: float, p: np.ndarray, kbar: float) -> tuple[fl
 def _fill_path(
     seed: np.uint32, f0: float, dt: float, p: np.ndarray, kbar: float, f: np.ndarray, v: np.ndarray
 ) -> None:
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
     x = math.log(f0)
     var = p[P_V0]
     f[0] = f0
@@ -357,12 +357,12 @@ def _bootstrap_kernel(
 ) -> None:
     n_r = r.shape[0]
     for i in nb.prange(seeds.shape[0]):
-        np.random.seed(seeds[i])
+        np.random.seed(seeds[i])  # noqa: NPY002 (numba's per-thread stream, seeded per path)
         x = math.log(f0)
         out[i, 0] = f0
         j = 1
         while j < out.shape[1]:
-            start = np.random.randint(0, n_r - block + 1)
+            start = np.random.randint(0, n_r - block + 1)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             for b in range(block):
                 if j >= out.shape[1]:
                     break

@@ -14,14 +14,15 @@ HYSTERESIS           [outer, inner]            ``|d| > outer``: to ``sign(d) inn
 WHALLEY_WILMOTT      [risk_aversion, k]        ``|d| > H``: to ``sign(d) H``,
                                                ``H = (3 k F Gamma^2 / (2 lambda))^(1/3)``
                                                (Whalley and Wilmott 1997, r = 0)
-VOL_ADAPTIVE         [band, halflife, sig_ref] ``|d| > band sig_hat/sig_ref``: to 0;
-                                               ``sig_hat`` an EWMA of realised vol
+VOL_ADAPTIVE         [band, halflife, sig_ref, ``|d| > band (sig_ref/sig_hat)^elast``: to 0;
+                      elasticity]              ``sig_hat`` an EWMA of realised vol
 LELAND               [every, k]                FIXED_INTERVAL with deltas at Leland's vol
-                                               ``sig sqrt(1 + sqrt(2/pi) k/(sig sqrt dt))``
-                                               (Leland 1985; ``k`` round-trip cost)
+                                               ``sig sqrt(1 +- sqrt(2/pi) k/(sig sqrt dt))``
+                                               (Leland 1985; ``k`` round-trip cost; + for
+                                               short legs, - for long legs)
 ===================  ========================  =============================================
 
-``band``, ``outer``, ``inner`` are in coin; ``every`` and ``halflife`` in decision steps;
+``band``, ``outer``, ``inner`` are in coin; ``every`` in decision steps, ``halflife`` in path steps;
 ``risk_aversion`` per USD; ``k`` a fraction of notional.
 
 These mirror the pure-Python policies of ``deltahedge.hedging`` (fixed interval, fixed
@@ -65,7 +66,7 @@ class PolicyKind(IntEnum):
     LELAND = 6
 
 
-_N_PARAMS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 2, 5: 3, 6: 2}
+_N_PARAMS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 2, 5: 4, 6: 2}
 
 #: Policy kind -> the class name expected in ``deltahedge.hedging``.
 POLICY_MAP: dict[PolicyKind, str] = {
@@ -125,17 +126,19 @@ class Policy:
         return f"{self.kind.name}({', '.join(f'{p:g}' for p in self.params)})"
 
 
-def leland_vol(sigma: float, k: float, dt: float) -> float:
-    """Leland (1985) adjusted vol ``sigma sqrt(1 + sqrt(2/pi) k / (sigma sqrt(dt)))``.
+def leland_vol(sigma: float, k: float, dt: float, long: bool = False) -> float:
+    """Leland (1985) adjusted vol ``sigma sqrt(1 +- sqrt(2/pi) k / (sigma sqrt(dt)))``.
 
-    ``k`` is the round-trip proportional cost, ``dt`` the rebalancing interval in years.
+    ``k`` is the round-trip proportional cost, ``dt`` the rebalancing interval in years;
+    ``+`` for a short option (the hedger pays the costs), ``-`` for a long one (floored at 0).
     """
     if sigma <= 0 or dt <= 0:
         raise InvalidInput(f"sigma={sigma} and dt={dt} must be > 0")
-    return sigma * math.sqrt(1.0 + math.sqrt(2.0 / math.pi) * k / (sigma * math.sqrt(dt)))
+    le = math.sqrt(2.0 / math.pi) * k / (sigma * math.sqrt(dt))
+    return sigma * math.sqrt(max(1.0 - le if long else 1.0 + le, 0.0))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def decide_kernel(
     pid: int, pp: np.ndarray, d: float, gamma: float, f: float, step: int, sig_hat: float
 ) -> float:
@@ -160,7 +163,7 @@ def decide_kernel(
         h = (1.5 * pp[1] * f * gamma * gamma / pp[0]) ** (1.0 / 3.0)
         return sgn * h if ad > h else math.inf
     if pid == 5:
-        band = pp[0] * sig_hat / pp[2] if pp[2] > 0.0 else pp[0]
+        band = pp[0] * (pp[2] / sig_hat) ** pp[3] if sig_hat > 0.0 else pp[0]
         return 0.0 if ad > band else math.inf
     return math.inf
 
@@ -183,6 +186,6 @@ def decide_reference(
         lam, cost = p
         h = (3.0 * cost * f * gamma**2 / (2.0 * lam)) ** (1.0 / 3.0)
         return math.copysign(h, d) if abs(d) > h else NO_TRADE
-    band, _halflife, sig_ref = p
-    band = band * sig_hat / sig_ref if sig_ref > 0 else band
+    band, _halflife, sig_ref, elasticity = p
+    band = band * (sig_ref / sig_hat) ** elasticity if sig_hat > 0 else band
     return 0.0 if abs(d) > band else NO_TRADE

@@ -50,7 +50,10 @@ def simulate_path_reference(
     legs = list(zip(book.cp, book.strike, book.expiry, book.qty, book.vol, strict=True))
     hedge_vols = [flat_vol if flat_vol > 0 else s for *_, s in legs]
     if policy.kind == PolicyKind.LELAND:
-        hedge_vols = [leland_vol(s, policy.params[1], dt * policy.params[0]) for s in hedge_vols]
+        hedge_vols = [
+            leland_vol(s, policy.params[1], dt * policy.params[0], long=leg[3] > 0)
+            for s, leg in zip(hedge_vols, legs, strict=True)
+        ]
     settled: dict[int, float] = {}
 
     def book_state(f: float, t: float) -> tuple[float, float]:
@@ -106,4 +109,3 @@ def simulate_path_reference(
         else:
             pending_q, fill_at = q, (j + costs.latency if j + costs.latency <= n_steps else -1)
     return {"pnl": mtm, "cost": cost, "funding": funding, "trades": trades, "turnover": turnover}
-

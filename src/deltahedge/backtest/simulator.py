@@ -17,19 +17,29 @@ Delta models: ``BLACK76`` (the leg's fixed vol, or one flat vol), ``SMILE`` (sti
 moneyness on SVI slices: ``delta_BS + vega dsigma/dF``, ``dsigma/dF = -(1/F) dsigma/dk``;
 see DESIGN.md), ``MODEL`` (Heston/Bates delta tabulated by ``cos.model_delta_table``,
 read at the path's variance).
+
+Not yet covered: the parity test against a replay through the real-time engine (issue
+5, "Parity") waits for the engine; it should replay one simulated path through the
+engine with a paper venue at the kernel's costs and compare trades and PnL with
+``simulate(..., paths=path[None])``. The kernel's policy decisions are already held to
+``deltahedge.hedging`` (``tests/backtest/test_policy_parity.py``).
+
+Numba caching: kernels use ``cache=True``; numba re-validates a cached kernel only
+against its own file, so after editing a compiled helper in another module (``_b76``,
+``cos``, ``policies``, ``models``) delete the ``__pycache__/*.nbi|*.nbc`` files.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
-from deltahedge.backtest._b76 import b76_greeks, b76_price_delta
+from deltahedge.backtest._b76 import b76_delta_only, b76_greeks, b76_price_delta
+from deltahedge.backtest.book import Book, Costs, SimResult
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
 from deltahedge.backtest.policies import Policy, PolicyKind, leland_vol
@@ -45,176 +55,6 @@ class DeltaModel(IntEnum):
     BLACK76 = 0
     SMILE = 1
     MODEL = 2
-
-
-@dataclass(frozen=True)
-class Book:
-    """Option legs of a linear (USD-settled) book.
-
-    Parameters
-    ----------
-    cp : array
-        +1 call, -1 put, per leg.
-    strike : array
-        USD.
-    expiry : array
-        Years from the start of the simulation.
-    qty : array
-        Signed coin amount per leg (short < 0).
-    vol : array
-        Each leg's implied vol at the start (decimal): marks and Black-76 deltas use it.
-    svi : array or None
-        Optional raw SVI ``(a, b, rho, m, s, T_slice)`` per leg (total variance
-        ``a + b (rho (k - m) + sqrt((k - m)^2 + s^2))`` at the slice's maturity
-        ``T_slice``, k = ln(K/F)); when given, the legs are marked sticky-moneyness.
-    """
-
-    cp: FloatArray
-    strike: FloatArray
-    expiry: FloatArray
-    qty: FloatArray
-    vol: FloatArray
-    svi: FloatArray | None = None
-
-    def __post_init__(self) -> None:
-        n = len(self.cp)
-        for name in ("strike", "expiry", "qty", "vol"):
-            if len(getattr(self, name)) != n:
-                raise InvalidInput(f"Book.{name} has {len(getattr(self, name))} legs, cp has {n}")
-        if np.any((np.abs(np.asarray(self.cp)) != 1.0)):
-            raise InvalidInput(f"Book.cp must be +1 (call) or -1 (put), got {self.cp}")
-        if np.any(np.asarray(self.strike) <= 0) or np.any(np.asarray(self.vol) <= 0):
-            raise InvalidInput("Book strikes and vols must be > 0")
-        if self.svi is not None and np.shape(self.svi) != (n, 6):
-            raise InvalidInput(f"Book.svi must have shape ({n}, 6), got {np.shape(self.svi)}")
-
-    @classmethod
-    def straddle(cls, f0: float, expiry: float, vol: float, qty: float = -1.0) -> Book:
-        """A straddle at strike ``f0`` (short by default), ``qty`` coin per leg."""
-        return cls(
-            np.array([1.0, -1.0]),
-            np.array([f0, f0]),
-            np.array([expiry, expiry]),
-            np.array([qty, qty]),
-            np.array([vol, vol]),
-        )
-
-    @classmethod
-    def put_strip(
-        cls, f0: float, expiry: float, vol: float, moneyness: FloatArray, qty: float = -1.0
-    ) -> Book:
-        """Puts at strikes ``f0 * moneyness`` (short by default)."""
-        m = np.asarray(moneyness, dtype=np.float64)
-        n = len(m)
-        return cls(-np.ones(n), f0 * m, np.full(n, expiry), np.full(n, qty), np.full(n, vol))
-
-    def arrays(self) -> tuple[FloatArray, ...]:
-        """The legs as contiguous float64 arrays (cp, strike, expiry, qty, vol, svi)."""
-        svi = np.zeros((len(self.cp), 6)) if self.svi is None else np.asarray(self.svi, float)
-        return tuple(
-            np.ascontiguousarray(x, dtype=np.float64)
-            for x in (self.cp, self.strike, self.expiry, self.qty, self.vol, svi)
-        )
-
-
-@dataclass(frozen=True)
-class Costs:
-    """Trading costs of the hedge leg.
-
-    Parameters
-    ----------
-    taker_fee, maker_fee : float
-        Fee rates on notional (0.0005 = 5 bp).
-    maker : bool
-        Fill passively: maker fee and no half-spread.
-    half_spread : float
-        Half the bid-ask spread as a fraction of price.
-    impact : float
-        Square-root impact coefficient: cost ``impact * notional * sqrt(|q| / impact_size)``.
-    impact_size : float
-        Coin size at which the impact is ``impact`` of notional.
-    funding_rate : float
-        Perp funding per year paid by longs (0 for a spot hedge).
-    lot : float
-        Hedge size increment in coin (0: continuous).
-    latency : int
-        Steps between decision and fill.
-    l2_offsets, l2_sizes : arrays
-        Optional depth profile: price offsets from mid (fractions, ascending) and the coin
-        size at each level; when given, orders walk it instead of the square-root impact.
-    """
-
-    taker_fee: float = 0.0
-    maker_fee: float = 0.0
-    maker: bool = False
-    half_spread: float = 0.0
-    impact: float = 0.0
-    impact_size: float = 1.0
-    funding_rate: float = 0.0
-    lot: float = 0.0
-    latency: int = 0
-    l2_offsets: FloatArray = field(default_factory=lambda: np.zeros(0))
-    l2_sizes: FloatArray = field(default_factory=lambda: np.zeros(0))
-
-    def __post_init__(self) -> None:
-        vals = (self.taker_fee, self.maker_fee, self.half_spread, self.impact, self.lot)
-        if any(v < 0 for v in vals) or self.latency < 0 or self.impact_size <= 0:
-            raise InvalidInput(f"costs must be >= 0 and impact_size > 0: {self}")
-        if len(self.l2_offsets) != len(self.l2_sizes):
-            raise InvalidInput("l2_offsets and l2_sizes must have the same length")
-
-    def as_array(self) -> FloatArray:
-        """[fee, half_spread, impact, impact_size, funding, lot, latency] for the kernel."""
-        fee = self.maker_fee if self.maker else self.taker_fee
-        hs = 0.0 if self.maker else self.half_spread
-        return np.array(
-            [fee, hs, self.impact, self.impact_size, self.funding_rate, self.lot, self.latency],
-            dtype=np.float64,
-        )
-
-
-@dataclass(frozen=True)
-class SimResult:
-    """Per-path outcomes (arrays of length n_paths, USD unless said) and summaries."""
-
-    pnl: FloatArray
-    cost: FloatArray
-    funding: FloatArray
-    trades: FloatArray
-    turnover: FloatArray  #: USD notional traded
-    max_drawdown: FloatArray
-    step_std: FloatArray  #: std of the per-decision-step PnL changes
-
-    @property
-    def mean(self) -> float:
-        return float(self.pnl.mean())
-
-    @property
-    def std(self) -> float:
-        """Hedging error: std of the final PnL across paths (USD)."""
-        return float(self.pnl.std(ddof=1))
-
-    def cvar(self, level: float) -> float:
-        """Expected loss (USD, positive = loss) in the worst ``1 - level`` of paths."""
-        loss = np.sort(-self.pnl)
-        n_tail = max(1, int(math.ceil((1.0 - level) * len(loss))))
-        return float(loss[-n_tail:].mean())
-
-    def summary(self) -> dict[str, float]:
-        """Means and tail measures across paths, as plain floats."""
-        return {
-            "paths": float(len(self.pnl)),
-            "mean_pnl": self.mean,
-            "std_pnl": self.std,
-            "se_mean": self.std / math.sqrt(len(self.pnl)),
-            "cvar95": self.cvar(0.95),
-            "cvar99": self.cvar(0.99),
-            "mean_cost": float(self.cost.mean()),
-            "mean_funding": float(self.funding.mean()),
-            "mean_trades": float(self.trades.mean()),
-            "mean_turnover": float(self.turnover.mean()),
-            "mean_max_drawdown": float(self.max_drawdown.mean()),
-        }
 
 
 @nb.njit(cache=True, inline="always")
@@ -251,7 +91,7 @@ def _exec_cost(q: float, f: float, ca: np.ndarray, l2o: np.ndarray, l2s: np.ndar
     return cost
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _book_greeks(
     f: float,
     t: float,
@@ -272,8 +112,12 @@ def _book_greeks(
     settled,
     settle_val,
     need_gv: bool,
+    need_price: bool,
 ):
-    """Book value, delta and gamma at price f, time t, variance v (settles expiring legs)."""
+    """Book value, delta and gamma at price f, time t, variance v (settles expiring legs).
+
+    Without ``need_price`` (and ``need_gv``) the value is not computed (returned as 0).
+    """
     val = 0.0
     dlt = 0.0
     gam = 0.0
@@ -292,12 +136,15 @@ def _book_greeks(
         dsdk = 0.0
         if use_svi:
             s, dsdk = _svi_vol(svi, i, math.log(strike[i] / f))
+        g = 0.0
+        vg = 0.0
         if need_gv:
             p, d, g, vg = b76_greeks(cp[i], f, strike[i], tau, s)
-        else:
+        elif need_price:
             p, d = b76_price_delta(cp[i], f, strike[i], tau, s)
-            g = 0.0
-            vg = 0.0
+        else:
+            p = 0.0
+            d = b76_delta_only(cp[i], f, strike[i], tau, s)
         val += qty[i] * p
         if did == 1 and use_svi:
             d = d - vg * dsdk / f
@@ -341,6 +188,7 @@ def _sim_kernel(
     pid,
     pp,
     every,
+    mark_every,
     ca,
     l2o,
     l2s,
@@ -389,6 +237,7 @@ def _sim_kernel(
             settled,
             settle_val,
             need_gv,
+            True,
         )
         h = 0.0
         cash = -val0  # premium received for a short book
@@ -405,6 +254,9 @@ def _sim_kernel(
         s1 = 0.0
         s2 = 0.0
         n_dec = 0
+        n_mark = 0
+        to_decide = 0
+        to_mark = 0
         for j in range(n_steps + 1):
             if j > 0:
                 fprev = f
@@ -425,8 +277,16 @@ def _sim_kernel(
                 trades += 1.0
                 turn += abs(q) * f
                 fill_at = -1
-            if j % every != 0 and j != n_steps:
+            # countdowns instead of j % every (an integer division per step)
+            if j > 0:
+                to_decide -= 1
+                to_mark -= 1
+            if to_decide > 0 and j != n_steps:
                 continue
+            to_decide = every
+            marking = to_mark <= 0 or j == n_steps
+            if to_mark <= 0:
+                to_mark = mark_every
             t = j * dt
             val, dlt, gam = _book_greeks(
                 f,
@@ -448,21 +308,25 @@ def _sim_kernel(
                 settled,
                 settle_val,
                 need_gv,
+                marking,
             )
-            mtm = cash + val
-            if mtm > peak:
-                peak = mtm
-            if peak - mtm > dd:
-                dd = peak - mtm
-            inc = mtm - prev_mtm
-            prev_mtm = mtm
-            s1 += inc
-            s2 += inc * inc
+            if marking:
+                mtm = cash + val
+                if mtm > peak:
+                    peak = mtm
+                if peak - mtm > dd:
+                    dd = peak - mtm
+                inc = mtm - prev_mtm
+                prev_mtm = mtm
+                s1 += inc
+                s2 += inc * inc
+                n_mark += 1
             if j == n_steps or fill_at >= 0:
                 n_dec += 1
                 continue
             d = dlt + h
-            target = _decide(pid, pp, d, gam, f, n_dec, math.sqrt(sig2 / dt))
+            sig_hat = math.sqrt(sig2 / dt) if pid == 5 else 0.0
+            target = _decide(pid, pp, d, gam, f, n_dec, sig_hat)
             n_dec += 1
             if target == math.inf:
                 continue
@@ -489,7 +353,7 @@ def _sim_kernel(
         o_trades[ip] = trades
         o_turn[ip] = turn
         o_dd[ip] = dd
-        o_std[ip] = math.sqrt(max(s2 / n_dec - (s1 / n_dec) ** 2, 0.0)) if n_dec > 0 else 0.0
+        o_std[ip] = math.sqrt(max(s2 / n_mark - (s1 / n_mark) ** 2, 0.0)) if n_mark > 0 else 0.0
 
 
 def simulate(
@@ -508,6 +372,7 @@ def simulate(
     delta_model: DeltaModel = DeltaModel.BLACK76,
     flat_vol: float = 0.0,
     decide_every: int = 1,
+    mark_every: int = 1,
     delta_table: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> SimResult:
     """Hedge ``book`` under ``policy`` over given paths or paths generated in the kernel.
@@ -529,7 +394,10 @@ def simulate(
     flat_vol : float
         If > 0, Black-76 deltas use this vol for every leg instead of the leg's vol.
     decide_every : int
-        Mark, compute Greeks and let the policy decide every this many steps.
+        Compute Greeks and let the policy decide every this many steps.
+    mark_every : int
+        Mark the book (for drawdown and step std) every this many decisions (and at the
+        end); the final PnL does not depend on it.
     delta_table : tuple, optional
         ``cos.model_delta_table(...)`` output, required for ``DeltaModel.MODEL``.
     """
@@ -555,8 +423,8 @@ def simulate(
         mp = model.as_array()
         kbar = model.jump_compensator
         seeds = path_seeds(seed, n_paths)
-    if decide_every < 1:
-        raise InvalidInput(f"decide_every={decide_every} must be >= 1")
+    if decide_every < 1 or mark_every < 1:
+        raise InvalidInput(f"decide_every={decide_every}, mark_every={mark_every} must be >= 1")
     if delta_model == DeltaModel.MODEL and delta_table is None:
         raise InvalidInput("DeltaModel.MODEL needs delta_table=cos.model_delta_table(...)")
     if delta_model == DeltaModel.SMILE and book.svi is None:
@@ -570,7 +438,10 @@ def simulate(
     if policy.kind == PolicyKind.LELAND:
         step_dt = dt * decide_every * policy.params[0]
         mult = np.array(
-            [leland_vol(s * m, policy.params[1], step_dt) / s for s, m in zip(vol, mult)]
+            [
+                leland_vol(s * m, policy.params[1], step_dt, long=q > 0) / s
+                for s, m, q in zip(vol, mult, qty, strict=True)
+            ]
         )
     out = [np.empty(n_paths) for _ in range(7)]
     _sim_kernel(
@@ -599,6 +470,7 @@ def simulate(
         int(policy.kind),
         policy.as_array(),
         int(decide_every),
+        int(decide_every * mark_every),
         costs.as_array(),
         np.ascontiguousarray(costs.l2_offsets, float),
         np.ascontiguousarray(costs.l2_sizes, float),

@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
+from deltahedge._typing import FloatArray
 from deltahedge.backtest.models import SVCJ_BTC, PathModel
 from deltahedge.backtest.policies import Policy, PolicyKind
 from deltahedge.backtest.simulator import Book, Costs, DeltaModel, simulate
@@ -57,6 +59,9 @@ class Scenario:
     funding_rate: float = 0.0
     latency: int = 0
     decide_every: int = 1
+    #: Optional raw SVI slice (a, b, rho, m, s, T_slice) applied to every leg: marks are
+    #: then sticky-moneyness on it and each leg's Black-76 vol is its smile vol at t = 0.
+    svi: tuple[float, float, float, float, float, float] | None = None
 
     @property
     def dt(self) -> float:
@@ -66,10 +71,20 @@ class Scenario:
     @property
     def n_steps(self) -> int:
         """Steps in the horizon."""
-        return max(1, int(round(self.days * 24 * 60 / self.step_minutes)))
+        return max(1, round(self.days * 24 * 60 / self.step_minutes))
 
     def make_book(self) -> Book:
-        """The option book of this scenario."""
+        """The option book of this scenario (on the smile when ``svi`` is set)."""
+        book = self._plain_book()
+        if self.svi is None:
+            return book
+        a, b, rho, m, s, ts = self.svi
+        k = np.log(book.strike / self.f0) - m
+        vol = np.sqrt((a + b * (rho * k + np.sqrt(k * k + s * s))) / ts)
+        svi = np.tile(np.array(self.svi, dtype=float), (len(vol), 1))
+        return Book(book.cp, book.strike, book.expiry, book.qty, vol, svi)
+
+    def _plain_book(self) -> Book:
         t = self.expiry_days / 365.0
         if self.book == "straddle":
             return Book.straddle(self.f0, t, self.vol)
@@ -81,7 +96,11 @@ class Scenario:
             exp = np.where(np.arange(10) < 6, t, 2 * t)
             qty = np.array([-1, -1, -2, -2, -2, -1, 1, 1, 0.5, -1.0])
             return Book(cp, self.f0 * m, exp, qty, np.full(10, self.vol))
-        raise InvalidInput(f"book {self.book!r} unknown; allowed: straddle, put_strip, ten")
+        if self.book.endswith(".csv"):
+            return Book.from_csv(self.book)
+        raise InvalidInput(
+            f"book {self.book!r} unknown; allowed: straddle, put_strip, ten or a positions .csv"
+        )
 
     def costs(self) -> Costs:
         """The hedge leg's costs."""
@@ -110,15 +129,19 @@ class SweepTask:
     extra: dict = field(default_factory=dict, compare=False)
 
 
+@lru_cache(maxsize=4)
+def _delta_table(sc: Scenario) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The scenario's model-delta table, built once per process (a few seconds)."""
+    from deltahedge.backtest.cos import model_delta_table
+
+    book = sc.make_book()
+    return model_delta_table(sc.model, book.cp, book.strike, float(book.expiry.max()))
+
+
 def run_task(task: SweepTask) -> dict[str, float | str]:
     """Simulate one task and return its summary with the policy and delta model named."""
     sc = task.scenario
-    table = None
-    if task.delta_model == DeltaModel.MODEL:
-        from deltahedge.backtest.cos import model_delta_table
-
-        book = sc.make_book()
-        table = model_delta_table(sc.model, book.cp, book.strike, float(book.expiry.max()))
+    table = _delta_table(sc) if task.delta_model == DeltaModel.MODEL else None
     res = simulate(
         sc.make_book(),
         task.policy,
@@ -141,8 +164,9 @@ def run_task(task: SweepTask) -> dict[str, float | str]:
     return out
 
 
-def default_grid(sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,),
-                 n_points: int = 7) -> list[SweepTask]:
+def default_grid(
+    sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.BLACK76,), n_points: int = 7
+) -> list[SweepTask]:
     """Each policy's parameter grid (bands scaled to the book's size) x delta models."""
     q = sc.size
     fracs = np.geomspace(0.005, 0.5, n_points)
@@ -158,7 +182,7 @@ def default_grid(sc: Scenario, delta_models: Sequence[DeltaModel] = (DeltaModel.
     lams = np.geomspace(1e-7, 1e-3, n_points) * 90_000.0 / sc.f0
     policies += [Policy(PolicyKind.WHALLEY_WILMOTT, (float(lam), k)) for lam in lams]
     halflife = max(1.0, 60.0 / (sc.step_minutes * per_step))
-    policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref)) for f in fracs]
+    policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref, 1.0)) for f in fracs]
     policies += [Policy(PolicyKind.LELAND, (float(e), 2 * k)) for e in everys]
     return [SweepTask(sc, p, dm) for dm in delta_models for p in policies]
 
@@ -196,7 +220,10 @@ def run_sweep(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=None,
         )
         client = Client(cluster)

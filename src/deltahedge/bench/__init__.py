@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "execution": "deltahedge.bench.execution",
     "engine": "deltahedge.bench.engine",
     "pricing": "deltahedge.bench.pricing",
+    "backtest": "deltahedge.bench.backtest",
 }
 
 
