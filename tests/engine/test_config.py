@@ -28,7 +28,8 @@ def test_example_config_validates(name: str) -> None:
 def test_paper_example_has_linear_and_inverse_venues() -> None:
     cfg = load_config(EXAMPLES / "paper.toml")
     assert {v.settlement for v in cfg.venues} == {Settlement.LINEAR, Settlement.INVERSE}
-    assert cfg.policy.params == {"band_coin": 2.0}
+    assert cfg.policy.params == {"threshold": 2.0}
+    assert cfg.policy.build("BTC").threshold == 2.0
     assert cfg.venue("paper-linear").contract_size == 0.001
 
 
@@ -106,6 +107,15 @@ def test_cross_field_rules_are_explained() -> None:
     assert mv == "(top level): market.venue = 'nope' is not a configured venue; allowed: 'paper'"
     (rt,) = _errors({"risk": {"margin_warn_ratio": 0.8}})
     assert rt.startswith("risk: margin ratios must increase")
+
+
+def test_policy_is_checked_against_the_policy_registry() -> None:
+    (unknown,) = _errors({"policy": {"name": "delta_band"}})
+    assert unknown.startswith("policy: unknown hedging policy 'delta_band'; allowed: [")
+    (field,) = _errors({"policy": {"name": "fixed_threshold", "params": {"thresh": 2.0}}})
+    assert field.startswith("policy: policy 'fixed_threshold': ") and "'thresh'" in field
+    (bad,) = _errors({"policy": {"name": "fixed_threshold", "params": {"threshold": -2.0}}})
+    assert bad == "policy: fixed_threshold.threshold must be a finite number > 0, got -2.0"
 
 
 def test_every_problem_is_reported_at_once() -> None:

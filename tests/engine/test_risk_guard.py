@@ -22,6 +22,7 @@ from deltahedge.engine.risk_guard import (
     RiskGuard,
     RiskLimits,
     Verdict,
+    install_kill_switch_signals,
 )
 from deltahedge.store import Journal
 
@@ -189,14 +190,24 @@ def test_kill_switch_blocks_hedges_and_is_journaled(clock: SimClock, tmp_path) -
         ks.set("paused", "cli")
 
 
-def test_kill_switch_follows_a_signal(clock: SimClock) -> None:
+def test_kill_switch_follows_signals(clock: SimClock) -> None:
     ks = KillSwitch(clock)
-    old = signal.signal(signal.SIGUSR1, ks.signal_handler(KillState.FROZEN))
+    seen = []
+    ks.subscribe(seen.append)
+    old = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
     try:
+        install_kill_switch_signals(ks)
         os.kill(os.getpid(), signal.SIGUSR1)
         assert ks.state is KillState.FROZEN
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert ks.state is KillState.FLATTENING
     finally:
-        signal.signal(signal.SIGUSR1, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    assert [(c.state, c.source, c.reason) for c in seen] == [
+        (KillState.FROZEN, "signal", f"signal {int(signal.SIGUSR1)}"),
+        (KillState.FLATTENING, "signal", f"signal {int(signal.SIGUSR2)}"),
+    ]
 
 
 # ------------------------------------------------------------------ liquidation
@@ -280,3 +291,27 @@ def test_monitor_unknown_venue_and_bad_mark_raise() -> None:
         mon.check(MarginAccount("okx", 1.0, 1.0, 1.0), 1.0)
     with pytest.raises(ValueError, match="mark nan must be a finite positive price"):
         mon.check(MarginAccount("deribit", 1.0, 1.0, 1.0), math.nan)
+
+
+@given(
+    want=st.floats(-100, 100).filter(lambda x: abs(x) > 1e-6),
+    position=st.floats(-80, 80),
+    used=st.floats(0, 3e6),
+)
+def test_approved_hedge_never_breaks_a_limit(want: float, position: float, used: float) -> None:
+    clock = SimClock(10**18)
+    lim = RiskLimits(max_order_coin=5.0, max_position_coin=50.0, max_notional_per_minute_usd=2e6)
+    g = RiskGuard(lim, clock)
+    g.check_price(PERP, 100_000.0, clock.now_ns())
+    g.record_hedge(used)
+    d = g.check_intent(_intent(want), PERP, position)
+    a = d.approved_coin
+    if d.verdict is Verdict.DENY:
+        assert a == 0.0 and d.reasons
+        return
+    assert math.copysign(1.0, a) == math.copysign(1.0, want)  # same direction
+    assert abs(a) <= min(abs(want), lim.max_order_coin) + 1e-12  # never more than asked
+    new = position + a
+    assert abs(new) <= max(lim.max_position_coin, abs(position)) + 1e-9  # no growth past limit
+    assert used + abs(a) * 100_000.0 <= max(lim.max_notional_per_minute_usd, used) + 1e-3
+    assert (d.verdict is Verdict.ALLOW) == (a == want)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
 from deltahedge.core import (
@@ -92,14 +94,18 @@ def test_intent_then_order_events_are_in_sequence(journal: Journal) -> None:
     assert ev[1]["payload"]["side"] == "buy"
 
 
-def test_same_intent_or_order_twice_raises_duplicate(journal: Journal) -> None:
+def test_same_intent_again_is_a_no_op_but_a_changed_one_or_an_order_raises(
+    journal: Journal,
+) -> None:
     journal.record_intent(_intent(1))
     journal.record_order(_order(1))
-    with pytest.raises(DuplicateRecord, match="int-1"):
-        journal.record_intent(_intent(1))
+    journal.record_intent(_intent(1))  # identical: idempotent (the order manager's upsert)
+    with pytest.raises(DuplicateRecord, match="'int-1' is already in the journal with other"):
+        journal.record_intent(_intent(1, delta=9.0))
     with pytest.raises(DuplicateRecord, match="never sent twice"):
         journal.record_order(_order(1))
-    assert len(journal.events(kinds=["intent"])) == 1  # the failed write left nothing
+    assert len(journal.events(kinds=["intent"])) == 1  # the refused writes left nothing
+    assert len(journal.events(kinds=["order"])) == 1
 
 
 def test_in_flight_order_round_trips_to_the_same_request(journal: Journal) -> None:
@@ -137,6 +143,23 @@ def test_late_non_terminal_update_does_not_reopen_a_filled_order(journal: Journa
     with journal.engine.connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(S.order_updates)).scalar_one()
     assert n == 2
+
+
+def test_updates_never_move_an_order_backwards(journal: Journal) -> None:
+    journal.record_intent(_intent(1))
+    journal.record_order(_order(1))
+    coid = _order(1).client_order_id
+    journal.record_order_update(_update(coid, OrderStatus.PARTIALLY_FILLED, 0.5))
+    assert journal.record_order_update(_update(coid, OrderStatus.ACKED, 0.0)) is (
+        OrderStatus.PARTIALLY_FILLED
+    )
+    assert journal.record_order_update(_update(coid, OrderStatus.CANCELLED, 0.5)) is (
+        OrderStatus.CANCELLED
+    )
+    # The first terminal state wins over a later, different one.
+    assert journal.record_order_update(_update(coid, OrderStatus.FILLED, 1.5)) is (
+        OrderStatus.CANCELLED
+    )
 
 
 def test_update_for_unknown_order_is_kept_and_returns_none(journal: Journal) -> None:
@@ -229,8 +252,12 @@ def test_sqlite_journal_runs_in_wal_mode(tmp_path: Path) -> None:
     j = Journal(tmp_path / "sub" / "j.sqlite")
     with j.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     j.close()
+    full = Journal(tmp_path / "full.sqlite", synchronous="full")
+    with full.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    full.close()
 
 
 def test_journal_url_maps_paths_and_postgres_schemes(tmp_path: Path, monkeypatch) -> None:
@@ -245,6 +272,41 @@ def test_journal_url_maps_paths_and_postgres_schemes(tmp_path: Path, monkeypatch
     assert journal_url(None) == f"sqlite:///{tmp_path / 'xdg' / 'deltahedge' / 'journal.sqlite'}"
 
 
+def test_in_memory_journal_keeps_records_across_calls() -> None:
+    j = Journal(":memory:")
+    assert j.url == "sqlite://"
+    j.record_intent(_intent(1))
+    j.record_order(_order(1))
+    assert [o.request for o in j.in_flight_orders()] == [_order(1)]
+    j.close()
+
+
 def test_bad_synchronous_setting_names_allowed_values(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'FULL', 'NORMAL'"):
         Journal(tmp_path / "j.sqlite", synchronous="OFF")
+
+
+_RANK = {OrderStatus.NEW: 0, OrderStatus.ACKED: 1, OrderStatus.PARTIALLY_FILLED: 2}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(OrderStatus)), st.floats(0, 1.5)), min_size=1, max_size=8
+    )
+)
+def test_order_state_only_moves_forward_whatever_the_update_order(updates) -> None:
+    j = Journal(":memory:")
+    j.record_intent(_intent(1))
+    j.record_order(_order(1))
+    coid = _order(1).client_order_id
+    status, filled = OrderStatus.NEW, 0.0  # reference fold, written out independently
+    for k, (st_, q) in enumerate(updates):
+        j.record_order_update(_update(coid, st_, q, ts=T0 + k))
+        if not status.is_terminal and (st_.is_terminal or _RANK[st_] >= _RANK[status]):
+            status = st_
+        filled = max(filled, q)
+    o = j.order(coid)
+    assert o is not None and (o.status, o.filled_quantity) == (status, filled)
+    assert (o in j.in_flight_orders()) == (not status.is_terminal)
+    j.close()

@@ -14,6 +14,7 @@ from deltahedge.core import (
     OrderSide,
     OrderStatus,
     OrderUpdate,
+    UnknownOrder,
     client_order_id,
 )
 from deltahedge.store import Journal, VenueQuery, normalise_positions, reconcile
@@ -28,21 +29,30 @@ class FakeVenue:
         self.name = name
         self.orders: dict[str, OrderUpdate] = dict(orders or {})
         self.fills_: list[Fill] = list(fills)
-        self.positions: dict[str, float] = dict(positions or {})
-        self.asked_since: list[int] = []
+        self.positions_: dict[str, float] = dict(positions or {})
+        self.asked_fills: list[str] = []
 
-    async def get_order(self, client_order_id: str) -> OrderUpdate | None:
-        return self.orders.get(client_order_id)
+    async def get_order(self, client_order_id: str) -> OrderUpdate:
+        if client_order_id not in self.orders:
+            raise UnknownOrder(f"no order {client_order_id}", self.name)
+        return self.orders[client_order_id]
 
-    async def get_fills(self, since_ns: int) -> Sequence[Fill]:
-        self.asked_since.append(since_ns)
-        return [f for f in self.fills_ if f.ts_ns >= since_ns]
+    async def fills_for(self, client_order_id: str) -> Sequence[Fill]:
+        self.asked_fills.append(client_order_id)
+        return [f for f in self.fills_ if f.client_order_id == client_order_id]
 
-    async def get_positions(self) -> dict[str, float]:
-        return self.positions
+    async def positions(self) -> dict[str, float]:
+        return self.positions_
 
-    async def place_order(self, req: OrderRequest) -> None:  # pragma: no cover - must not run
+    async def submit(self, req: OrderRequest) -> None:  # pragma: no cover - must not run
         raise AssertionError(f"recovery tried to send {req.client_order_id}")
+
+
+class NoneVenue(FakeVenue):
+    """A venue that answers None (instead of raising) for an unknown order."""
+
+    async def get_order(self, client_order_id: str) -> OrderUpdate | None:  # type: ignore[override]
+        return self.orders.get(client_order_id)
 
 
 def _send(journal: Journal, n: int, qty: float) -> str:
@@ -77,20 +87,21 @@ async def test_order_filled_while_down_is_updated_and_its_fill_imported(journal:
     )
     report = await reconcile(journal, venue)
     assert [u.client_order_id for u in report.order_updates] == [coid]
-    assert report.fills_to_import == (f,) and report.foreign_fills == ()
+    assert report.fills_to_import == (f,)
     assert report.position_differences == () and report.applied
     assert journal.in_flight_orders() == []
     assert journal.fills() == [f]
-    assert venue.asked_since == [T0 + 1]  # from the oldest order in flight
+    assert venue.asked_fills == [coid]
     # A second pass finds nothing left to do and imports nothing twice.
     again = await reconcile(journal, venue)
     assert again.clean and journal.fills() == [f]
     assert "reconcile paper" in journal.events(kinds=["reconcile"])[0]["payload"]["summary"]
 
 
-async def test_order_unknown_at_venue_is_expired_not_resent(journal: Journal) -> None:
+@pytest.mark.parametrize("venue_cls", [FakeVenue, NoneVenue])
+async def test_order_unknown_at_venue_is_expired_not_resent(journal: Journal, venue_cls) -> None:
     coid = _send(journal, 1, -1.0)
-    venue = FakeVenue()
+    venue = venue_cls()
     report = await reconcile(journal, venue)
     assert [o.request.client_order_id for o in report.unknown_orders] == [coid]
     o = journal.order(coid)
@@ -127,18 +138,16 @@ async def test_partial_fill_stays_in_flight_with_venue_quantity(journal: Journal
     assert jo.status is OrderStatus.PARTIALLY_FILLED and jo.filled_quantity == 1.0
 
 
-async def test_foreign_fill_and_unexplained_position_are_reported(journal: Journal) -> None:
+async def test_unexplained_position_is_reported_and_baseline_explains_it(
+    journal: Journal,
+) -> None:
     coid = _send(journal, 1, 1.0)
     journal.record_order_update(OrderUpdate(coid, "paper", OrderStatus.FILLED, 1.0, T0 + 2))
     journal.record_fill(_fill("f-1", coid, 1.0, T0 + 2))
-    manual = _fill("m-7", "someone-else", -0.5, T0 + 50)
-    # Venue: +1 (ours) - 0.5 (manual) + 4 ETH held before the journal began.
-    venue = FakeVenue(
-        fills=[_fill("f-1", coid, 1.0, T0 + 2), manual],
-        positions={"BTC-PERPETUAL": 0.5, "ETH-PERPETUAL": 4.0},
-    )
+    # Venue: +1 (ours) and 4 ETH held before the journal began.
+    venue = FakeVenue(positions={"BTC-PERPETUAL": 1.0, "ETH-PERPETUAL": 4.0})
     report = await reconcile(journal, venue)
-    assert report.fills_to_import == (manual,) and report.foreign_fills == (manual,)
+    assert report.fills_to_import == () and venue.asked_fills == []  # nothing was missing
     (diff,) = report.position_differences
     assert (diff.instrument, diff.journal, diff.venue_reported, diff.difference) == (
         "ETH-PERPETUAL",
@@ -148,6 +157,19 @@ async def test_foreign_fill_and_unexplained_position_are_reported(journal: Journ
     )
     with_baseline = await reconcile(journal, venue, baseline={"ETH-PERPETUAL": 4.0})
     assert with_baseline.clean
+
+
+async def test_filled_order_with_a_lost_fill_gets_it_from_the_venue(journal: Journal) -> None:
+    # The update "filled 1.0" was journaled, then the process died before the fill was.
+    coid = _send(journal, 1, 1.0)
+    journal.record_order_update(OrderUpdate(coid, "paper", OrderStatus.FILLED, 1.0, T0 + 2))
+    assert [o.request.client_order_id for o in journal.orders_missing_fills()] == [coid]
+    f = _fill("f-1", coid, 1.0, T0 + 2)
+    venue = FakeVenue(orders={coid: OrderUpdate(coid, "paper", OrderStatus.FILLED, 1.0, T0 + 2)},
+                      fills=[f], positions={"BTC-PERPETUAL": 1.0})  # fmt: skip
+    report = await reconcile(journal, venue)
+    assert report.in_flight == () and report.fills_to_import == (f,) and report.clean is False
+    assert journal.orders_missing_fills() == [] and (await reconcile(journal, venue)).clean
 
 
 @dataclass
@@ -160,13 +182,6 @@ def test_positions_given_as_objects_are_summed_per_instrument() -> None:
     raw = [_Pos("BTC-PERPETUAL", 1.5), _Pos("BTC-PERPETUAL", -0.5), _Pos("ETH-PERPETUAL", 2.0)]
     assert normalise_positions(raw) == {"BTC-PERPETUAL": 1.0, "ETH-PERPETUAL": 2.0}
     assert normalise_positions({"X": 3}) == {"X": 3.0}
-
-
-async def test_fills_are_asked_from_last_fill_minus_lookback(journal: Journal) -> None:
-    journal.record_fill(_fill("f-1", "c", 1.0, T0 + 10 * 60 * 10**9))
-    venue = FakeVenue(positions={"BTC-PERPETUAL": 1.0})
-    await reconcile(journal, venue)
-    assert venue.asked_since == [T0 + 9 * 60 * 10**9]  # 10 min - 60 s lookback
 
 
 @pytest.mark.parametrize("status", [OrderStatus.CANCELLED, OrderStatus.REJECTED])

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "engine": "deltahedge.bench.engine",
     "pricing": "deltahedge.bench.pricing",
     "backtest": "deltahedge.bench.backtest",
+    "store": "deltahedge.bench.store",
 }
 
 

@@ -21,7 +21,8 @@ journal_app = typer.Typer(
         "Examples:\n\n"
         "  deltahedge journal show --kind fill --since 2026-01-01\n\n"
         "  deltahedge journal show --table orders --db postgresql://me@localhost/dh\n\n"
-        "  deltahedge journal export --table fills --format parquet -o fills.parquet"
+        "  deltahedge journal export --table fills --format parquet -o fills.parquet\n\n"
+        "  deltahedge journal kill-switch freeze --reason 'venue incident'"
     ),
     no_args_is_help=True,
 )
@@ -130,6 +131,42 @@ def export(
     except InvalidInput as exc:
         raise typer.BadParameter(str(exc), param_hint="--format") from None
     Console().print(f"wrote {len(rows)} rows of {table} to {path}")
+
+
+_ACTIONS = {"freeze": "frozen", "flatten": "flattening", "resume": "running"}
+
+
+@journal_app.command("kill-switch")
+def kill_switch(
+    action: str = typer.Argument(
+        ...,
+        help="freeze (no new hedges), flatten (no new hedges; close the hedge position) or resume.",
+    ),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+    reason: str = typer.Option("", "--reason", help="Why; kept in the journal and the logs."),
+    engine: str = typer.Option(
+        "", "--engine", help="Name of the engine addressed ([engine] name); default: all."
+    ),
+) -> None:
+    """Ask the engine(s) writing to this journal to freeze, flatten or resume.
+
+    The request is journaled; a running engine applies it on its next poll and journals
+    the change (see `journal show --kind kill_switch`). A signal does the same locally:
+    SIGUSR1 freezes, SIGUSR2 flattens.
+    """
+    from rich.console import Console
+
+    from deltahedge.store.control import request_kill_switch
+
+    state = _ACTIONS.get(action.lower())
+    if state is None:
+        raise typer.BadParameter(f"{action!r}; allowed: {', '.join(_ACTIONS)}", param_hint="ACTION")
+    journal = _open(db)
+    try:
+        request_kill_switch(journal, state, "cli", reason, engine)
+    finally:
+        journal.close()
+    Console().print(f"kill switch request journaled: {state} ({engine or 'all engines'})")
 
 
 def register(app: typer.Typer) -> None:

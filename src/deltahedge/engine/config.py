@@ -107,11 +107,39 @@ class BookConfig(_Model):
     )
 
 
-class PolicyConfig(_Model):
-    """The hedging policy, by name, and its own parameters."""
+_Scalar = float | int | str | bool
+_Params = dict[str, _Scalar | dict[str, _Scalar]]
 
-    name: str = "fixed_band"
-    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+def _default_params() -> _Params:
+    return {"threshold": 1.0}
+
+
+class PolicyConfig(_Model):
+    """The hedging policy, by name (``deltahedge.hedging.policies.POLICIES``), and its
+    own parameters (the policy's fields, e.g. ``threshold`` of ``fixed_threshold``)."""
+
+    name: str = "fixed_threshold"
+    params: _Params = Field(default_factory=_default_params)
+
+    @model_validator(mode="after")
+    def _buildable(self) -> PolicyConfig:
+        try:
+            self.build()
+        except ImportError:  # pragma: no cover - the hedging layer is always installed
+            pass
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def build(self, underlying: str | None = None) -> Any:
+        """The policy object (``deltahedge.hedging.policies.make_policy``)."""
+        from deltahedge.hedging.policies import make_policy
+
+        params: dict[str, Any] = dict(self.params)
+        if underlying is not None:
+            params.setdefault("underlying", underlying)
+        return make_policy(self.name, **params)
 
 
 class VenueConfig(_Model):
@@ -239,7 +267,10 @@ class JournalConfig(_Model):
     """Where the journal lives."""
 
     url: str | None = Field(default=None, description="SQLite path or URL; None: user data folder")
-    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite: NORMAL survives a killed process; FULL also a power cut (slower)",
+    )
 
 
 class DashboardConfig(_Model):

@@ -234,6 +234,19 @@ class KillSwitch:
         return _handle
 
 
+def install_kill_switch_signals(kill_switch: KillSwitch) -> None:
+    """Make SIGUSR1 freeze and SIGUSR2 flatten ``kill_switch`` (call from the main thread).
+
+    The one process-level side effect of this module; POSIX only (a no-op elsewhere).
+    """
+    import signal
+
+    for name, state in (("SIGUSR1", KillState.FROZEN), ("SIGUSR2", KillState.FLATTENING)):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, kill_switch.signal_handler(state))
+
+
 # --------------------------------------------------------------------------- guard
 class RiskGuard:
     """Pre-trade and market-data checks of one engine.
@@ -635,4 +648,5 @@ __all__ = [
     "RiskGuard",
     "RiskLimits",
     "Verdict",
+    "install_kill_switch_signals",
 ]

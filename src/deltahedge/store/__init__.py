@@ -5,16 +5,23 @@ transitions, fills exactly once, snapshots and each run's configuration; ``recon
 asks a venue what became of the orders in flight after a restart, without resending any.
 """
 
+from deltahedge.store.control import (
+    KILL_SWITCH_STATES,
+    KillSwitchRequest,
+    last_kill_switch_state,
+    pending_kill_switch_requests,
+    request_kill_switch,
+)
 from deltahedge.store.journal import (
     DuplicateRecord,
     Journal,
-    JournaledOrder,
     default_journal_path,
     journal_url,
     to_json,
 )
+from deltahedge.store.port import OrderJournal
+from deltahedge.store.readers import JournaledOrder
 from deltahedge.store.recovery import (
-    FILL_LOOKBACK_NS,
     PositionDifference,
     ReconcileReport,
     VenueQuery,
@@ -24,19 +31,24 @@ from deltahedge.store.recovery import (
 from deltahedge.store.redact import MASK, is_secret_key, redact_secrets
 
 __all__ = [
-    "FILL_LOOKBACK_NS",
+    "KILL_SWITCH_STATES",
     "MASK",
     "DuplicateRecord",
     "Journal",
     "JournaledOrder",
+    "KillSwitchRequest",
+    "OrderJournal",
     "PositionDifference",
     "ReconcileReport",
     "VenueQuery",
     "default_journal_path",
     "is_secret_key",
     "journal_url",
+    "last_kill_switch_state",
     "normalise_positions",
+    "pending_kill_switch_requests",
     "reconcile",
     "redact_secrets",
+    "request_kill_switch",
     "to_json",
 ]

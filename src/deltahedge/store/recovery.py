@@ -6,8 +6,12 @@ orders the venue does not know, and the position differences that remain. It nev
 an order. An order that may have reached the venue is only ever *asked about*; the engine
 then decides afresh from the reconciled positions, so a hedge is never sent twice.
 
-The venue side is the small ``VenueQuery`` protocol below; the Venue port of
-``deltahedge.execution`` satisfies it structurally.
+The venue side is the small ``VenueQuery`` protocol below (``get_order``, ``fills_for``,
+``positions``), a subset of the Venue port of ``deltahedge.execution.venue``, which every
+venue adapter (paper, ccxt, AMM) therefore satisfies. The order manager
+(``deltahedge.execution.orders.OrderManager.recover`` + ``reconcile``) does the same for
+its own in-memory state; this function is the journal's side, usable before the order
+manager exists and from ``deltahedge journal`` tooling.
 """
 
 from __future__ import annotations
@@ -18,31 +22,28 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from deltahedge.core.enums import OrderStatus
+from deltahedge.core.errors import UnknownOrder
 from deltahedge.core.events import Fill, OrderUpdate
-from deltahedge.store.journal import Journal, JournaledOrder
-
-#: How far before the last journaled fill to ask the venue for fills again (ns): fills
-#: recorded out of order by a few seconds are still found. Duplicates are ignored anyway.
-FILL_LOOKBACK_NS = 60 * 1_000_000_000
+from deltahedge.store.journal import Journal
+from deltahedge.store.readers import JournaledOrder
 
 
 @runtime_checkable
 class VenueQuery(Protocol):
-    """What recovery needs from a venue (a subset of the Venue port)."""
+    """What recovery needs from a venue: a subset of ``deltahedge.execution.venue.Venue``."""
 
     name: str
 
     async def get_order(self, client_order_id: str) -> OrderUpdate | None:
-        """The venue's current state of an order, or None if it does not know it."""
+        """The venue's current state of an order; ``UnknownOrder`` (or None) if unknown."""
         ...
 
-    async def get_fills(self, since_ns: int) -> Sequence[Fill]:
-        """Every own fill with ``ts_ns >= since_ns``."""
+    async def fills_for(self, client_order_id: str) -> Sequence[Fill]:
+        """Every fill of an order, as the venue recorded it."""
         ...
 
-    async def get_positions(self) -> Any:
-        """Positions: a mapping instrument -> signed contracts, or objects with
-        ``instrument`` and ``quantity`` (signed contracts) attributes."""
+    async def positions(self) -> Mapping[str, float]:
+        """Signed positions in contracts by instrument."""
         ...
 
 
@@ -77,12 +78,10 @@ class ReconcileReport:
         In-flight orders the venue does not know: never received, so nothing to cancel.
         With ``apply=True`` they are marked ``expired`` ("not found at venue").
     fills_to_import : tuple of Fill
-        Fills the venue reports that the journal lacks.
-    foreign_fills : tuple of Fill
-        The subset of ``fills_to_import`` whose client order id the journal never sent
-        (manual trades, another engine): imported too, but worth a look.
+        Fills of our orders that the venue reports and the journal lacks.
     position_differences : tuple of PositionDifference
-        Remaining disagreements after the fills are accounted for.
+        Remaining disagreements after the fills are accounted for (trades made outside
+        this engine, or positions held before the journal began: see ``baseline``).
     """
 
     venue: str
@@ -90,7 +89,6 @@ class ReconcileReport:
     order_updates: tuple[OrderUpdate, ...] = ()
     unknown_orders: tuple[JournaledOrder, ...] = ()
     fills_to_import: tuple[Fill, ...] = ()
-    foreign_fills: tuple[Fill, ...] = ()
     position_differences: tuple[PositionDifference, ...] = ()
     applied: bool = False
     notes: tuple[str, ...] = field(default=())
@@ -110,7 +108,7 @@ class ReconcileReport:
         return (
             f"reconcile {self.venue}: {len(self.in_flight)} in flight, "
             f"{len(self.order_updates)} updated, {len(self.unknown_orders)} unknown at venue, "
-            f"{len(self.fills_to_import)} fills imported ({len(self.foreign_fills)} foreign), "
+            f"{len(self.fills_to_import)} fills imported, "
             f"{len(self.position_differences)} position differences"
             + ("" if self.applied else " (dry run)")
         )
@@ -126,16 +124,27 @@ def normalise_positions(raw: Any) -> dict[str, float]:
     return out
 
 
+async def _venue_state(venue: VenueQuery, client_order_id: str) -> OrderUpdate | None:
+    try:
+        return await venue.get_order(client_order_id)
+    except UnknownOrder:
+        return None
+
+
 async def reconcile(
     journal: Journal,
     venue: VenueQuery,
     *,
     apply: bool = True,
-    since_ns: int | None = None,
     baseline: Mapping[str, float] | None = None,
     tolerance: float = 1e-9,
 ) -> ReconcileReport:
     """Reconcile the journal with one venue; never send anything.
+
+    Asks the venue about every order the journal has in flight, and for the fills of
+    every order whose fills are incomplete (in flight, or reported filled beyond the fills
+    journaled); then compares positions. ``VenueDisconnected`` and ``RateLimited`` from the
+    venue propagate: call again later, nothing has been resent meanwhile.
 
     Parameters
     ----------
@@ -146,14 +155,11 @@ async def reconcile(
     apply : bool
         Record the venue's order updates, mark orders it does not know as expired, and
         import the missing fills (duplicates are recognised and ignored).
-    since_ns : int, optional
-        Ask for fills since this time; default: the oldest in-flight order or the last
-        journaled fill minus ``FILL_LOOKBACK_NS``, whichever is earlier (0 if neither).
     baseline : mapping, optional
         Positions held before the journal began (instrument -> signed contracts), added to
         the journal's fills before comparing with the venue.
     tolerance : float
-        Position differences at or below this many contracts are ignored.
+        Quantity differences at or below this many contracts are ignored.
 
     Returns
     -------
@@ -163,29 +169,25 @@ async def reconcile(
     in_flight = journal.in_flight_orders(name)
     updates: list[OrderUpdate] = []
     unknown: list[JournaledOrder] = []
+    ask_fills: dict[str, JournaledOrder] = {}
     for order in in_flight:
-        state = await venue.get_order(order.request.client_order_id)
+        state = await _venue_state(venue, order.request.client_order_id)
         if state is None:
             unknown.append(order)
-        elif state.status != order.status or not math.isclose(
+            continue
+        ask_fills[order.request.client_order_id] = order
+        if state.status != order.status or not math.isclose(
             state.filled_quantity, order.filled_quantity, abs_tol=tolerance
         ):
             updates.append(state)
+    for order in journal.orders_missing_fills(name):
+        ask_fills.setdefault(order.request.client_order_id, order)
 
-    if since_ns is None:
-        known = journal.fills(name)
-        starts = [o.request.ts_ns for o in in_flight]
-        if known:
-            starts.append(max(f.ts_ns for f in known) - FILL_LOOKBACK_NS)
-        since_ns = max(0, min(starts)) if starts else 0
-    venue_fills = list(await venue.get_fills(since_ns))
-    missing = [f for f in venue_fills if not journal.has_fill(f.venue or name, f.fill_id)]
-    ours = {o.request.client_order_id for o in in_flight}
-    foreign = [
-        f
-        for f in missing
-        if f.client_order_id not in ours and journal.order(f.client_order_id) is None
-    ]
+    missing: list[Fill] = []
+    for coid in ask_fills:
+        for f in await venue.fills_for(coid):
+            if not journal.has_fill(f.venue or name, f.fill_id):
+                missing.append(f)
 
     if apply:
         with journal.batch():
@@ -212,7 +214,7 @@ async def reconcile(
             held[f.instrument] = held.get(f.instrument, 0.0) + f.signed_quantity
     for inst, qty in (baseline or {}).items():
         held[inst] = held.get(inst, 0.0) + float(qty)
-    reported = normalise_positions(await venue.get_positions())
+    reported = normalise_positions(await venue.positions())
     diffs = [
         PositionDifference(name, inst, held.get(inst, 0.0), reported.get(inst, 0.0))
         for inst in sorted(set(held) | set(reported))
@@ -224,7 +226,6 @@ async def reconcile(
         order_updates=tuple(updates),
         unknown_orders=tuple(unknown),
         fills_to_import=tuple(missing),
-        foreign_fills=tuple(foreign),
         position_differences=tuple(diffs),
         applied=apply,
     )
@@ -247,7 +248,6 @@ async def reconcile(
 
 
 __all__ = [
-    "FILL_LOOKBACK_NS",
     "PositionDifference",
     "ReconcileReport",
     "VenueQuery",

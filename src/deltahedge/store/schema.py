@@ -9,7 +9,8 @@ table                     what one row is
 ``events``                any record: ``seq, ts_ns, run_id, kind, key, payload`` (JSON)
 ``runs``                  one engine run and its configuration (secrets redacted)
 ``intents``               a HedgeIntent, written before any of its orders is sent
-``orders``                an OrderRequest and its *last* known status
+``orders``                an OrderRequest, its *last* known status and the order
+                          manager's leg / attempt bookkeeping
 ``order_updates``         every status transition of an order, appended
 ``fills``                 one execution; ``(venue, fill_id)`` is unique
 ``position_snapshots``    a venue's position in one instrument at a time
@@ -84,6 +85,12 @@ orders = sa.Table(
     sa.Column("filled_quantity", sa.Double, nullable=False, default=0.0),
     sa.Column("venue_order_id", sa.String(128), nullable=False, default=""),
     sa.Column("updated_ns", sa.BigInteger, nullable=False),
+    # The order manager's bookkeeping (deltahedge.execution.journal.OrderRecord):
+    sa.Column("leg", sa.Integer, nullable=False, default=0),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("leg_target", sa.Double, nullable=False),
+    sa.Column("confirmed", sa.Boolean, nullable=False, default=False),
+    sa.Column("avg_price", sa.Double, nullable=False, default=0.0),
     sa.Index("ix_orders_status", "status"),
 )
 
