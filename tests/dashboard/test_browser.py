@@ -86,8 +86,11 @@ def _seq(page) -> int:
 
 
 def _signed(x: float, digits: int) -> str:
-    # app.js fmtSigned: '+' for positives, en-US grouping, fixed digits.
-    return f"{x:+,.{digits}f}" if x > 0 else f"{x:,.{digits}f}"
+    # app.js fmtSigned: '+' unless it rounds to zero or below, en-US grouping, fixed digits.
+    text = f"{x:,.{digits}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        return f"{0:.{digits}f}"
+    return f"+{text}" if x > 0 else text
 
 
 def test_live_page_updates_logs_hedges_and_guards_kill_switch(live, browser) -> None:

@@ -15,7 +15,7 @@ from deltahedge.core.errors import DataError
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest, OrderUpdate
 from deltahedge.dashboard.app import DashboardOptions, create_app
 from deltahedge.dashboard.journal_source import DASHBOARD_EVENT_KIND, JournalReadModel
-from deltahedge.dashboard.models import EngineMode
+from deltahedge.dashboard.models import EngineMode, KillMode
 from deltahedge.dashboard.readmodel import ReadModel
 from deltahedge.store import Journal
 
@@ -217,3 +217,41 @@ def test_audit_app_serves_the_journal_read_only(tmp_path) -> None:
         assert client.post("/api/control/kill", headers=auth).status_code == 403
     finally:
         source.close()
+
+
+def test_journaler_thins_updates_but_keeps_every_hedge_and_the_last_state(tmp_path) -> None:
+    from deltahedge.core.clock import SimClock
+    from deltahedge.dashboard.demo_feed import DemoDesk
+    from deltahedge.dashboard.journal_source import DashboardJournaler
+
+    path = str(tmp_path / "j.sqlite")
+    clock = SimClock(T0)
+    desk = DemoDesk(seed=3, clock=clock)
+    live = ReadModel()
+    with Journal(path) as journal:
+        journaler = DashboardJournaler(journal, every_s=1.0)
+        for _ in range(100):  # 10 updates a second for 10 s
+            clock.advance(0.1)
+            update = desk.step()
+            live.publish(update)
+            journaler.offer(update)
+        desk.kill(KillMode.FREEZE)
+        clock.advance(0.1)
+        last = desk.step()
+        live.publish(last)
+        assert journaler.offer(last)  # a mode change is always written
+    source = JournalReadModel(path)
+    try:
+        source.refresh()
+        audit, expected = source.snapshot(), live.snapshot()
+    finally:
+        source.close()
+    hedged = sum(1 for _ in expected.hedges)
+    assert hedged > 0
+    # written: at most one a second, plus those carrying hedges, plus the mode change
+    assert journaler.written <= 10 + hedged + 1 < 101
+    assert audit.seq == journaler.written
+    assert audit.hedges == expected.hedges
+    assert audit.underlyings == expected.underlyings
+    assert audit.mode is EngineMode.FROZEN
+    assert audit.smiles == ()  # left out of the journal by default

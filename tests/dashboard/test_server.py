@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from deltahedge.cli import app as cli_app
+from deltahedge.core.errors import ConfigError
 from deltahedge.dashboard.readmodel import ReadModel
 from deltahedge.dashboard.server import TOKEN_ENV, is_loopback, resolve_token, serve
 
@@ -27,6 +30,18 @@ def test_serve_on_free_port_answers_and_stops() -> None:
     assert not handle._thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{handle.url}/api/state", timeout=2)
+
+
+def test_serve_on_a_taken_port_is_a_config_error() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
+            serve(ReadModel(), port=port)
+    finally:
+        taken.close()
 
 
 def test_serve_with_controls_generates_a_working_token(monkeypatch) -> None:

@@ -11,10 +11,12 @@ The engine side needs three names::
     ...
     handle.stop()
 
-The dashboard never computes risk: it shows what was published (DESIGN.md).
+For audits, pass every update to a ``DashboardJournaler(journal)`` too; ``deltahedge
+dashboard --db URL`` then replays them (``JournalReadModel``). The dashboard never computes risk: it shows what was published (DESIGN.md).
 """
 
-from deltahedge.dashboard.app import create_app
+from deltahedge.dashboard.app import DashboardOptions, create_app
+from deltahedge.dashboard.journal_source import DashboardJournaler, JournalReadModel
 from deltahedge.dashboard.models import (
     DashboardSnapshot,
     DashboardUpdate,
@@ -35,12 +37,15 @@ from deltahedge.dashboard.server import TOKEN_ENV, DashboardServer, resolve_toke
 __all__ = [
     "TOKEN_ENV",
     "Controls",
+    "DashboardJournaler",
+    "DashboardOptions",
     "DashboardServer",
     "DashboardSnapshot",
     "DashboardUpdate",
     "EngineMode",
     "ExpiryVega",
     "HedgeRecord",
+    "JournalReadModel",
     "KillMode",
     "PnlAttribution",
     "ReadModel",

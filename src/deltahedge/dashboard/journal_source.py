@@ -8,11 +8,10 @@ followed by polling (``start_polling``).
 
 Two kinds of journal are understood:
 
-1. **Full fidelity**: the engine journals each update it publishes, as an event of kind
-   ``"dashboard"`` whose payload is ``DashboardUpdate.model_dump(mode="json")``
-   (``journal.record_event("dashboard", "", update.model_dump(mode="json"),
-   ts_ns=update.ts_ns)``). These are replayed as they were. If an engine journals only
-   some updates, each must carry every hedge since the previous *journaled* one.
+1. **Full fidelity**: the engine journals its updates as events of kind ``"dashboard"``
+   whose payload is ``DashboardUpdate.model_dump(mode="json")``; :class:`DashboardJournaler`
+   does this at a bounded rate (every hedge and mode change kept, smiles left out by
+   default since they are the bulk of an update). These are replayed as they were.
 2. **Raw records** (no ``"dashboard"`` events): the dashboard is rebuilt from the store's
    own events, with these conventions:
 
@@ -39,7 +38,7 @@ import json
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -57,7 +56,10 @@ from deltahedge.dashboard.models import (
 )
 from deltahedge.dashboard.readmodel import ReadModel, Subscription
 
-__all__ = ["DASHBOARD_EVENT_KIND", "JournalReadModel"]
+if TYPE_CHECKING:
+    from deltahedge.store.journal import Journal
+
+__all__ = ["DASHBOARD_EVENT_KIND", "DashboardJournaler", "JournalReadModel"]
 
 #: Event kind under which an engine journals its published updates.
 DASHBOARD_EVENT_KIND = "dashboard"
@@ -362,3 +364,53 @@ def _record(intent_id: str, h: _Hedge) -> HedgeRecord:
         status="filled" if statuses == {"filled"} else "/".join(sorted(statuses)),
         book_delta_coin=_f(h.inputs.get("delta")),
     )
+
+
+class DashboardJournaler:
+    """Journals the engine's dashboard updates at a bounded rate, for audits.
+
+    Call :meth:`offer` with every update the engine publishes. An update is written when
+    ``every_s`` seconds (of the updates' own clock) have passed since the last one written,
+    or when it carries hedges or changes the mode; hedges of updates not written are carried
+    into the next one written, so the audit's hedge log is complete.
+
+    Parameters
+    ----------
+    journal : deltahedge.store.Journal
+        Where to write (``record_event``, one transaction per written update).
+    every_s : float
+        Least time between two written updates without hedges or mode change, seconds.
+    include_smiles : bool
+        Keep the smile fits (tens of kB an update) in the journal.
+    """
+
+    def __init__(self, journal: Journal, every_s: float = 1.0, include_smiles: bool = False):
+        self._journal = journal
+        self._every_ns = int(every_s * 1e9)
+        self._smiles = include_smiles
+        self._last_ns: int | None = None
+        self._mode: EngineMode | None = None
+        self._carried: list[HedgeRecord] = []
+        self.written = 0
+
+    def offer(self, update: DashboardUpdate) -> bool:
+        """Write ``update`` if it is due; return whether it was written."""
+        self._carried.extend(update.new_hedges)
+        due = (
+            self._last_ns is None
+            or update.ts_ns - self._last_ns >= self._every_ns
+            or bool(self._carried)
+            or update.mode is not self._mode
+        )
+        if not due:
+            return False
+        changes: dict[str, Any] = {"new_hedges": tuple(self._carried)}
+        if not self._smiles:
+            changes["smiles"] = ()
+        payload = update.model_copy(update=changes).model_dump(mode="json")
+        self._journal.record_event(DASHBOARD_EVENT_KIND, "", payload, ts_ns=update.ts_ns)
+        self._carried = []
+        self._last_ns = update.ts_ns
+        self._mode = update.mode
+        self.written += 1
+        return True

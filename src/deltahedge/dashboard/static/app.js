@@ -30,9 +30,10 @@ function el(tag, attrs, ...children) {
 }
 function fmt(x, digits = 2) {
   if (x === null || x === undefined || Number.isNaN(x)) return "—";
-  return Number(x).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const v = Math.abs(x) < 0.5 * 10 ** -digits ? 0 : Number(x);  // no "-0"
+  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
-function fmtSigned(x, digits = 2) { return (x > 0 ? "+" : "") + fmt(x, digits); }
+function fmtSigned(x, digits = 2) { return (x >= 0.5 * 10 ** -digits ? "+" : "") + fmt(x, digits); }
 function usd(x) {
   if (x === null || x === undefined) return "—";
   const a = Math.abs(x);
@@ -144,6 +145,7 @@ function renderPnl(s) {
 // ---------------------------------------------------------------- hedge log
 function renderHedges(s) {
   const tb = $("hedge-log").tBodies[0];
+  if (state.hedgeSeen.size > 5000) state.hedgeSeen = new Set(s.hedges.map((h) => h.intent_id));
   const rows = s.hedges.slice(-150).reverse().map((h) => {
     const fresh = !state.hedgeSeen.has(h.intent_id);
     state.hedgeSeen.add(h.intent_id);
