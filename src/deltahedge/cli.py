@@ -27,7 +27,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.run",
     "deltahedge.commands.chain",
     "deltahedge.commands.surface",
-    "deltahedge.commands.chain",
     "deltahedge.commands.bench",
     "deltahedge.commands.dashboard",
     "deltahedge.commands.journal",
