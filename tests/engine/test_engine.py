@@ -10,7 +10,6 @@ import pytest
 
 from deltahedge.dashboard import ReadModel
 from deltahedge.engine.engine import EngineControls, EngineSettings
-from deltahedge.engine.journal_adapter import StoreJournal
 from deltahedge.engine.risk_guard import KillState, RiskLimits
 from deltahedge.engine.scenario import build_demo
 from deltahedge.marketdata.feeds import Tick, TickKind
@@ -157,14 +156,14 @@ def test_dashboard_gets_the_engines_numbers_in_its_units():
     assert snap.pnl is not None and snap.pnl.total == pytest.approx(e.pnl.total)
 
 
-def test_store_journal_rebuilds_the_order_managers_records(tmp_path):
+def test_journal_rebuilds_the_order_managers_records(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
     sc = build_demo(journal=journal, band_coin=2.0, settings=S)
     e = sc.engine
     asyncio.run(e.start())
     asyncio.run(e.on_tick(_tick(sc, _breach_price(sc, 2.0))))
     live = {c: mo.record for c, mo in e.om.orders.items()}
-    state = StoreJournal(journal).load()
+    state = journal.load()
     assert set(state.orders) == set(live) and live
     for coid, rec in live.items():
         got = state.orders[coid]
@@ -177,4 +176,23 @@ def test_store_journal_rebuilds_the_order_managers_records(tmp_path):
         )
     assert set(state.intents) == set(e.om.intents)
     assert set(state.fills) == {f for mo in e.om.orders.values() for f in mo.fills}
+    journal.close()
+
+
+def test_kill_switch_request_in_the_journal_freezes_the_engine_and_survives_restart(tmp_path):
+    from deltahedge.store import request_kill_switch
+
+    journal = Journal(tmp_path / "j.sqlite")
+    sc = build_demo(journal=journal, band_coin=2.0, settings=S)
+    e = sc.engine
+    asyncio.run(e.start())
+    request_kill_switch(journal, "frozen", "cli", "test", "deltahedge")
+    e._next_ks_poll = 0.0
+    price = _breach_price(sc, 2.0)
+    assert asyncio.run(e.on_tick(_tick(sc, price))) is None  # polled before deciding
+    assert e.kill_switch.state is KillState.FROZEN and e.counters.hedges == 0
+    # a new engine on the same journal starts frozen
+    sc2 = build_demo(journal=journal, band_coin=2.0, settings=S)
+    asyncio.run(sc2.engine.start())
+    assert sc2.engine.kill_switch.state is KillState.FROZEN
     journal.close()

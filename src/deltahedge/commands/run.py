@@ -3,7 +3,8 @@
 Paper venues keep their exchange-side state in SQLite files beside the journal, so a run
 stopped (or killed) and started again reconciles with them and resumes. ``--kill freeze``
 or ``--kill flatten`` signals the engine of the same configuration that is running
-(SIGUSR1 / SIGUSR2 to the pid in its pid file).
+(a ``kill_switch_request`` in its journal, which the engine polls twice a second, and,
+when the engine runs on this machine, SIGUSR1 / SIGUSR2 to the pid in its pid file).
 """
 
 from __future__ import annotations
@@ -150,13 +151,20 @@ def register(app: typer.Typer) -> None:
             if kill is not None:
                 if kill not in ("freeze", "flatten"):
                     raise ConfigError(f"--kill {kill!r}; allowed: freeze, flatten")
+                from deltahedge.store import Journal, request_kill_switch
+
                 cfg = load_config(config)
-                pid_file = _pid_file(cfg, _journal_path(cfg)[1])
-                if not pid_file.exists():
-                    raise ConfigError(f"no running engine: {pid_file} does not exist")
-                sig = signal.SIGUSR1 if kill == "freeze" else signal.SIGUSR2
-                os.kill(int(pid_file.read_text()), sig)
-                console.print(f"sent {sig.name} ({kill}) to pid {pid_file.read_text()}")
+                target, folder = _journal_path(cfg)
+                with Journal(target) as journal:
+                    state = "frozen" if kill == "freeze" else "flattening"
+                    request_kill_switch(journal, state, "cli", f"deltahedge run --kill {kill}",
+                                        cfg.engine.name)  # fmt: skip
+                console.print(f"kill switch request '{state}' journaled in {target}")
+                pid_file = _pid_file(cfg, folder)
+                if pid_file.exists():
+                    sig = signal.SIGUSR1 if kill == "freeze" else signal.SIGUSR2
+                    os.kill(int(pid_file.read_text()), sig)
+                    console.print(f"sent {sig.name} ({kill}) to pid {pid_file.read_text()}")
                 return
             run_config(config, duration, not no_view, console)
         except ConfigError as exc:

@@ -45,7 +45,6 @@ from deltahedge.core.enums import OrderSide, OrderType
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
 from deltahedge.core.units import NS_PER_SECOND
 from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
-from deltahedge.engine.journal_adapter import StoreJournal, VenueQueryAdapter
 from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdict
 from deltahedge.execution.journal import Journal as JournalPort
 from deltahedge.execution.journal import JournalState, MemoryJournal, OrderRecord
@@ -68,6 +67,8 @@ class EngineSettings:
     ----------
     underlying : str
         The coin hedged.
+    name : str
+        The engine's name (kill-switch requests in the journal may address it).
     numeraire : {"usd", "coin"}
     delta_model : str
         One of ``deltahedge.portfolio.delta_models()``.
@@ -86,6 +87,7 @@ class EngineSettings:
     """
 
     underlying: str = "BTC"
+    name: str = "deltahedge"
     numeraire: str = "usd"
     delta_model: str = "black76"
     surface_refit_s: float = 30.0
@@ -252,6 +254,8 @@ class Engine:
         self._next_refit = 0
         self._next_greeks = 0
         self._last_publish = 0.0
+        self._ks_seq = 0
+        self._next_ks_poll = 0.0
         self._new_hedges: list[HedgeLogEntry] = []
         self._last_log: dict[str, float] = {}
         self._last_denial = ""
@@ -264,16 +268,24 @@ class Engine:
 
         Returns the reconciliation summaries (one line per venue).
         """
-        from deltahedge.store import reconcile
+        from deltahedge.store import OrderJournal, last_kill_switch_state, reconcile
 
         lines: list[str] = []
         if self.journal is not None:
+            restored = last_kill_switch_state(self.journal)
+            if restored is not None and restored != self.kill_switch.state.value:
+                self.kill_switch.set(restored, "journal", "restored on restart")
+                lines.append(f"kill switch restored: {restored}")
             self.journal.record_run(config if config is not None else {"engine": self._u})
+            self._ks_seq = max(
+                (e["seq"] for e in self.journal.events(kinds=["kill_switch_request"], last=1)),
+                default=0,
+            )
             for venue in self.venues.values():
-                report = await reconcile(self.journal, VenueQueryAdapter(venue, self.journal))
+                report = await reconcile(self.journal, venue)
                 lines.append(report.summary())
                 log.info("%s", report.summary())
-            port: JournalPort = StoreJournal(self.journal)
+            port: JournalPort = OrderJournal(self.journal)
         else:
             port = MemoryJournal()
         tee = _TeeJournal(port, self._on_fill)
@@ -530,7 +542,19 @@ class Engine:
                     vega=float(r.vega_usd[u]), theta=float(r.theta_usd_per_day[u]) * 365.0,
                     extra={"index": float(r.index[u]), "pnl_usd": self.pnl.total},
                 )  # fmt: skip
+        if self.journal is not None and time.monotonic() >= self._next_ks_poll:
+            self._next_ks_poll = time.monotonic() + 0.5
+            self._poll_kill_requests()
         self.publish()
+
+    def _poll_kill_requests(self) -> None:
+        """Apply kill-switch requests journaled by ``deltahedge run --kill`` or another tool."""
+        from deltahedge.store import pending_kill_switch_requests
+
+        for req in pending_kill_switch_requests(self.journal, self._ks_seq, self.settings.name):
+            self._ks_seq = req.seq
+            self.kill_switch.set(req.state, req.source or "journal", req.reason)
+            self.paused = False
 
     def _start_refit(self) -> None:
         if self.surface is None and self.refit is None:

@@ -241,7 +241,7 @@ def build_from_config(
     policy = policy_from_config(cfg.policy.name, cfg.policy.params, u)
     guard = RiskGuard(cfg.risk.limits(), clock)
     settings = EngineSettings(
-        underlying=u, numeraire=str(cfg.engine.numeraire.value),
+        underlying=u, name=cfg.engine.name, numeraire=str(cfg.engine.numeraire.value),
         surface_refit_s=cfg.engine.surface_refit_s, greeks_snapshot_s=cfg.engine.greeks_snapshot_s,
         seed=cfg.market.seed,
     )  # fmt: skip
