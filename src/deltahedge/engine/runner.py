@@ -91,6 +91,7 @@ async def run_engine(
 
             live.update(render(engine, speed, note))
             live.stop()
+            console.line()
         for sig in installed:
             loop.remove_signal_handler(sig)
     return engine.counters
