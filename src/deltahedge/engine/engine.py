@@ -277,10 +277,14 @@ class Engine:
                 self.kill_switch.set(restored, "journal", "restored on restart")
                 lines.append(f"kill switch restored: {restored}")
             self.journal.record_run(config if config is not None else {"engine": self._u})
-            self._ks_seq = max(
-                (e["seq"] for e in self.journal.events(kinds=["kill_switch_request"], last=1)),
-                default=0,
-            )
+            # requests journaled after the last applied change (e.g. while no engine ran) apply now
+            last = self.journal.events(kinds=["kill_switch"], last=1)
+            self._ks_seq = int(last[0]["seq"]) if last else 0
+            self._poll_kill_requests()
+            if self.kill_switch.state.value != (restored or "running"):
+                lines.append(
+                    f"kill switch set by a pending request: {self.kill_switch.state.value}"
+                )
             for venue in self.venues.values():
                 report = await reconcile(self.journal, venue)
                 lines.append(report.summary())
