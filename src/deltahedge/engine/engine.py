@@ -205,7 +205,7 @@ class Engine:
         journal: Any = None,
         settings: EngineSettings = EngineSettings(),
         surface: Any = None,
-        refit: Callable[[Mapping[str, tuple[float, int]], MarketState], Any] | None = None,
+        refit: Callable[[Mapping[str, Tick], MarketState], Any] | None = None,
         read_model: Any = None,
         metrics: Any = None,
         venue_sync: Callable[[MarketState], None] | None = None,
@@ -248,7 +248,7 @@ class Engine:
         self._prev: tuple[float, float, float, float, int] | None = (
             None  # S, delta, gamma, theta, ts
         )
-        self._option_quotes: dict[str, tuple[float, int]] = {}
+        self._option_quotes: dict[str, Tick] = {}
         self._quotes_dirty = False
         self._refit_pending = False
         self._next_refit = 0
@@ -337,7 +337,7 @@ class Engine:
         now = self.clock.now_ns()
         kind = tick.kind
         if kind is TickKind.OPTION:
-            self._option_quotes[tick.symbol] = (tick.iv, tick.venue_ts_ns)
+            self._option_quotes[tick.symbol] = tick
             self._quotes_dirty = True
             return None
         u = tick.underlying
@@ -579,6 +579,16 @@ class Engine:
         self._refit_pending = True
         fut = loop.run_in_executor(None, work)
         fut.add_done_callback(self._refit_done)
+        self._refit_future = fut
+
+    async def refit_now(self) -> None:
+        """Start a refit now (quotes or surface re-evaluation) and wait for it."""
+        self._quotes_dirty = self._quotes_dirty or bool(self._option_quotes)
+        self._start_refit()
+        fut = getattr(self, "_refit_future", None)
+        if fut is not None:
+            await asyncio.wait([fut])
+            await asyncio.sleep(0)  # let the done callback swap the surface in
 
     def _refit_done(self, fut: asyncio.Future[tuple[Any, CompiledBook]]) -> None:
         self._refit_pending = False
