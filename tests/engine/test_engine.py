@@ -196,3 +196,33 @@ def test_kill_switch_request_in_the_journal_freezes_the_engine_and_survives_rest
     asyncio.run(sc2.engine.start())
     assert sc2.engine.kill_switch.state is KillState.FROZEN
     journal.close()
+
+
+def test_margin_watch_derisks_a_leg_near_maintenance_and_flattens_at_it():
+    from deltahedge.core.enums import Settlement
+    from deltahedge.engine.margin import MarginWatch
+    from deltahedge.engine.risk_guard import LiquidationMonitor, MarginLevel, MarginModel
+
+    sc = build_demo(band_coin=2.0, settings=S)
+    e = sc.engine
+    asyncio.run(e.start())
+    asyncio.run(e.on_tick(_tick(sc, _breach_price(sc, 2.0))))
+    n0 = e.account.contracts()[("binance_usdm", "BTCUSDT")]
+    assert abs(n0) > 0.5
+    S0 = e.market.index("BTC")
+    # maintenance 1 % of |n| S; collateral such that the ratio is ~0.8 (de-risk at 0.7)
+    mm = 0.01 * abs(n0) * S0
+    model = MarginModel(Settlement.LINEAR, 1.0, 0.02, 0.01)
+    e.margin = MarginWatch(LiquidationMonitor({"binance_usdm": model}), {"binance_usdm": mm / 0.8})
+    asyncio.run(e.on_tick(_tick(sc, S0)))
+    status = e.margin.last["binance_usdm"]
+    assert status.level is MarginLevel.DERISK
+    n1 = e.account.contracts()[("binance_usdm", "BTCUSDT")]
+    # reduced to the target ratio 0.4: |n| scaled by 0.4 / ratio (one lot of rounding)
+    assert abs(n1) == pytest.approx(abs(n0) * 0.4 / status.margin_ratio, abs=0.0011)
+    # collateral below maintenance: unwind everything (kill switch flattens, then freezes)
+    e.margin = MarginWatch(LiquidationMonitor({"binance_usdm": model}), {"binance_usdm": 1.0})
+    for _ in range(3):
+        asyncio.run(e.on_tick(_tick(sc, S0, dt_s=1.5)))
+    assert all(abs(q) < 1e-12 for q in e.account.contracts().values())
+    assert e.kill_switch.state is KillState.FROZEN

@@ -35,7 +35,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -45,9 +45,10 @@ from deltahedge.core.enums import OrderSide, OrderType
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
 from deltahedge.core.units import NS_PER_SECOND
 from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
+from deltahedge.engine.records import EngineCounters, HedgeLogEntry, PnL, TeeJournal
 from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdict
 from deltahedge.execution.journal import Journal as JournalPort
-from deltahedge.execution.journal import JournalState, MemoryJournal, OrderRecord
+from deltahedge.execution.journal import MemoryJournal
 from deltahedge.execution.orders import ExecutionReport, OrderManager
 from deltahedge.execution.router import BookSource, SmartRouter
 from deltahedge.execution.venue import InstrumentInfo, Venue
@@ -98,69 +99,6 @@ class EngineSettings:
     seed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class HedgeLogEntry:
-    """One executed hedge intent, for the dashboard and the terminal view."""
-
-    ts_ns: int
-    intent_id: str
-    reason: str
-    delta_coin: float  # asked, coin
-    filled_coin: float  # signed, coin
-    status: str
-    legs: tuple[tuple[str, str, float, float], ...]  # (venue, symbol, signed contracts, avg price)
-    fees_usd: float
-    book_delta_coin: float
-    mid: float
-
-
-@dataclass(slots=True)
-class PnL:
-    """Cumulative PnL attribution since start, USD."""
-
-    delta: float = 0.0
-    gamma: float = 0.0
-    theta: float = 0.0
-    vega: float = 0.0
-    fees: float = 0.0
-    residual: float = 0.0
-    total: float = 0.0
-
-
-class _TeeJournal:
-    """Forwards to the order manager's journal and tells the engine about each fill."""
-
-    def __init__(self, inner: JournalPort, on_fill: Callable[[Fill], None]) -> None:
-        self.inner = inner
-        self.on_fill = on_fill
-
-    def record_intent(self, intent: HedgeIntent) -> None:
-        self.inner.record_intent(intent)
-
-    def record_order(self, record: OrderRecord) -> None:
-        self.inner.record_order(record)
-
-    def record_fill(self, fill: Fill) -> None:
-        self.inner.record_fill(fill)
-        self.on_fill(fill)
-
-    def load(self) -> JournalState:
-        return self.inner.load()
-
-
-@dataclass(slots=True)
-class EngineCounters:
-    """What the engine has done so far (bounded: counters only)."""
-
-    ticks: int = 0
-    decisions: int = 0
-    intents: int = 0
-    hedges: int = 0
-    denied: int = 0
-    errors: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-
-
 class Engine:
     """Wires feed, book risk, policy, risk guard, router, order manager and journal.
 
@@ -190,6 +128,9 @@ class Engine:
     metrics : EngineMetrics, optional
     venue_sync : callable, optional
         ``venue_sync(market)`` before each route (paper venues move their books to the market).
+    router : SmartRouter, optional
+    margin : MarginWatch, optional
+        Liquidation-distance watch of the venues (``deltahedge.engine.margin``).
     """
 
     def __init__(
@@ -210,6 +151,7 @@ class Engine:
         metrics: Any = None,
         venue_sync: Callable[[MarketState], None] | None = None,
         router: SmartRouter | None = None,
+        margin: Any = None,
     ) -> None:
         self.cbook = options
         self.policy = policy
@@ -227,6 +169,7 @@ class Engine:
         self.metrics = metrics
         self.venue_sync = venue_sync
         self.router = router or SmartRouter()
+        self.margin = margin
         self.rng = np.random.default_rng(settings.seed)
         self.account = HedgeAccount(self.hedges)
         self.hedge_state = HedgeState()
@@ -292,7 +235,7 @@ class Engine:
             port: JournalPort = OrderJournal(self.journal)
         else:
             port = MemoryJournal()
-        tee = _TeeJournal(port, self._on_fill)
+        tee = TeeJournal(port, self._on_fill)
         self.om = OrderManager.recover(self.venues, tee, clock=self.clock)
         for mo in self.om.orders.values():
             for fill in mo.fills.values():
@@ -368,6 +311,8 @@ class Engine:
         c = self.counters
         risk = self._risk()
         self._attribute(risk, now)
+        if self.margin is not None:
+            await self.margin.step(self, now)
         if self.kill_switch.state is KillState.FLATTENING:
             await self._flatten(now)
             return None

@@ -245,10 +245,18 @@ def build_from_config(
         surface_refit_s=cfg.engine.surface_refit_s, greeks_snapshot_s=cfg.engine.greeks_snapshot_s,
         seed=cfg.market.seed,
     )  # fmt: skip
+    from deltahedge.engine.margin import MarginWatch
+    from deltahedge.engine.risk_guard import LiquidationMonitor
+
+    watched = [v for v in cfg.venues if v.kind == "paper" and v.collateral > 0]
+    margin = MarginWatch(
+        LiquidationMonitor({v.name: v.margin_model() for v in watched}, cfg.risk.thresholds()),
+        {v.name: v.collateral for v in watched},
+    )
     engine = Engine(
         options=cbook, policy=policy, venues=venues, hedges=hedges, market=market, clock=clock,
         guard=guard, journal=journal, settings=settings, surface=surface, read_model=read_model,
-        venue_sync=book_follower(venues, hedges, cfg.market.seed),
+        venue_sync=book_follower(venues, hedges, cfg.market.seed), margin=margin,
     )  # fmt: skip
     return Scenario(engine, surface, clock, positions)
 
