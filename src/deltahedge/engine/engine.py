@@ -235,6 +235,7 @@ class Engine:
             port: JournalPort = OrderJournal(self.journal)
         else:
             port = MemoryJournal()
+        self._risk()  # compile / load the numba kernels now, not on the first live tick
         tee = TeeJournal(port, self._on_fill)
         self.om = OrderManager.recover(self.venues, tee, clock=self.clock)
         for mo in self.om.orders.values():
