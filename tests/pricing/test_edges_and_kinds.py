@@ -177,13 +177,18 @@ def test_norm_cdf_matches_known_values() -> None:
 
 
 def test_stale_numba_cache_is_cleared_when_sources_change(tmp_path: Path) -> None:
-    (tmp_path / "a.py").write_text("x = 1\n")
-    cache = tmp_path / "__pycache__"
-    cache.mkdir()
-    (cache / "a.f-1.py311.nbi").write_text("old")
-    assert clear_stale_cache(tmp_path) is True
-    assert not (cache / "a.f-1.py311.nbi").exists()
-    (cache / "a.f-1.py311.nbi").write_text("new")
-    assert clear_stale_cache(tmp_path) is False  # sources unchanged: cache kept
-    (tmp_path / "a.py").write_text("x = 2\n")
-    assert clear_stale_cache(tmp_path) is True
+    pkg = tmp_path / "pricing"
+    other = tmp_path / "portfolio" / "__pycache__"
+    (pkg / "__pycache__").mkdir(parents=True)
+    other.mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "__pycache__" / "a.f-1.py311.nbi").write_text("old")
+    (other / "book.k-9.py311.nbc").write_text("old, inlines pricing kernels")
+    assert clear_stale_cache(pkg, scope=tmp_path) is True
+    assert not (pkg / "__pycache__" / "a.f-1.py311.nbi").exists()
+    assert not (other / "book.k-9.py311.nbc").exists()  # dependants recompile too
+    (other / "book.k-9.py311.nbc").write_text("new")
+    assert clear_stale_cache(pkg, scope=tmp_path) is False  # sources unchanged: kept
+    assert (other / "book.k-9.py311.nbc").exists()
+    (pkg / "a.py").write_text("x = 2\n")
+    assert clear_stale_cache(pkg, scope=tmp_path) is True

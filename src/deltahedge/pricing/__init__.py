@@ -11,7 +11,7 @@ from pathlib import Path as _Path
 
 from deltahedge.pricing._jitcache import clear_stale_cache as _clear_stale_cache
 
-_clear_stale_cache(_Path(__file__).parent)
+_clear_stale_cache(_Path(__file__).parent, scope=_Path(__file__).parent.parent)
 
 from deltahedge.pricing.black76 import (  # noqa: E402
     Greeks,

@@ -30,13 +30,13 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
     """``out[j, i]`` = j-th Greek of option i: price, delta, gamma, vega, theta, then (when
     ``out`` has 9 rows) rho, vanna, volga, charm. Five rows give the book-risk subset.
 
-    The hot path of book risk, in blocks of 256 options: a scalar pass with the only
-    library calls (one log, one exp, a second exp with a rate) computes d1, d2 and the
-    densities (``n(d2) = n(d1) F/K``) into one block array; a straight-line pass (no
-    branches, one input and one output block, so it compiles to SIMD code) evaluates
-    Cody's rationals for both distribution values, the near-the-money erf form and the
-    five Greeks; edge cases (T = 0, sigma = 0, invalid inputs) are then redone by
-    ``b76_greeks``. Same formulas as ``b76_greeks``.
+    The hot path of book risk, in blocks of 256 options, as alternating passes so that
+    everything but the C library's log and exp compiles to SIMD code: (1) gather the
+    inputs and take ln(F/K); (2) SIMD: sqrt(T), d1, d2, validity; (3) exp for n(d1) (and
+    the discount factor), ``n(d2) = n(d1) F/K``; (4) SIMD: Cody's rationals for both
+    distribution values, the near-the-money erf form and the Greeks; (5) copy out, and
+    redo edge cases (T = 0, sigma = 0, invalid inputs) with ``b76_greeks``. Same
+    formulas as ``b76_greeks``.
     """
     n = out.shape[1]
     rows = out.shape[0]
@@ -44,50 +44,47 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
     res = np.empty((9, _BLOCK))
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
-        for j in range(m):
+        for j in range(m):  # (1) gather, one log
             i = b0 + j
-            p = phi[i * sp]
             f = F[i * sF]
             k = K[i * sK]
-            t = T[i * sT]
-            s = sig[i * ss]
-            rr = r[i * sr]
-            sqrt_t = math.sqrt(t)
-            sst = s * sqrt_t
-            ok = f > 0.0 and k > 0.0 and sst > 0.0 and (p == 1 or p == -1)
-            ok = ok and math.isfinite(f + k + t + s + rr)
-            if not ok:  # placeholder numbers; redone by b76_greeks below
-                p = 1
-                f = 1.0
-                k = 1.0
-                s = 1.0
-                t = 1.0
-                rr = 0.0
-                sst = 1.0
-                sqrt_t = 1.0
-            fk = f / k
-            inv = 1.0 / sst
-            d1 = math.log(fk) * inv + 0.5 * sst
-            d2 = d1 - sst
-            pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
-            pdf2 = pdf * fk
-            if not (pdf > 1e-280 and pdf2 < 1e300):
-                pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
-            blk[0, j] = p
+            blk[0, j] = phi[i * sp]
             blk[1, j] = f
             blk[2, j] = k
-            blk[3, j] = s
-            blk[4, j] = rr
+            blk[3, j] = sig[i * ss]
+            blk[4, j] = r[i * sr]
+            blk[13, j] = T[i * sT]
+            blk[5, j] = math.log(f / k)
+        for j in range(m):  # (2) SIMD
+            p = blk[0, j]
+            f = blk[1, j]
+            k = blk[2, j]
+            s = blk[3, j]
+            t = blk[13, j]
+            sqrt_t = math.sqrt(t)
+            sst = s * sqrt_t
+            inv = 1.0 / sst
+            d1 = blk[5, j] * inv + 0.5 * sst
+            ok = (f > 0.0) & (k > 0.0) & (sst > 0.0) & ((p == 1.0) | (p == -1.0))
+            ok = ok & (abs(f + k + t + s + blk[4, j]) < math.inf)
             blk[5, j] = d1
-            blk[6, j] = d2
-            blk[7, j] = pdf
-            blk[8, j] = pdf2
+            blk[6, j] = d1 - sst
+            blk[7, j] = -0.5 * d1 * d1
+            blk[8, j] = f / k
             blk[9, j] = sqrt_t
             blk[10, j] = inv
-            blk[11, j] = math.exp(-rr * t) if rr != 0.0 else 1.0
             blk[12, j] = 1.0 if ok else 0.0
-            blk[13, j] = t
-        for j in range(m):
+        for j in range(m):  # (3) exp
+            pdf = INV_SQRT_2PI * math.exp(blk[7, j])
+            pdf2 = pdf * blk[8, j]
+            if not (pdf > 1e-280 and pdf2 < 1e300):
+                d2 = blk[6, j]
+                pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+            blk[7, j] = pdf
+            blk[8, j] = pdf2
+            rr = blk[4, j]
+            blk[11, j] = math.exp(-rr * blk[13, j]) if rr != 0.0 else 1.0
+        for j in range(m):  # (4) SIMD
             p = blk[0, j]
             f = blk[1, j]
             k = blk[2, j]
@@ -124,12 +121,12 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
             res[6, j] = -dfpdf * d2 / s
             res[7, j] = vega * d1 * d2 / s
             res[8, j] = rr * delta + 0.5 * dfpdf * d2 / t
+        for q in range(rows):  # (5) copy out, then redo the edge cases
+            for j in range(m):
+                out[q, b0 + j] = res[q, j]
         for j in range(m):
-            i = b0 + j
-            if blk[12, j] != 0.0:
-                for q in range(rows):
-                    out[q, i] = res[q, j]
-            else:
+            if blk[12, j] == 0.0:
+                i = b0 + j
                 g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
                 for q in range(rows):
                     out[q, i] = g[q]

@@ -107,11 +107,11 @@ def _lower_guess(x: float, ln_beta: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def _lower_hermite(x: float, beta: float, s_l: float, b_l: float, v_l: float) -> float:
+def _lower_hermite(x: float, ln_beta: float, s_l: float, b_l: float, v_l: float) -> float:
     # In w = sqrt(-1/ln b), s(w) is nearly linear on the lower branch: s ~ |x| w / sqrt(2)
     # as s -> 0 (ln b ~ -x^2 / (2 s^2)). Cubic Hermite on [0, w_l] with that slope at 0
     # and ds/dw = 2 b / (w^3 b') at s_l.
-    w = math.sqrt(-1.0 / math.log(beta))
+    w = math.sqrt(-1.0 / ln_beta)
     w_l = math.sqrt(-1.0 / math.log(b_l))
     m0 = -x * INV_SQRT2
     m1 = 2.0 * b_l / (w_l * w_l * w_l * v_l)
@@ -178,12 +178,17 @@ def normalised_implied_s(beta: float, x: float) -> float:
     Returns
     -------
     float
-        ``s`` with ``b(x, s) == beta`` to machine precision; NaN when no iteration budget
+        ``s`` with ``b(x, s) == beta`` to machine precision; +inf when ``beta`` is at or
+        above ``exp(x/2)`` (no solution); NaN for NaN input or when no iteration budget
         suffices (not seen in tests).
     """
     ex2 = math.exp(0.5 * x)
     emx2 = 1.0 / ex2
     b_max = ex2
+    if not (beta < b_max):
+        return math.inf if beta >= b_max else math.nan
+    ln_beta = math.log(beta)
+    gap_target = b_max - beta
     s_c = math.sqrt(-2.0 * x)
     lo = 0.0
     hi = math.inf
@@ -206,9 +211,9 @@ def normalised_implied_s(beta: float, x: float) -> float:
         if beta < b_l:
             mode = 0
             hi = s_l
-            s = _lower_hermite(x, beta, s_l, b_l, v_l)
+            s = _lower_hermite(x, ln_beta, s_l, b_l, v_l)
             if not (s > 0.0 and s < s_l):
-                s = _lower_guess(x, math.log(beta))
+                s = _lower_guess(x, ln_beta)
         else:
             lo = max(s_l, 0.0)
             s = _inverse_hermite(beta, b_l, b_c, lo, s_c, v_l, v_c)
@@ -219,7 +224,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
         if b_max - beta < gap_u:
             mode = 2
             lo = s_u
-            s = _upper_guess(x, math.log(b_max - beta))
+            s = _upper_guess(x, math.log(gap_target))
             if not math.isfinite(s):
                 s = 2.0 * s_u
         else:
@@ -227,9 +232,7 @@ def normalised_implied_s(beta: float, x: float) -> float:
             s = _inverse_hermite(beta, b_c, b_u, s_c, s_u, v_c, v_u)
     if not (s > lo and s < hi):
         s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
-    ln_beta = math.log(beta)
     inv_ln_beta = 1.0 / ln_beta
-    gap_target = b_max - beta
     ln_gap_target = math.log(gap_target) if mode == 2 else 0.0
     for _it in range(_MAX_ITER):
         b, gap, bp = _b_otm(x, s, ex2, emx2)

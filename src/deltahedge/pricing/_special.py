@@ -139,14 +139,15 @@ def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
     """``(N(-|d|), erf(|d|/sqrt 2))`` given ``pdf = n(d)``, without branches.
 
     The same Cody ranges as ``norm_tail_given_pdf``, all evaluated and then selected, so
-    a loop over options compiles to straight-line (SIMD-friendly) code. The erf value is
+    a loop over options compiles to straight-line (SIMD-friendly) code; each range is
+    written as one numerator over one denominator (the third range multiplied through by
+    ``z^5``, ``z = y^2``), so the selected ratio costs a single division. The erf value is
     exact only for |d| <= ERF_SMALL_D (where the near-the-money formula uses it).
     """
-    y = abs(d) * INV_SQRT2
+    y = min(abs(d) * INV_SQRT2, 40.0)  # erfc(40) underflows: beyond, only pdf = 0 matters
     z = y * y
     num1 = (((_CA[4] * z + _CA[0]) * z + _CA[1]) * z + _CA[2]) * z + _CA[3]
     den1 = (((z + _CB[0]) * z + _CB[1]) * z + _CB[2]) * z + _CB[3]
-    erf_y = y * num1 / den1
     num2 = (
         (
             (((((_CC[8] * y + _CC[0]) * y + _CC[1]) * y + _CC[2]) * y + _CC[3]) * y + _CC[4]) * y
@@ -159,13 +160,18 @@ def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
         ((((((y + _CD[0]) * y + _CD[1]) * y + _CD[2]) * y + _CD[3]) * y + _CD[4]) * y + _CD[5]) * y
         + _CD[6]
     ) * y + _CD[7]
-    w = 1.0 / z
-    num3 = ((((_CP[5] * w + _CP[0]) * w + _CP[1]) * w + _CP[2]) * w + _CP[3]) * w
-    den3 = ((((w + _CQ[0]) * w + _CQ[1]) * w + _CQ[2]) * w + _CQ[3]) * w
-    erfcx_far = (_SQRT_PI_INV - w * (num3 + _CP[4]) / (den3 + _CQ[4])) / y
-    erfcx = num2 / den2 if y <= 4.0 else erfcx_far
-    tail = 0.5 - 0.5 * erf_y if y <= 0.46875 else 0.5 * _SQRT_2PI * pdf * erfcx
-    return tail, erf_y
+    # third range, w = 1/z: erfcx = (1/sqrt(pi) - w P(w)/Q(w)) / y with P, Q of degree 5;
+    # times z^5 / z^5: P' = z^5 P(1/z), Q' = z^5 Q(1/z), erfcx = (Q'/sqrt(pi) z - P')/(y z Q')
+    p3 = ((((_CP[4] * z + _CP[3]) * z + _CP[2]) * z + _CP[1]) * z + _CP[0]) * z + _CP[5]
+    q3 = ((((_CQ[4] * z + _CQ[3]) * z + _CQ[2]) * z + _CQ[1]) * z + _CQ[0]) * z + 1.0
+    num3 = _SQRT_PI_INV * q3 * z - p3
+    den3 = y * z * q3
+    small = y <= 0.46875
+    num = y * num1 if small else (num2 if y <= 4.0 else num3)
+    den = den1 if small else (den2 if y <= 4.0 else den3)
+    ratio = num / den
+    tail = 0.5 - 0.5 * ratio if small else 0.5 * _SQRT_2PI * pdf * ratio
+    return tail, ratio
 
 
 @njit(cache=True, error_model="numpy", fastmath=FM)

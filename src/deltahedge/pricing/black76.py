@@ -23,6 +23,10 @@ sigma sqrt T -> 0); gamma, vega, vanna, volga are 0 (their off-the-money limits,
 reported at F == K where gamma diverges), theta = r V, rho = -T V, charm = r delta; except
 that for T > 0, sigma = 0 and F == K vega and vanna take their finite limits
 ``DF F sqrt(T) n(0)`` and ``DF sqrt(T) n(0) / 2``.
+
+Accuracy: within a few ulps of each Greek's natural scale (tests: against the reference
+twin, QuantLib and finite differences). The compiled loop runs in SIMD blocks, so the same
+option may differ in the last bit depending on its position in the array.
 """
 
 from __future__ import annotations

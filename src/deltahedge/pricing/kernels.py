@@ -285,9 +285,9 @@ def b76_implied_vol_status(
         return 0.0, IV_AT_INTRINSIC
     x = -abs(math.log(F / K))
     beta = tv / math.sqrt(F) / math.sqrt(K)
-    if beta >= math.exp(0.5 * x):
-        return math.nan, IV_ABOVE_MAX
     s = normalised_implied_s(beta, x)
+    if s == math.inf:  # beta >= exp(x/2), the normalised upper bound
+        return math.nan, IV_ABOVE_MAX
     if not math.isfinite(s):
         return math.nan, IV_NOT_CONVERGED
     return s / math.sqrt(T), IV_OK
