@@ -143,3 +143,55 @@ def test_order_book_message_gives_top_of_book_or_none():
     assert (t.bid, t.ask, t.bid_size, t.ask_size, t.price) == (100.0, 100.5, 2.0, 3.0, 100.25)
     assert t.venue_ts_ns == 1_000_000_000
     assert order_book_to_tick({"bids": [], "asks": [[1.0, 1.0]]}, "v", "X", "BTC", 5) is None
+
+
+def test_ccxt_pro_feed_merges_streams_of_a_fake_exchange_and_closes(shared_data):
+    """The live feed's loop, offline: a stand-in exchange replays recorded Deribit tickers."""
+    ccxt = pytest.importorskip("ccxt")
+    from deltahedge.marketdata.feeds import CcxtProFeed
+
+    parsed = []
+    with (shared_data / "deribit_ws_2021" / "DERIBIT.ws.1.0").open() as fh:
+        for line in fh:
+            if '"channel":"ticker.BTC-' in line:
+                parsed.append(
+                    ccxt.deribit().parse_ticker(
+                        json.loads(line.split(": ", 1)[1])["params"]["data"]
+                    )
+                )
+            if len(parsed) == 5:
+                break
+
+    class FakeExchange:
+        closed = False
+
+        def __init__(self) -> None:
+            self.i = 0
+
+        async def watch_ticker(self, symbol):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+            self.i += 1
+            return parsed[(self.i - 1) % len(parsed)]
+
+        async def watch_order_book(self, symbol):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+            return {"bids": [[60_000.0, 1.0]], "asks": [[60_010.0, 2.0]], "timestamp": 1}
+
+        async def close(self) -> None:
+            FakeExchange.closed = True
+
+    async def go():  # type: ignore[no-untyped-def]
+        feed = CcxtProFeed(FakeExchange(), "deribit", "BTC", options=["X"], books=["BTC-PERPETUAL"])
+        out = []
+        async for t in feed:
+            out.append(t)
+            if len(out) >= 12:
+                break
+        await feed.close()
+        return out
+
+    ticks = asyncio.run(go())
+    kinds = {t.kind for t in ticks}
+    assert kinds == {TickKind.INDEX, TickKind.OPTION, TickKind.QUOTE}
+    quotes = [t for t in ticks if t.kind is TickKind.QUOTE]
+    assert quotes[0].price == 60_005.0 and FakeExchange.closed
