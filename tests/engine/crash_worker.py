@@ -5,7 +5,8 @@ with the venue in ``FOLDER/venue.sqlite``) and then hedges the demo book on a se
 simulated market for ``N_TICKS`` ticks; the market continues from the venue's last traded
 price and time, so each restart carries on where the killed run left off. It prints ``READY`` once recovered and
 ``DONE`` at the end of the path. With ``KILL_AFTER_SUBMIT=p`` it also kills itself
-(SIGKILL) right after a venue has committed an order, with probability ``p`` per order
+(SIGKILL) right after a venue has committed an order and before it answers, with
+probability ``p`` per order
 (seeded): the worst moment, the order at the exchange and its answer lost. Not a test
 module (no ``test_`` prefix).
 """
@@ -55,21 +56,18 @@ async def main(folder: Path, seed: int, n_ticks: int) -> None:
     p_kill = float(os.environ.get("KILL_AFTER_SUBMIT", "0"))
     if p_kill > 0:
         rng = random.Random(seed)
+
+        def maybe_die(coid: str) -> None:
+            if rng.random() < p_kill:
+                os.kill(os.getpid(), signal.SIGKILL)
+
         for v in venues.values():
-            inner = v.submit
-
-            async def submit(req, inner=inner):  # type: ignore[no-untyped-def]
-                upd = await inner(req)
-                if rng.random() < p_kill:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return upd
-
-            v.submit = submit  # type: ignore[method-assign]
+            v.after_commit = maybe_die
     _, book = demo_options(surface, market)
     journal = Journal(folder / "journal.sqlite", clock=clock, synchronous="NORMAL")
     limits = RiskLimits(max_jump_fraction=0.5, max_notional_per_minute_usd=1e12)
     engine = Engine(
-        options=book, policy=FixedThreshold(threshold=0.5), venues=venues, hedges=hedges,
+        options=book, policy=FixedThreshold(threshold=0.1), venues=venues, hedges=hedges,
         market=market, clock=clock, guard=RiskGuard(limits, clock), journal=journal,
         settings=EngineSettings(surface_refit_s=0, greeks_snapshot_s=0, seed=seed),
         venue_sync=book_follower(venues, hedges),

@@ -110,7 +110,7 @@ def test_kill9_twenty_times_then_journal_and_venue_agree_and_nothing_sent_twice(
         for e in journal.events(kinds=["reconcile"])
         if e["payload"]["updated"] or e["payload"]["imported_fills"]
     ]
-    assert recovered
+    assert len(recovered) >= 2, recovered
     journal.close()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,9 @@ class DurablePaperVenue:
         Half the bid-ask spread, fraction of the mid.
     depth_coin : float
         Size of the one book level on each side, coin.
+    after_commit : callable, optional
+        ``after_commit(client_order_id)`` runs once an order is committed and before its
+        answer and events are sent: crash tests kill the process there (answer lost).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class DurablePaperVenue:
         clock: object,
         half_spread: float = 0.0001,
         depth_coin: float = 1_000.0,
+        after_commit: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.capabilities = VenueCapabilities(post_only=False, reduce_only=False)
@@ -81,6 +85,7 @@ class DurablePaperVenue:
         self.clock = clock
         self.half_spread = half_spread
         self.depth_coin = depth_coin
+        self.after_commit = after_commit
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
