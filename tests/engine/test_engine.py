@@ -226,3 +226,24 @@ def test_margin_watch_derisks_a_leg_near_maintenance_and_flattens_at_it():
         asyncio.run(e.on_tick(_tick(sc, S0, dt_s=1.5)))
     assert all(abs(q) < 1e-12 for q in e.account.contracts().values())
     assert e.kill_switch.state is KillState.FROZEN
+
+
+def test_sigusr1_freezes_a_running_engine_and_duration_stops_it():
+    import os
+    import signal
+
+    from deltahedge.engine.runner import run_engine
+    from deltahedge.marketdata.feeds import SimulatedFeed
+
+    sc = build_demo(settings=S)
+    e = sc.engine
+    feed = SimulatedFeed(sc.surface.spot, sc.clock, ticks_per_second=10.0, speed=50.0, seed=2)
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, os.kill, os.getpid(), signal.SIGUSR1)
+        await run_engine(e, feed, duration_s=1.0, view=False)
+
+    asyncio.run(go())
+    assert e.kill_switch.state is KillState.FROZEN
+    assert e.counters.ticks > 50  # it ran until the duration ended, then stopped cleanly
