@@ -42,6 +42,7 @@ import numpy as np
 
 from deltahedge.core.clock import Clock
 from deltahedge.core.enums import OrderSide, OrderType
+from deltahedge.core.errors import ExecutionError
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
 from deltahedge.core.units import NS_PER_SECOND
 from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
@@ -372,7 +373,8 @@ class Engine:
         return out
 
     async def _execute(self, intent: HedgeIntent, risk: BookRisk) -> ExecutionReport | None:
-        assert self.om is not None, "call start() first"
+        if self.om is None:
+            raise ExecutionError("the engine has no order manager: await engine.start() first")
         if self.venue_sync is not None:
             self.venue_sync(self.market)
         sources = await self._sources()
@@ -401,7 +403,8 @@ class Engine:
         return report
 
     async def _flatten(self, now: int) -> None:
-        assert self.om is not None
+        if self.om is None:
+            raise ExecutionError("the engine has no order manager: await engine.start() first")
         legs = [(k, q) for k, q in self.account.contracts().items() if abs(q) > 1e-12]
         if not legs:
             self.kill_switch.freeze("engine", "hedge legs flat")

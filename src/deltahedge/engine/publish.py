@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from deltahedge.core.errors import InvalidInput
 from deltahedge.core.units import ns_to_datetime
 from deltahedge.dashboard.models import (
     DashboardUpdate,
@@ -72,7 +73,8 @@ def hedge_records(entries: Sequence[HedgeLogEntry], underlying: str) -> tuple[He
 def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdate:
     """The dashboard update of the engine's current state and the hedges since the last one."""
     r = engine.last_risk
-    assert r is not None
+    if r is None:
+        raise InvalidInput("nothing to publish yet: the engine has not priced the book")
     u = engine._ui
     S = float(r.index[u])
     band = band_of(engine.policy)
