@@ -187,7 +187,7 @@ def run_engine_demo(
     folder = Path(tempfile.mkdtemp(prefix="deltahedge-demo-"))
     journal = Journal(folder / "journal.sqlite", synchronous="NORMAL")
     read_model = ReadModel()
-    sc = build_demo(journal=journal, read_model=read_model, seed=seed)
+    sc = build_demo(journal=journal, read_model=read_model, seed=seed, band_coin=1.0)
     engine = sc.engine
     server = None
     try:

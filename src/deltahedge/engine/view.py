@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from deltahedge.engine.engine import Engine
 
 
-def delta_bar(delta: float, band: float | None, width: int = 41) -> Text:
+def delta_bar(delta: float, band: float | None, width: int = 21) -> Text:
     """``[-----|--*--|-----]``: the delta's position against the band (scale: 2x the band)."""
     if band is None or band <= 0:
         return Text(f"{delta:+.3f}")
@@ -50,7 +50,10 @@ def render(engine: Engine, speed: float | None = None, note: str = "") -> Group:
     greeks = Table(title="book risk", title_justify="left", show_header=True)
     for col in ("BTC index", "net delta BTC", "band", "delta vs band", "cash gamma $/1%",
                 "vega $/vol pt", "theta $/day", "hedge legs BTC"):  # fmt: skip
-        greeks.add_column(col, justify="right")
+        if col == "delta vs band":
+            greeks.add_column(col, justify="center", no_wrap=True, min_width=23)
+        else:
+            greeks.add_column(col, justify="right")
     if r is not None:
         u = engine._ui
         S = float(r.index[u])
