@@ -89,3 +89,23 @@ def test_invalid_config_exits_2_naming_the_key(tmp_path):
     bad.write_text("[risk]\nmax_staleness_s = -1\n")
     res = CliRunner().invoke(app, ["run", "--config", str(bad)])
     assert res.exit_code == 2 and "risk.max_staleness_s" in res.output
+
+
+def test_replay_run_on_bitstamp_minutes_starts_the_clock_at_the_data(shared_data, tmp_path):
+    from deltahedge.commands.run import replay_start_ns
+
+    path = shared_data / "bitstamp_1min_2025" / "btcusd_1min_20250107_20250203.csv"
+    # first row: 1736208060 (2025-01-07 00:01 UTC) + 60 s: the close is known at 00:02
+    assert replay_start_ns(path) == 1_736_208_120 * 10**9
+    cfg = tmp_path / "replay.toml"
+    cfg.write_text(
+        FAST.format(journal=tmp_path / "journal.sqlite")
+        .replace('feed = "simulated"', f'feed = "replay"\nreplay_path = "{path}"')
+        .replace("speed = 2000.0", "speed = 100000.0")
+        + "[risk]\nmax_staleness_s = 120.0\n"
+    )
+    res = CliRunner().invoke(app, ["run", "--config", str(cfg), "--duration", "2", "--no-view"])
+    assert res.exit_code == 0, res.output
+    with Journal(tmp_path / "journal.sqlite") as j:
+        fills = j.fills()
+        assert fills and min(f.ts_ns for f in fills) >= 1_736_208_120 * 10**9

@@ -32,6 +32,23 @@ def _pid_file(cfg: Any, folder: Path) -> Path:
     return folder / f"deltahedge-{cfg.engine.name}.pid"
 
 
+def replay_start_ns(path: Path) -> int:
+    """Time of the first event of a replay file or folder, UTC ns (the simulated clock starts there)."""
+    import csv
+    import gzip
+    from datetime import datetime
+
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt") as fh:
+            return int(fh.readline().split(" ", 1)[0])
+    if path.is_dir():
+        first = sorted(path.glob("deribit_options_snapshot_*.csv"))[0]
+        stamp = first.stem.rsplit("_", 1)[1]
+        return int(datetime.strptime(stamp, "%Y%m%dT%H%M%S%z").timestamp()) * 10**9
+    with path.open(newline="") as fh:
+        return (int(next(csv.DictReader(fh))["timestamp"]) + 60) * 10**9
+
+
 def build_feed(cfg: Any, scenario: Any) -> Any:
     """The feed of ``[market]`` (simulated, replay or live)."""
     from deltahedge.core.errors import ConfigError
@@ -85,9 +102,12 @@ def run_config(config: Path, duration: float | None, view: bool, console: Any) -
     configure_logging(obs.log_level, json_lines=obs.log_json)
     target, folder = _journal_path(cfg)
     journal = Journal(target, synchronous=cfg.journal.synchronous)
-    clock: Any = (
-        LiveClock() if cfg.engine.clock == "live" else SimClock(int(load_demo_surface().ts_ns))
-    )
+    if cfg.engine.clock == "live":
+        clock: Any = LiveClock()
+    elif cfg.market.feed == "replay" and cfg.market.replay_path is not None:
+        clock = SimClock(replay_start_ns(Path(cfg.market.replay_path)))  # the book moves there
+    else:
+        clock = SimClock(int(load_demo_surface().ts_ns))
     read_model = ReadModel() if cfg.dashboard.enabled else None
     sc = build_from_config(cfg, clock, journal, read_model, folder / f"{cfg.engine.name}-venues")
     engine = sc.engine
