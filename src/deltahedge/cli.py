@@ -24,8 +24,9 @@ app = typer.Typer(
 #: Command modules, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "deltahedge.commands.demo",
-    "deltahedge.commands.surface",
+    "deltahedge.commands.run",
     "deltahedge.commands.chain",
+    "deltahedge.commands.surface",
     "deltahedge.commands.bench",
     "deltahedge.commands.journal",
     "deltahedge.commands.dashboard",

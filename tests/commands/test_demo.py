@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from importlib.resources import as_file
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from deltahedge.cli import app
@@ -25,7 +27,7 @@ def test_embedded_chain_is_small_and_loads():
 
 def test_demo_prints_the_greeks_and_a_consistent_book_total(monkeypatch, tmp_path):
     monkeypatch.setenv("DELTAHEDGE_SHARED", str(tmp_path / "absent"))
-    res = CliRunner().invoke(app, ["demo"])
+    res = CliRunner().invoke(app, ["demo", "--chain"])
     assert res.exit_code == 0, res.output
     assert "BTC-27MAR26-90000-C" in res.output and "total" in res.output
     # the book's premium-adjusted delta = N(d1) delta - value in BTC (per option
@@ -43,3 +45,33 @@ def test_demo_prints_the_greeks_and_a_consistent_book_total(monkeypatch, tmp_pat
     )
     assert abs(pa - (delta - value)) < 1e-12
     assert f"{delta:+.3f}" in res.output and f"{pa:+.3f}" in res.output
+
+
+def test_engine_demo_hedges_within_seconds_serves_the_dashboard_and_stops(monkeypatch, tmp_path):
+    """``deltahedge demo --duration 4``: accelerated x60, the first hedge comes in ~1 s."""
+    import httpx
+
+    from deltahedge.commands import demo as demo_mod
+
+    seen = {}
+    real_serve = None
+
+    def spy_serve(*a, **k):  # type: ignore[no-untyped-def]
+        handle = real_serve(*a, **k)
+        seen["url"] = handle.url
+        return handle
+
+    import deltahedge.dashboard as dash
+
+    real_serve = dash.serve
+    monkeypatch.setattr(dash, "serve", spy_serve)
+    monkeypatch.setenv("DELTAHEDGE_SHARED", str(tmp_path / "absent"))
+    res = CliRunner().invoke(app, ["demo", "--duration", "4", "--no-browser", "--port", "0"])
+    assert res.exit_code == 0, res.output
+    assert "dashboard http://127.0.0.1:" in res.output and "accelerated" in res.output
+    m = re.search(r"stopped: [\d,]+ ticks, (\d+) hedges", res.output)
+    assert m is not None and int(m.group(1)) >= 1
+    assert demo_mod.DEMO_BOOK  # the chain excerpt's book is still there for --chain
+    # the server was stopped with the demo
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(seen["url"] + "/api/greeks", timeout=1.0)

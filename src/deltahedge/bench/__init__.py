@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "execution": "deltahedge.bench.execution",
     "store": "deltahedge.bench.store",
     "backtest": "deltahedge.bench.backtest",
+    "engine": "deltahedge.bench.engine",
 }
 
 

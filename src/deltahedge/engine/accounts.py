@@ -1,0 +1,131 @@
+"""Hedge positions, their delta and PnL, and a bounded latency histogram.
+
+:class:`HedgeAccount` folds fills of the hedge instruments (perpetuals, futures, spot)
+into running sums from which their coin delta and USD PnL follow in O(instruments):
+
+- linear (size ``s`` coin a contract): ``V = sum n s (P - p_i)``, delta ``sum n s``;
+- inverse (``c`` USD a contract): ``V = sum n c (P/p_i - 1) = P * sum(n c / p_i) - sum n c``
+  (DESIGN.md), delta ``dV/dP = sum n c / p_i`` coin.
+
+Fees are converted to USD at the fill price (coin fees) or taken at par (USDT).
+
+:class:`LatencyHistogram` keeps counts in fixed log-spaced buckets (memory does not grow
+with the number of ticks) and answers quantiles to a bucket's resolution (~5 %).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from deltahedge.core.enums import Settlement
+from deltahedge.core.events import Fill
+from deltahedge.execution.venue import InstrumentInfo
+from deltahedge.portfolio.positions import USD_LIKE
+
+
+@dataclass(slots=True)
+class _Leg:
+    spec: InstrumentInfo
+    contracts: float = 0.0
+    coin: float = 0.0  # linear: sum n s; inverse: sum n c / p
+    usd: float = 0.0  # linear: sum n s p; inverse: sum n c
+    fees_usd: float = 0.0
+    n_fills: int = 0
+
+
+class HedgeAccount:
+    """Positions of the hedge instruments, from fills.
+
+    Parameters
+    ----------
+    specs : sequence of InstrumentInfo
+        The hedge instruments, keyed by ``(venue, symbol)``.
+    """
+
+    def __init__(self, specs: list[InstrumentInfo]) -> None:
+        self.legs = {(s.venue, s.symbol): _Leg(s) for s in specs}
+        self.fill_ids: set[str] = set()
+
+    def apply(self, fill: Fill) -> bool:
+        """Count a fill once (by ``fill_id``); False when already counted or not a hedge leg."""
+        leg = self.legs.get((fill.venue, fill.instrument))
+        if leg is None or fill.fill_id in self.fill_ids:
+            return False
+        self.fill_ids.add(fill.fill_id)
+        n = fill.signed_quantity
+        cs = leg.spec.contract_size
+        leg.contracts += n
+        if leg.spec.settlement is Settlement.LINEAR:
+            leg.coin += n * cs
+            leg.usd += n * cs * fill.price
+        else:
+            leg.coin += n * cs / fill.price
+            leg.usd += n * cs
+        fee = fill.fee if fill.fee_currency.upper() in USD_LIKE else fill.fee * fill.price
+        leg.fees_usd += fee
+        leg.n_fills += 1
+        return True
+
+    def delta_coin(self) -> float:
+        """Coin delta of all hedge legs (``dV/dP`` in coin)."""
+        return sum(leg.coin for leg in self.legs.values())
+
+    def value_usd(self, price: float) -> float:
+        """Mark-to-market PnL of the hedge legs at ``price`` (USD per coin), before fees."""
+        out = 0.0
+        for leg in self.legs.values():
+            if leg.spec.settlement is Settlement.LINEAR:
+                out += leg.coin * price - leg.usd
+            else:
+                out += price * leg.coin - leg.usd
+        return out
+
+    def fees_usd(self) -> float:
+        """Fees paid, USD."""
+        return sum(leg.fees_usd for leg in self.legs.values())
+
+    def n_fills(self) -> int:
+        return sum(leg.n_fills for leg in self.legs.values())
+
+    def contracts(self) -> dict[tuple[str, str], float]:
+        """Signed contracts by ``(venue, symbol)``."""
+        return {k: leg.contracts for k, leg in self.legs.items()}
+
+
+_EDGES = np.concatenate([[0.0], np.geomspace(1e-7, 10.0, 400)])  # seconds
+
+
+class LatencyHistogram:
+    """Counts of latencies (seconds) in 400 log-spaced buckets from 0.1 us to 10 s."""
+
+    edges = _EDGES
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(len(_EDGES), dtype=np.int64)
+        self.n = 0
+        self.max = 0.0
+
+    def observe(self, seconds: float) -> None:
+        i = int(np.searchsorted(_EDGES, seconds, side="right")) - 1
+        self.counts[min(max(i, 0), len(_EDGES) - 1)] += 1
+        self.n += 1
+        if seconds > self.max:
+            self.max = seconds
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile (0..1), seconds: the upper edge of its bucket (NaN if empty)."""
+        if self.n == 0:
+            return math.nan
+        k = int(np.searchsorted(np.cumsum(self.counts), q * self.n, side="left"))
+        return float(_EDGES[min(k + 1, len(_EDGES) - 1)])
+
+    def reset(self) -> None:
+        self.counts[:] = 0
+        self.n = 0
+        self.max = 0.0
+
+
+__all__ = ["HedgeAccount", "LatencyHistogram"]

@@ -1,0 +1,645 @@
+"""The engine: one asyncio loop from market tick to hedge, with recovery and a kill switch.
+
+Per tick (``Engine.on_tick``)::
+
+    tick -> risk guard (bad prices rejected, counted, journaled) -> MarketState
+         -> CompiledBook.risk (options, one fused kernel) + hedge legs' delta -> BookRisk
+         -> policy.decide(risk, market, HedgeState) -> HedgeIntent | None
+         -> RiskGuard.check_intent (kill switch, staleness, size/notional/position/loss)
+         -> SmartRouter.route over the venues' books -> OrderManager.execute
+            (journal first, idempotent client order ids) -> fills -> HedgeAccount
+
+Off the hot path: the surface is re-evaluated on the book (new ``T``, forwards; or refitted
+from option quotes when a ``refit`` function is given) in an executor every
+``surface_refit_s``; the book's Greeks are journaled every ``greeks_snapshot_s``; the
+dashboard's read-model gets an update at most ``publish_hz`` times a second.
+
+The clock is injected (a ``SimClock`` moved by the feed in backtests and the demo, a
+``LiveClock`` live), so the same code runs in both. ``run`` catches exceptions only at the
+top of the loop: they are logged, counted and journaled, and the state stays consistent
+because each step assigns its results only once it has computed them all.
+
+Recovery (``start``): each venue is reconciled with the journal
+(:func:`deltahedge.store.reconcile`: orders in flight asked about, missing fills imported,
+orders the venue never saw marked expired); the order manager is rebuilt from the journal
+(:meth:`~deltahedge.execution.orders.OrderManager.recover`), reconciled and resumed. An
+order that may have reached a venue is never sent again: only an order the venue says it
+does not know is replaced, under a new client order id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from deltahedge.core.clock import Clock
+from deltahedge.core.enums import OrderSide, OrderType
+from deltahedge.core.errors import ExecutionError
+from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
+from deltahedge.core.units import NS_PER_SECOND
+from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
+from deltahedge.engine.records import EngineCounters, HedgeLogEntry, PnL, TeeJournal
+from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdict
+from deltahedge.execution.journal import Journal as JournalPort
+from deltahedge.execution.journal import MemoryJournal
+from deltahedge.execution.orders import ExecutionReport, OrderManager
+from deltahedge.execution.router import BookSource, SmartRouter
+from deltahedge.execution.venue import InstrumentInfo, Venue
+from deltahedge.hedging.policies import HedgeState
+from deltahedge.marketdata.feeds.base import Feed, Tick, TickKind
+from deltahedge.marketdata.state import MarketState, Quote
+from deltahedge.portfolio.book import BookRisk, CompiledBook
+
+log = logging.getLogger("deltahedge.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Cadences and choices of one engine.
+
+    Parameters
+    ----------
+    underlying : str
+        The coin hedged.
+    name : str
+        The engine's name (kill-switch requests in the journal may address it).
+    numeraire : {"usd", "coin"}
+    delta_model : str
+        One of ``deltahedge.portfolio.delta_models()``.
+    surface_refit_s : float
+        Clock seconds between surface re-evaluations (off the loop); 0 = never.
+    greeks_snapshot_s : float
+        Clock seconds between Greeks snapshots in the journal; 0 = never.
+    publish_hz : float
+        Most dashboard updates per wall-clock second.
+    limit_orders : bool
+        Send IOC limits at the worst routed price (True) or market orders.
+    max_log : int
+        Hedges kept in memory for the dashboard and the terminal view.
+    seed : int
+        Seeds the generator handed to the policy (jitter).
+    """
+
+    underlying: str = "BTC"
+    name: str = "deltahedge"
+    numeraire: str = "usd"
+    delta_model: str = "black76"
+    surface_refit_s: float = 30.0
+    greeks_snapshot_s: float = 5.0
+    publish_hz: float = 4.0
+    limit_orders: bool = True
+    max_log: int = 200
+    seed: int = 0
+
+
+class Engine:
+    """Wires feed, book risk, policy, risk guard, router, order manager and journal.
+
+    Parameters
+    ----------
+    options : CompiledBook
+        The options book (with vols, e.g. ``compile_book(...).with_surface(...)``).
+    policy : hedging policy
+        ``decide(risk, market, state, rng) -> HedgeIntent | None``.
+    venues : Mapping[str, Venue]
+    hedges : sequence of InstrumentInfo
+        The hedge instruments the router may use (their ``venue`` names a venue).
+    market : MarketState
+        The initial market (index, forward curve, marks).
+    clock : Clock
+    guard : RiskGuard, optional
+        Default: ``RiskLimits()`` on ``clock``.
+    journal : deltahedge.store.Journal, optional
+        Durable journal (recovery needs it); in memory otherwise.
+    settings : EngineSettings
+    surface : VolSurface, optional
+        Re-evaluated on the book every ``surface_refit_s``.
+    refit : callable, optional
+        ``refit(option_quotes, market) -> surface``, run in an executor when option ticks
+        have arrived since the last refit.
+    read_model : deltahedge.dashboard.ReadModel, optional
+    metrics : EngineMetrics, optional
+    venue_sync : callable, optional
+        ``venue_sync(market)`` before each route (paper venues move their books to the market).
+    router : SmartRouter, optional
+    margin : MarginWatch, optional
+        Liquidation-distance watch of the venues (``deltahedge.engine.margin``).
+    """
+
+    def __init__(
+        self,
+        *,
+        options: CompiledBook,
+        policy: Any,
+        venues: Mapping[str, Venue],
+        hedges: Sequence[InstrumentInfo],
+        market: MarketState,
+        clock: Clock,
+        guard: RiskGuard | None = None,
+        journal: Any = None,
+        settings: EngineSettings = EngineSettings(),
+        surface: Any = None,
+        refit: Callable[[Mapping[str, Tick], MarketState], Any] | None = None,
+        read_model: Any = None,
+        metrics: Any = None,
+        venue_sync: Callable[[MarketState], None] | None = None,
+        router: SmartRouter | None = None,
+        margin: Any = None,
+    ) -> None:
+        self.cbook = options
+        self.policy = policy
+        self.venues = dict(venues)
+        self.hedges = list(hedges)
+        self.market = market
+        self.clock = clock
+        self.guard = guard or RiskGuard(RiskLimits(), clock)
+        self.kill_switch = self.guard.kill_switch
+        self.journal = journal
+        self.settings = settings
+        self.surface = surface
+        self.refit = refit
+        self.read_model = read_model
+        self.metrics = metrics
+        self.venue_sync = venue_sync
+        self.router = router or SmartRouter()
+        self.margin = margin
+        self.rng = np.random.default_rng(settings.seed)
+        self.account = HedgeAccount(self.hedges)
+        self.hedge_state = HedgeState()
+        self.om: OrderManager | None = None
+        self.counters = EngineCounters()
+        self.latency = LatencyHistogram()  # tick -> decision, every decided tick
+        self.hedge_latency = LatencyHistogram()  # tick -> intent handed to the router
+        self.hedge_log: deque[HedgeLogEntry] = deque(maxlen=settings.max_log)
+        self.pnl = PnL()
+        self.message = ""
+        self.paused = False
+        self.last_risk: BookRisk | None = None
+        self._u = settings.underlying
+        self._ui = self.cbook.underlyings.index(self._u) if self._u in self.cbook.underlyings else 0
+        self._index_key = ""
+        self.last_index_ns = 0
+        self.last_hedge_latency_s = math.nan
+        self._value0: float | None = None
+        self._prev: tuple[float, float, float, float, int] | None = (
+            None  # S, delta, gamma, theta, ts
+        )
+        self._option_quotes: dict[str, Tick] = {}
+        self._quotes_dirty = False
+        self._refit_pending = False
+        self._next_refit = 0
+        self._next_greeks = 0
+        self._last_publish = 0.0
+        self._ks_seq = 0
+        self._next_ks_poll = 0.0
+        self._new_hedges: list[HedgeLogEntry] = []
+        self._last_log: dict[str, float] = {}
+        self._last_denial = ""
+        if journal is not None:
+            self.kill_switch.journal_to(journal)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, config: Any = None) -> list[str]:
+        """Recover from the journal (reconcile each venue, rebuild and resume the orders).
+
+        Returns the reconciliation summaries (one line per venue).
+        """
+        from deltahedge.store import OrderJournal, last_kill_switch_state, reconcile
+
+        lines: list[str] = []
+        if self.journal is not None:
+            restored = last_kill_switch_state(self.journal)
+            if restored is not None and restored != self.kill_switch.state.value:
+                self.kill_switch.set(restored, "journal", "restored on restart")
+                lines.append(f"kill switch restored: {restored}")
+            self.journal.record_run(config if config is not None else {"engine": self._u})
+            # requests journaled after the last applied change (e.g. while no engine ran) apply now
+            last = self.journal.events(kinds=["kill_switch"], last=1)
+            self._ks_seq = int(last[0]["seq"]) if last else 0
+            self._poll_kill_requests()
+            if self.kill_switch.state.value != (restored or "running"):
+                lines.append(
+                    f"kill switch set by a pending request: {self.kill_switch.state.value}"
+                )
+            for venue in self.venues.values():
+                report = await reconcile(self.journal, venue)
+                lines.append(report.summary())
+                log.info("%s", report.summary())
+            port: JournalPort = OrderJournal(self.journal)
+        else:
+            port = MemoryJournal()
+        self._risk()  # compile / load the numba kernels now, not on the first live tick
+        tee = TeeJournal(port, self._on_fill)
+        self.om = OrderManager.recover(self.venues, tee, clock=self.clock)
+        for mo in self.om.orders.values():
+            for fill in mo.fills.values():
+                self.account.apply(fill)
+        if self.om.intents:
+            last = max(i.ts_ns for i in self.om.intents.values())
+            self.hedge_state = HedgeState(last, len(self.om.intents))
+            await self.om.reconcile()
+            for rep in await self.om.resume():
+                lines.append(f"resumed {rep.intent_id}: {rep.status}")
+        return lines
+
+    async def run(self, feed: Feed, stop: asyncio.Event | None = None) -> EngineCounters:
+        """Consume ``feed`` until it ends or ``stop`` is set; return the counters."""
+        if self.om is None:
+            await self.start()
+        try:
+            async for tick in feed:
+                if stop is not None and stop.is_set():
+                    break
+                try:
+                    await self.on_tick(tick)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the top of the loop: log, count, keep going
+                    self._error(exc, tick)
+        finally:
+            await feed.close()
+            self.publish(force=True)
+        return self.counters
+
+    # ------------------------------------------------------------------ the tick
+    async def on_tick(self, tick: Tick) -> HedgeIntent | None:
+        """Process one tick; return the intent handed to the router, if any."""
+        t0 = time.perf_counter_ns()
+        c = self.counters
+        c.ticks += 1
+        check = self.guard.check_price(tick.key, tick.price, tick.venue_ts_ns)
+        if not check.accepted:
+            self._reject(tick, check.reason.value if check.reason else "invalid", check.message)
+            return None
+        now = self.clock.now_ns()
+        kind = tick.kind
+        if kind is TickKind.OPTION:
+            self._option_quotes[tick.symbol] = tick
+            self._quotes_dirty = True
+            return None
+        u = tick.underlying
+        if kind is TickKind.INDEX:
+            self._index_key = tick.key
+            self.last_index_ns = tick.venue_ts_ns
+            self.market = self.market.with_index(u, tick.price, now)
+        elif kind is TickKind.MARK:
+            st = self.market.underlyings[u]
+            marks = dict(st.marks)
+            marks[(tick.venue, tick.symbol)] = tick.price
+            self.market = MarketState(now, {**self.market.underlyings, u: replace(st, marks=marks)})
+        else:
+            st = self.market.underlyings[u]
+            quotes = dict(st.quotes)
+            quotes[(tick.venue, tick.symbol)] = Quote(
+                tick.bid, tick.ask, tick.bid_size, tick.ask_size, tick.venue_ts_ns, tick.recv_ts_ns
+            )
+            self.market = MarketState(
+                now, {**self.market.underlyings, u: replace(st, quotes=quotes)}
+            )
+        self._housekeeping(now)
+        if kind is not TickKind.INDEX or u != self._u:
+            return None
+        return await self._decide(t0, now)
+
+    async def _decide(self, t0: int, now: int) -> HedgeIntent | None:
+        c = self.counters
+        risk = self._risk()
+        self._attribute(risk, now)
+        if self.margin is not None:
+            await self.margin.step(self, now)
+        if self.kill_switch.state is KillState.FLATTENING:
+            await self._flatten(now)
+            return None
+        c.decisions += 1
+        intent = self.policy.decide(risk, self.market, self.hedge_state, self.rng)
+        if intent is None:
+            self.latency.observe((time.perf_counter_ns() - t0) * 1e-9)
+            return None
+        c.intents += 1
+        decision = self.guard.check_intent(
+            intent, self._index_key, self.account.delta_coin(), self.pnl.total
+        )
+        if not decision.allowed:
+            self.latency.observe((time.perf_counter_ns() - t0) * 1e-9)
+            self._deny("; ".join(decision.reasons))
+            return None
+        if decision.verdict is Verdict.CLIP:
+            intent = replace(
+                intent, delta_coin=decision.approved_coin, instrument=None, quantity=None
+            )
+        self._last_denial = ""
+        dt = (time.perf_counter_ns() - t0) * 1e-9
+        self.latency.observe(dt)
+        self.hedge_latency.observe(dt)
+        self.last_hedge_latency_s = dt
+        if self.metrics is not None:
+            self.metrics.observe_latency(dt)
+        await self._execute(intent, risk)
+        return intent
+
+    def _risk(self) -> BookRisk:
+        s = self.settings
+        r = self.cbook.risk(self.market, s.numeraire, s.delta_model)
+        hd = self.account.delta_coin()
+        if hd:
+            d = r.delta_coin.copy()
+            d[self._ui] += hd
+            r = replace(r, delta_coin=d)
+        self.last_risk = r
+        return r
+
+    # ------------------------------------------------------------------ execution
+    async def _sources(self) -> list[BookSource]:
+        now = self.clock.now_ns()
+        out = []
+        for spec in self.hedges:
+            venue = self.venues[spec.venue]
+            snap = await venue.order_book(spec.symbol, 50)
+            if len(snap.bids) == 0 or len(snap.asks) == 0:
+                continue
+            out.append(
+                BookSource(
+                    spec.venue, spec, snap.bids, snap.asks, snap.ts_ns or now, venue.is_healthy()
+                )
+            )
+        return out
+
+    async def _execute(self, intent: HedgeIntent, risk: BookRisk) -> ExecutionReport | None:
+        if self.om is None:
+            raise ExecutionError("the engine has no order manager: await engine.start() first")
+        if self.venue_sync is not None:
+            self.venue_sync(self.market)
+        sources = await self._sources()
+        now = self.clock.now_ns()
+        route = self.router.route(intent.delta_coin, sources, now, intent.max_slippage_bps)
+        if not route.allocations:
+            self._deny(f"no liquidity to route {intent.delta_coin:+.4f} coin: {route.skipped}")
+            return None
+        legs = route.to_orders(intent, self.settings.limit_orders)
+        before = self.account.delta_coin()
+        fees0 = self.account.fees_usd()
+        report = await self.om.execute(intent, legs)
+        if report.status == "skipped":
+            self._deny(report.reason)
+            return report
+        self.hedge_state = self.hedge_state.after_hedge(intent, self.rng)
+        self.counters.hedges += 1
+        self._log_hedge(intent, report, legs, risk, self.account.delta_coin() - before, fees0)
+        if self.metrics is not None:
+            for leg in legs:
+                self.metrics.hedge_sent(leg.venue, leg.side.value, intent.delta_coin)
+        if self.journal is not None:
+            for venue in {leg.venue for leg in legs}:
+                pos = {s: q for (v, s), q in self.account.contracts().items() if v == venue}
+                self.journal.record_positions(now, venue, pos)
+        return report
+
+    async def _flatten(self, now: int) -> None:
+        if self.om is None:
+            raise ExecutionError("the engine has no order manager: await engine.start() first")
+        legs = [(k, q) for k, q in self.account.contracts().items() if abs(q) > 1e-12]
+        if not legs:
+            self.kill_switch.freeze("engine", "hedge legs flat")
+            self.message = "flattened: hedge legs closed; frozen"
+            return
+        if self.om.in_flight(self._u) is not None:
+            return
+        n = self.hedge_state.n_hedges
+        intent = HedgeIntent(
+            f"flatten:{self._u}:{now}:{n}", now, self._u, -self.account.delta_coin(),
+            "kill switch: flatten the hedge legs", policy="flatten",
+        )  # fmt: skip
+        reqs = [
+            OrderRequest("", venue, sym, OrderSide.SELL if q > 0 else OrderSide.BUY, abs(q),
+                         OrderType.MARKET, reduce_only=True)
+            for (venue, sym), q in legs
+        ]  # fmt: skip
+        if self.venue_sync is not None:
+            self.venue_sync(self.market)
+        before, fees0 = self.account.delta_coin(), self.account.fees_usd()
+        report = await self.om.execute(intent, reqs)
+        self.hedge_state = self.hedge_state.after_hedge(intent, self.rng)
+        risk = self.last_risk if self.last_risk is not None else self._risk()
+        self._log_hedge(intent, report, reqs, risk, self.account.delta_coin() - before, fees0)
+
+    def _on_fill(self, fill: Fill) -> None:
+        self.account.apply(fill)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _attribute(self, risk: BookRisk, now: int) -> None:
+        u = self._ui
+        S = float(risk.index[u])
+        value = float(risk.value_usd[u])
+        if self._value0 is None:
+            self._value0 = value
+        p = self.pnl
+        if self._prev is not None:
+            S0, d0, g0, th0, t0 = self._prev
+            dS = S - S0
+            p.delta += d0 * dS
+            p.gamma += 0.5 * g0 * dS * dS
+            p.theta += th0 * (now - t0) / (86_400 * NS_PER_SECOND)
+        p.fees = -self.account.fees_usd()
+        p.total = value - self._value0 + self.account.value_usd(S) + p.fees
+        p.residual = p.total - (p.delta + p.gamma + p.theta + p.vega + p.fees)
+        self._prev = (S, float(risk.delta_coin[u]), float(risk.gamma_coin[u]),
+                      float(risk.theta_usd_per_day[u]), now)  # fmt: skip
+
+    def _log_hedge(
+        self,
+        intent: HedgeIntent,
+        report: ExecutionReport,
+        legs: Sequence[OrderRequest],
+        risk: BookRisk,
+        filled_coin: float,
+        fees0: float,
+    ) -> None:
+        rows = tuple(
+            (leg.venue, leg.instrument, leg.side.sign * report.filled.get(k, 0.0),
+             report.avg_price.get(k, 0.0))
+            for k, leg in enumerate(legs)
+        )  # fmt: skip
+        entry = HedgeLogEntry(
+            intent.ts_ns, intent.intent_id, intent.reason, intent.delta_coin, filled_coin,
+            report.status, rows, self.account.fees_usd() - fees0,
+            float(risk.delta_coin[self._ui]), float(risk.index[self._ui]),
+        )  # fmt: skip
+        self.hedge_log.append(entry)
+        if self.read_model is not None:
+            self._new_hedges.append(entry)
+            del self._new_hedges[: -self.settings.max_log]
+        self._log_once(
+            "hedge", f"hedge {intent.delta_coin:+.3f} coin ({report.status}): {intent.reason}", 0.0
+        )
+
+    def _housekeeping(self, now: int) -> None:
+        s = self.settings
+        if s.surface_refit_s > 0 and now >= self._next_refit and not self._refit_pending:
+            self._next_refit = now + int(s.surface_refit_s * NS_PER_SECOND)
+            self._start_refit()
+        if self.journal is not None and s.greeks_snapshot_s > 0 and now >= self._next_greeks:
+            self._next_greeks = now + int(s.greeks_snapshot_s * NS_PER_SECOND)
+            r = self.last_risk
+            if r is not None:
+                u = self._ui
+                self.journal.record_greeks(
+                    now, self._u, delta=float(r.delta_coin[u]), gamma=float(r.gamma_coin[u]),
+                    vega=float(r.vega_usd[u]), theta=float(r.theta_usd_per_day[u]) * 365.0,
+                    extra={"index": float(r.index[u]), "pnl_usd": self.pnl.total},
+                )  # fmt: skip
+        if self.journal is not None and time.monotonic() >= self._next_ks_poll:
+            self._next_ks_poll = time.monotonic() + 0.5
+            self._poll_kill_requests()
+        self.publish()
+
+    def _poll_kill_requests(self) -> None:
+        """Apply kill-switch requests journaled by ``deltahedge run --kill`` or another tool."""
+        from deltahedge.store import pending_kill_switch_requests
+
+        for req in pending_kill_switch_requests(self.journal, self._ks_seq, self.settings.name):
+            self._ks_seq = req.seq
+            self.kill_switch.set(req.state, req.source or "journal", req.reason)
+            self.paused = False
+
+    def _start_refit(self) -> None:
+        if self.surface is None and self.refit is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        market, book = self.market, self.cbook
+        quotes = dict(self._option_quotes) if self._quotes_dirty and self.refit else None
+        self._quotes_dirty = False
+        refit, surface = self.refit, self.surface
+
+        def work() -> tuple[Any, CompiledBook]:
+            surf = refit(quotes, market) if quotes is not None and refit is not None else surface
+            return surf, book.with_surface(surf, market)
+
+        self._refit_pending = True
+        fut = loop.run_in_executor(None, work)
+        fut.add_done_callback(self._refit_done)
+        self._refit_future = fut
+
+    async def refit_now(self) -> None:
+        """Start a refit now (quotes or surface re-evaluation) and wait for it."""
+        self._quotes_dirty = self._quotes_dirty or bool(self._option_quotes)
+        self._start_refit()
+        fut = getattr(self, "_refit_future", None)
+        if fut is not None:
+            await asyncio.wait([fut])
+            await asyncio.sleep(0)  # let the done callback swap the surface in
+
+    def _refit_done(self, fut: asyncio.Future[tuple[Any, CompiledBook]]) -> None:
+        self._refit_pending = False
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self.counters.errors += 1
+            log.warning("surface refit failed, keeping the previous one: %s", exc)
+            return
+        self.surface, self.cbook = fut.result()
+
+    def _reject(self, tick: Tick, reason: str, message: str) -> None:
+        c = self.counters
+        c.rejected[reason] = c.rejected.get(reason, 0) + 1
+        if self.metrics is not None:
+            self.metrics.tick_rejected(reason)
+        if self.journal is not None:
+            self.journal.record_rejected(
+                reason, {"key": tick.key, "price": repr(tick.price), "ts_ns": tick.venue_ts_ns}
+            )
+        self._log_once(f"reject:{reason}", f"tick rejected ({reason}): {message}")
+
+    def _deny(self, reason: str) -> None:
+        self.counters.denied += 1
+        if reason != self._last_denial:
+            self._last_denial = reason
+            self.message = f"hedge refused: {reason}"
+            log.warning("%s", self.message)
+            if self.journal is not None:
+                self.journal.record_event("hedge_refused", self._u, {"reason": reason})
+
+    def _error(self, exc: Exception, tick: Tick) -> None:
+        self.counters.errors += 1
+        self.message = f"error on {tick.key}: {exc!r}"
+        log.error("error on tick %s (engine keeps running): %r", tick.key, exc, exc_info=exc)
+        if self.journal is not None:
+            try:
+                self.journal.record_event("error", tick.key, {"error": repr(exc)})
+            except Exception:  # the journal itself may be what failed
+                log.exception("could not journal the error")
+
+    def _log_once(self, key: str, message: str, every_s: float = 1.0) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(key, -math.inf) >= every_s:
+            self._last_log[key] = now
+            log.info("%s", message)
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, force: bool = False) -> None:
+        """Publish a dashboard update (at most ``publish_hz`` a second unless ``force``)."""
+        if self.read_model is None or self.last_risk is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_publish < 1.0 / self.settings.publish_hz:
+            return
+        self._last_publish = now
+        from deltahedge.engine.publish import build_update
+
+        update = build_update(self, self._new_hedges)
+        self._new_hedges = []
+        self.read_model.publish(update)
+
+    @property
+    def mode(self) -> str:
+        """``running``, ``paused``, ``frozen`` or ``flattening``."""
+        state = self.kill_switch.state
+        if state is KillState.FROZEN and self.paused:
+            return "paused"
+        return state.value
+
+
+class EngineControls:
+    """The dashboard's :class:`~deltahedge.dashboard.Controls` over an engine's kill switch.
+
+    Thread-safe: the kill switch takes a lock, and the engine reads it on its next tick.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def pause(self) -> None:
+        self.engine.paused = True
+        self.engine.kill_switch.freeze("dashboard", "pause")
+
+    def resume(self) -> None:
+        self.engine.paused = False
+        self.engine.kill_switch.resume("dashboard", "resume")
+
+    def kill(self, mode: Any) -> None:
+        self.engine.paused = False
+        if str(getattr(mode, "value", mode)) == "flatten":
+            self.engine.kill_switch.flatten("dashboard", "kill: flatten")
+        else:
+            self.engine.kill_switch.freeze("dashboard", "kill: freeze")
+
+
+__all__ = [
+    "Engine",
+    "EngineControls",
+    "EngineCounters",
+    "EngineSettings",
+    "HedgeLogEntry",
+    "PnL",
+]
