@@ -30,8 +30,9 @@ thing (that is why the usage lines below say `python -m deltahedge.cli`).
 
 Conventions common to every command:
 
-- Errors are one line naming the bad value and what is allowed, with exit status 1 (or 2
-  for a usage error); nothing is printed as a traceback.
+- Errors name the bad value and what is allowed, with exit status 2 and no traceback:
+  `chain` and `surface` print one `error: ...` line; `journal` and option parsing print
+  Typer's boxed usage error.
 - Chain files: the format is detected from the first line (`deltahedge.marketdata.FORMATS`).
 - Journals: `--db` takes a SQLite path or an SQLAlchemy URL (`sqlite:///...`,
   `postgresql://user@host/db`); without it, the SQLite journal in the user data folder
