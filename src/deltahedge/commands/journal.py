@@ -145,7 +145,9 @@ def kill_switch(
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     reason: str = typer.Option("", "--reason", help="Why; kept in the journal and the logs."),
     engine: str = typer.Option(
-        "", "--engine", help="Name of the engine addressed ([engine] name); default: all."
+        "",
+        "--engine",
+        help="Name of the engine addressed (engine.name in its config); default: all.",
     ),
 ) -> None:
     """Ask the engine(s) writing to this journal to freeze, flatten or resume.
