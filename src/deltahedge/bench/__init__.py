@@ -13,8 +13,8 @@ from rich.console import Console
 
 #: name -> module; add a module here to have ``make bench`` run it.
 BENCHMARKS: dict[str, str] = {
-    "marketdata": "deltahedge.bench.marketdata",
     "pricing": "deltahedge.bench.pricing",
+    "marketdata": "deltahedge.bench.marketdata",
     "surface": "deltahedge.bench.surface",
     "portfolio": "deltahedge.bench.portfolio",
     "execution": "deltahedge.bench.execution",
