@@ -107,24 +107,87 @@ def compare_policies(
     return out
 
 
+#: parameter names of each policy, in the order of ``Policy.params`` (see ``policies``)
+PARAM_NAMES: dict[str, tuple[str, ...]] = {
+    "FIXED_INTERVAL": ("every",),
+    "FIXED_THRESHOLD": ("band",),
+    "TIME_OR_THRESHOLD": ("every", "band"),
+    "HYSTERESIS": ("outer", "inner"),
+    "WHALLEY_WILMOTT": ("lambda", "k"),
+    "VOL_ADAPTIVE": ("band", "halflife", "sig_ref", "elast"),
+    "LELAND": ("every", "k"),
+}
+
+
+def describe_params(policy: str, params: str) -> str:
+    """``"0.215443,0.107722"`` of HYSTERESIS -> ``"outer=0.215 inner=0.108"``."""
+    names = PARAM_NAMES.get(policy, ())
+    vals = [v for v in str(params).split(",") if v != ""]
+    parts = []
+    for i, v in enumerate(vals):
+        try:
+            text = f"{float(v):.3g}"
+        except ValueError:
+            text = v
+        parts.append(f"{names[i]}={text}" if i < len(names) else text)
+    return " ".join(parts)
+
+
 def frontier_table(rows: Sequence[Row], title: str = "Error-versus-cost frontier"):  # type: ignore[no-untyped-def]
-    """A Rich table of each (policy, delta model)'s Pareto points."""
+    """A Rich table of each (policy, delta model)'s Pareto points.
+
+    ``every`` is in decision steps, ``band``/``outer``/``inner`` in coin, ``lambda`` per
+    USD, ``k`` a fraction of notional (the legend of ``deltahedge.backtest.policies``).
+    """
     from rich.table import Table
 
-    t = Table(title=title)
+    t = Table(title=title, caption="every: decision steps; band/outer/inner: coin; "
+              "lambda: risk aversion per USD; k: cost as a fraction of notional")
     for col in ("policy", "delta", "params", "error std", "mean cost", "CVaR99", "trades"):
-        t.add_column(col, justify="right" if col not in ("policy", "delta") else "left")
+        left = col in ("policy", "delta", "params")
+        t.add_column(col, justify="left" if left else "right", no_wrap=col != "params")
     for (pol, dm), grp in sorted(_groups(rows).items()):
         for r in pareto(grp):
             t.add_row(
-                pol,
-                dm,
-                str(r["params"]),
+                pol.lower(),
+                dm.lower(),
+                describe_params(pol, str(r["params"])),
                 f"{r['std_pnl']:,.1f}",
                 f"{r['mean_cost']:,.1f}",
                 f"{r['cvar99']:,.0f}",
                 f"{r['mean_trades']:,.1f}",
             )
+    return t
+
+
+def summary_table(summary: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Rich table of the band-versus-naive cost ratios and the delta models' error change."""
+    from rich.table import Table
+
+    t = Table(title="At equal hedging error: cost of the best band policy relative to")
+    for col in ("delta", "error std", "band cost", "fixed interval", "fixed threshold"):
+        t.add_column(col, justify="left" if col == "delta" else "right")
+    for dm, c in (summary.get("comparison") or {}).items():
+        if not isinstance(c, dict) or not math.isfinite(c.get("target_std", math.nan)):
+            t.add_row(dm.lower(), "frontiers do not meet", "", "", "")
+            continue
+
+        def ratio(key: str, c: dict[str, float] = c) -> str:
+            v = c.get(key, math.nan)
+            return f"{v:.3f}x" if math.isfinite(v) else "n/a"
+
+        t.add_row(
+            dm.lower(),
+            f"{c['target_std']:,.1f}",
+            f"{c.get('band_cost', math.nan):,.1f}",
+            ratio("band_vs_interval"),
+            ratio("band_vs_threshold"),
+        )
+    red = (summary.get("delta_models") or {}).get("reduction_vs_black76") or {}
+    if red:
+        t.caption = "hedging error vs black76: " + ", ".join(
+            f"{k.lower()} {-100 * v:+.1f} %" for k, v in red.items()
+        )
     return t
 
 

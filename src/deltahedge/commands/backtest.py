@@ -30,9 +30,11 @@ def report(result: dict[str, Any], out: Path | None, as_json: bool, title: str) 
     """Print the frontier table and comparisons (or JSON); write PNG/HTML/JSON into ``out``."""
     from rich.console import Console
 
-    from deltahedge.backtest.frontier import frontier_table, write_html, write_png
+    from deltahedge.backtest.frontier import frontier_table, summary_table, write_html, write_png
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the tables into 80 columns
+        console = Console(width=max(console.width, 120))
     summary = {k: v for k, v in result.items() if k != "rows"}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -54,7 +56,12 @@ def report(result: dict[str, Any], out: Path | None, as_json: bool, title: str) 
         print(json.dumps(clean(summary), indent=2, default=str))
         return
     console.print(frontier_table(result["rows"], title))
-    console.print_json(json.dumps({k: v for k, v in summary.items() if k != "svi"}, default=str))
+    console.print(summary_table(summary))
+    for key in ("png", "html"):
+        if key in summary:
+            console.print(f"{key} written to {summary[key]}", soft_wrap=True)
+    if out is not None:
+        console.print(f"every grid point written to {out / 'rows.json'}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
