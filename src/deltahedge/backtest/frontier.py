@@ -141,8 +141,11 @@ def frontier_table(rows: Sequence[Row], title: str = "Error-versus-cost frontier
     """
     from rich.table import Table
 
-    t = Table(title=title, caption="every: decision steps; band/outer/inner: coin; "
-              "lambda: risk aversion per USD; k: cost as a fraction of notional")
+    t = Table(
+        title=title,
+        caption="every: decision steps; band/outer/inner: coin; "
+        "lambda: risk aversion per USD; k: cost as a fraction of notional",
+    )
     for col in ("policy", "delta", "params", "error std", "mean cost", "CVaR99", "trades"):
         left = col in ("policy", "delta", "params")
         t.add_column(col, justify="left" if left else "right", no_wrap=col != "params")
