@@ -118,6 +118,18 @@ def test_policy_is_checked_against_the_policy_registry() -> None:
     assert bad == "policy: fixed_threshold.threshold must be a finite number > 0, got -2.0"
 
 
+def test_a_policy_without_params_gets_its_own_defaults(tmp_path: Path) -> None:
+    # the default params (threshold = 1.0) belong to fixed_threshold; whalley_wilmott has no
+    # 'threshold' field, so applying them to it was an error the user had not made
+    p = tmp_path / "ww.toml"
+    p.write_text('[policy]\nname = "whalley_wilmott"\n')
+    policy = load_config(p).policy.build("BTC")
+    assert type(policy).__name__ == "WhalleyWilmott"
+    assert policy.cost == 0.0005 and policy.risk_aversion == 1e-4
+    p.write_text('[policy]\nname = "fixed_threshold"\n')
+    assert load_config(p).policy.build("BTC").threshold == 1.0
+
+
 def test_every_problem_is_reported_at_once() -> None:
     lines = _errors({"risk": {"max_order_coin": 0, "jump_confirm_ticks": 0}, "engine": {"x": 1}})
     assert len(lines) == 3

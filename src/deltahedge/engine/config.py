@@ -120,7 +120,11 @@ class PolicyConfig(_Model):
     own parameters (the policy's fields, e.g. ``threshold`` of ``fixed_threshold``)."""
 
     name: str = "fixed_threshold"
-    params: _Params = Field(default_factory=_default_params)
+    params: _Params | None = Field(
+        default=None,
+        description="the policy's own fields; omitted: the policy's defaults "
+        "(fixed_threshold: threshold = 1.0)",
+    )
 
     @model_validator(mode="after")
     def _buildable(self) -> PolicyConfig:
@@ -132,11 +136,17 @@ class PolicyConfig(_Model):
             raise ValueError(str(exc)) from None
         return self
 
+    def effective_params(self) -> dict[str, Any]:
+        """``params`` as given, else the defaults of the named policy."""
+        if self.params is None:
+            return _default_params() if self.name in ("fixed_threshold", "fixed_band") else {}
+        return dict(self.params)
+
     def build(self, underlying: str | None = None) -> Any:
         """The policy object (``deltahedge.hedging.policies.make_policy``)."""
         from deltahedge.hedging.policies import make_policy
 
-        params: dict[str, Any] = dict(self.params)
+        params = self.effective_params()
         if underlying is not None:
             params.setdefault("underlying", underlying)
         return make_policy(self.name, **params)

@@ -238,7 +238,7 @@ def build_from_config(
                 f"venues[{v.name}].kind = {v.kind!r} is not wired in the engine yet; allowed: 'paper', 'ccxt'"
             )
         hedges.append(spec)
-    policy = policy_from_config(cfg.policy.name, cfg.policy.params, u)
+    policy = policy_from_config(cfg.policy.name, cfg.policy.effective_params(), u)
     guard = RiskGuard(cfg.risk.limits(), clock)
     settings = EngineSettings(
         underlying=u, name=cfg.engine.name, numeraire=str(cfg.engine.numeraire.value),
