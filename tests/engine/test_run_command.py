@@ -109,3 +109,38 @@ def test_replay_run_on_bitstamp_minutes_starts_the_clock_at_the_data(shared_data
     with Journal(tmp_path / "journal.sqlite") as j:
         fills = j.fills()
         assert fills and min(f.ts_ns for f in fills) >= 1_736_208_120 * 10**9
+
+
+def test_positions_file_feeds_the_engine_and_bad_lines_are_refused(tmp_path):
+    from deltahedge.core.errors import ConfigError
+
+    surface = load_demo_surface()
+    clock = SimClock(int(surface.ts_ns))  # 2026-01-05: the embedded snapshot
+    book = tmp_path / "book.csv"
+    book.write_text("instrument,quantity\nBTC-27MAR26-90000-C,-20\nBTC-27MAR26-80000-P,-20\n")
+    cfg = tmp_path / "pf.toml"
+    text = FAST.format(journal=tmp_path / "j.sqlite") + f'[book]\npositions_file = "{book}"\n'
+    cfg.write_text(text)
+    sc = build_from_config(load_config(cfg), clock, state_dir=tmp_path)
+    assert [p.instrument.symbol for p in sc.positions] == [
+        "BTC-27MAR26-90000-C",
+        "BTC-27MAR26-80000-P",
+    ]
+    assert sc.engine.cbook.n_options == 2
+    # short 20 calls (delta -20 N(d1_c)) and 20 puts (delta +20 (1 - N(d1_p))): the sum lies
+    # strictly between -20 and +20, and is not zero for these two strikes
+    d = float(sc.engine.cbook.risk(sc.engine.market).delta_coin[0])
+    assert -20.0 < d < 20.0 and d != 0.0
+    book.write_text(
+        "instrument,quantity,venue,entry_price\n"
+        "BTC-26DEC25-90000-C,-1\n"  # expired before 2026-01-05
+        "ETH-27MAR26-3000-C,-1\n"  # not the engine's underlying
+        "BTC-PERPETUAL,-1000,deribit,90000\n"  # not an option
+    )
+    with pytest.raises(ConfigError) as err:
+        build_from_config(load_config(cfg), clock, state_dir=tmp_path)
+    text = str(err.value)
+    assert "3 position(s) refused" in text
+    assert "BTC-26DEC25-90000-C: expired at 2025-12-26 08:00 UTC" in text
+    assert "ETH-27MAR26-3000-C: underlying ETH, the engine hedges BTC" in text
+    assert "BTC-PERPETUAL: only options" in text

@@ -215,14 +215,18 @@ def build_from_config(
     from deltahedge.engine.durable_venue import DurablePaperVenue
 
     u = cfg.engine.underlying
-    if u != "BTC" or cfg.book.positions_file is not None:
+    if u != "BTC":
         raise ConfigError(
-            "only the embedded BTC book is wired for now: engine.underlying = 'BTC' and no "
-            f"book.positions_file (got {u!r}, {cfg.book.positions_file!r})"
+            f"engine.underlying = {u!r}: only 'BTC' is wired for now (the embedded surface is "
+            "a Deribit BTC snapshot)"
         )
     surface = shift_surface(load_demo_surface(), clock.now_ns())
     market = demo_market(surface)
-    positions, cbook = demo_options(surface, market)
+    if cfg.book.positions_file is None:
+        positions, cbook = demo_options(surface, market)
+    else:
+        positions = book_from_file(cfg.book.positions_file, u, clock.now_ns())
+        cbook = compile_book(positions).with_surface(surface, market)
     venues: dict[str, Venue] = {}
     hedges: list[InstrumentInfo] = []
     for v in cfg.venues:
@@ -261,6 +265,43 @@ def build_from_config(
     return Scenario(engine, surface, clock, positions)
 
 
+def book_from_file(path: Path, underlying: str, now_ns: int) -> list[Position]:
+    """The options of ``[book] positions_file``, checked against the engine it will feed.
+
+    The engine hedges options on ``underlying`` whose expiry is after ``now_ns``; every
+    other line is refused, all at once, with the reason (perpetuals and futures held
+    elsewhere are not part of the hedged book: the engine's hedges are the venues').
+    """
+    from deltahedge.core.errors import InvalidInput
+    from deltahedge.instruments import Option
+    from deltahedge.portfolio.positions_file import load_positions
+
+    try:
+        positions = load_positions(path)
+    except InvalidInput as exc:
+        raise ConfigError(f"book.positions_file: {exc}") from None
+    problems = []
+    for p in positions:
+        inst = p.instrument
+        if not isinstance(inst, Option):
+            problems.append(f"{inst.symbol}: only options are read from a positions file "
+                            "(the hedge positions are the venues')")  # fmt: skip
+        elif p.underlying != underlying:
+            problems.append(
+                f"{inst.symbol}: underlying {p.underlying}, the engine hedges {underlying}"
+            )
+        elif inst.expiry_ns <= now_ns:
+            problems.append(
+                f"{inst.symbol}: expired at {ns_to_datetime(inst.expiry_ns):%Y-%m-%d %H:%M} UTC"
+            )
+    if problems:
+        raise ConfigError(
+            f"book.positions_file {str(path)!r}: {len(problems)} position(s) refused:\n  "
+            + "\n  ".join(problems)
+        )
+    return positions
+
+
 def _ccxt_venue(v: Any, spec: InstrumentInfo) -> Venue:
     from deltahedge.venues.ccxt import CcxtVenue, CcxtVenueConfig
 
@@ -287,6 +328,7 @@ __all__ = [
     "MODELS",
     "Scenario",
     "book_follower",
+    "book_from_file",
     "build_demo",
     "build_from_config",
     "demo_market",

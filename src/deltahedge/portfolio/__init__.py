@@ -12,6 +12,7 @@ from deltahedge.portfolio.book import (
     register_delta_model,
 )
 from deltahedge.portfolio.positions import USD_LIKE, Collateral, Position
+from deltahedge.portfolio.positions_file import load_positions
 
 __all__ = [
     "USD_LIKE",
@@ -26,5 +27,6 @@ __all__ = [
     "book_risk",
     "compile_book",
     "delta_models",
+    "load_positions",
     "register_delta_model",
 ]
