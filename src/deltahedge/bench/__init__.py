@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, str] = {
 def run_benchmarks(names: Sequence[str] | None = None, quick: bool = False) -> None:
     """Run the named benchmarks (all by default), printing their tables."""
     console = Console()
+    if not console.is_terminal:  # piped into a file or a log: keep the tables readable
+        console = Console(width=max(console.width, 120))
     chosen = list(BENCHMARKS) if names is None else list(names)
     unknown = [n for n in chosen if n not in BENCHMARKS]
     if unknown:
