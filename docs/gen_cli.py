@@ -42,8 +42,6 @@ Conventions common to every command:
   per day, gamma per USD. The Python kernels use vega per 1.00 of vol and theta per year
   (see [conventions.md](conventions.md)).
 
-Not in this tree yet: `run` and `demo` on the real-time engine, `backtest`, `sweep`
-(see the placeholders in the README).
 """
 
 

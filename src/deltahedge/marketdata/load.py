@@ -84,7 +84,7 @@ def detect_format(path_or_obj: str | Path | Any) -> str:
         )
     raise DataError(
         f"{path}: unrecognised chain format; line 1 is {head[:120]!r}. Expected one of "
-        f"{list(FORMATS)} (pass format= to choose)"
+        f"{list(FORMATS)} (choose one with format=, or --format on the command line)"
     )
 
 
