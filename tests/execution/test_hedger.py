@@ -57,6 +57,24 @@ def test_routed_intent_splits_across_both_books_and_reaches_the_delta():
     assert _coin(lin, inv) == pytest.approx(8.0, abs=0.01)  # within an inverse contract of 100 USD
 
 
+def test_fees_of_a_split_hedge_are_kept_per_currency_never_added_across():
+    hedger, _, _, clock, _ = _setup()
+    (rep,) = asyncio.run(hedger.hedge(HedgeIntent("h1", clock.now_ns(), "BTC", 8.0, "t")))
+    fills = {f.venue: f for f in rep_fills(hedger)}
+    ccy = {fills["lin"].fee_currency, fills["inv"].fee_currency}
+    assert len(ccy) == 2  # the linear leg pays in USDT, the inverse leg in BTC
+    assert set(rep.fees_by_currency) == ccy
+    for c in ccy:
+        assert rep.fees_by_currency[c] == pytest.approx(
+            sum(f.fee for f in rep_fills(hedger) if f.fee_currency == c)
+        )
+    assert rep.fees != rep.fees  # NaN: BTC + USDT has no meaning
+
+
+def rep_fills(hedger):
+    return [f for m in hedger.manager.orders.values() for f in m.fills.values()]
+
+
 def test_stale_venue_is_skipped_and_everything_goes_to_the_other():
     hedger, lin, inv, clock, _ = _setup(stale_inverse=True)
     clock.advance(5.0)  # the inverse book is now 5 s old, its venue reports stale

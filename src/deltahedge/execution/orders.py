@@ -32,6 +32,7 @@ backwards (late or repeated messages) are ignored; terminal states are final.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -99,7 +100,13 @@ class ManagedOrder:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionReport:
-    """Outcome of an intent: ``status`` is filled, partial, failed, working or skipped."""
+    """Outcome of an intent: ``status`` is filled, partial, failed, working or skipped.
+
+    ``fees_by_currency`` sums the fills' fees per fee currency (a linear leg pays USDT, an
+    inverse one BTC). ``fees`` is their sum when there is a single currency, and NaN when
+    the legs paid in several: adding BTC to USDT would be a wrong number, so a caller must
+    convert ``fees_by_currency`` at its own prices.
+    """
 
     intent_id: str
     status: str
@@ -109,6 +116,7 @@ class ExecutionReport:
     fees: float
     reason: str = ""
     orders: tuple[str, ...] = ()
+    fees_by_currency: Mapping[str, float] = field(default_factory=dict)
 
 
 BeforeSend = Callable[[OrderRequest], Awaitable[None]]
@@ -518,7 +526,7 @@ class OrderManager:
         filled: dict[int, float] = {}
         targets: dict[int, float] = {}
         avg: dict[int, float] = {}
-        fees = 0.0
+        by_ccy: dict[str, float] = {}
         working = False
         for leg, orders in legs.items():
             fills = [f for m in orders for f in m.fills.values()]
@@ -526,7 +534,8 @@ class OrderManager:
             filled[leg] = q
             targets[leg] = orders[0].record.leg_target
             avg[leg] = sum(f.quantity * f.price for f in fills) / q if q > 0 else 0.0
-            fees += sum(f.fee for f in fills)
+            for f in fills:
+                by_ccy[f.fee_currency] = by_ccy.get(f.fee_currency, 0.0) + f.fee
             working |= not orders[-1].status.is_terminal
         short = any(
             filled[k]
@@ -545,7 +554,10 @@ class OrderManager:
             status = "partial" if any(v > 0 for v in filled.values()) else "failed"
             reason = reason or self._last_reject or "unfilled"
         coids = tuple(m.request.client_order_id for orders in legs.values() for m in orders)
-        return ExecutionReport(intent_id, status, filled, targets, avg, fees, reason, coids)
+        fees = sum(by_ccy.values()) if len(by_ccy) <= 1 else math.nan
+        return ExecutionReport(
+            intent_id, status, filled, targets, avg, fees, reason, coids, fees_by_currency=by_ccy
+        )
 
 
 def _marketable(req: OrderRequest) -> bool:
