@@ -7,6 +7,11 @@ into running sums from which their coin delta and USD PnL follow in O(instrument
 - inverse (``c`` USD a contract): ``V = sum n c (P/p_i - 1) = P * sum(n c / p_i) - sum n c``
   (DESIGN.md), delta ``dV/dP = sum n c / p_i`` coin.
 
+In the ``coin`` numeraire (``delta = S d(V/S)/dS = dV/dS - V/S``, DESIGN.md) both kinds give
+``delta = sum n c / P`` (inverse) or ``sum n s p_i / P`` (linear), i.e. ``usd / P`` with the
+running USD sum above, and ``gamma = d(delta)/dP = -usd / P^2``: a hedge's coin-numeraire
+delta moves with the price, unlike its USD-numeraire one.
+
 Fees are converted to USD at the fill price (coin fees) or taken at par (USDT).
 
 :class:`LatencyHistogram` keeps counts in fixed log-spaced buckets (memory does not grow
@@ -72,6 +77,21 @@ class HedgeAccount:
     def delta_coin(self) -> float:
         """Coin delta of all hedge legs (``dV/dP`` in coin)."""
         return sum(leg.coin for leg in self.legs.values())
+
+    def delta(self, numeraire: str, price: float) -> tuple[float, float]:
+        """``(delta coin, gamma coin per USD)`` of the hedge legs in ``numeraire`` at ``price``.
+
+        ``usd``: ``(delta_coin(), 0)``; ``coin``: ``(usd / P, -usd / P^2)`` summed over legs
+        (module docstring). E.g. short 1,000 inverse contracts of 10 USD filled at 50,000
+        and marked at 40,000: usd numeraire -0.2 BTC, coin numeraire -10,000/40,000 =
+        -0.25 BTC.
+        """
+        if numeraire != "coin":
+            return self.delta_coin(), 0.0
+        if not price > 0.0:
+            return math.nan, math.nan
+        usd = sum(leg.usd for leg in self.legs.values())
+        return usd / price, -usd / (price * price)
 
     def value_usd(self, price: float) -> float:
         """Mark-to-market PnL of the hedge legs at ``price`` (USD per coin), before fees."""

@@ -348,11 +348,14 @@ class Engine:
     def _risk(self) -> BookRisk:
         s = self.settings
         r = self.cbook.risk(self.market, s.numeraire, s.delta_model)
-        hd = self.account.delta_coin()
-        if hd:
+        # the hedge legs in the book's numeraire (coin: their delta moves with the price)
+        hd, hg = self.account.delta(s.numeraire, float(r.index[self._ui]))
+        if hd or hg:
             d = r.delta_coin.copy()
             d[self._ui] += hd
-            r = replace(r, delta_coin=d)
+            g = r.gamma_coin.copy()
+            g[self._ui] += hg
+            r = replace(r, delta_coin=d, gamma_coin=g)
         self.last_risk = r
         return r
 
