@@ -444,17 +444,41 @@ class Engine:
         if self._value0 is None:
             self._value0 = value
         p = self.pnl
+        hedge_delta_usd = self.account.delta_coin()  # dV/dS of the legs held since the last tick
         if self._prev is not None:
             S0, d0, g0, th0, t0 = self._prev
             dS = S - S0
-            p.delta += d0 * dS
+            p.delta += (d0 + hedge_delta_usd) * dS
             p.gamma += 0.5 * g0 * dS * dS
             p.theta += th0 * (now - t0) / (86_400 * NS_PER_SECOND)
+        hedge_value = self.account.value_usd(S)
         p.fees = -self.account.fees_usd()
-        p.total = value - self._value0 + self.account.value_usd(S) + p.fees
+        p.total = value - self._value0 + hedge_value + p.fees
         p.residual = p.total - (p.delta + p.gamma + p.theta + p.vega + p.fees)
-        self._prev = (S, float(risk.delta_coin[u]), float(risk.gamma_coin[u]),
-                      float(risk.theta_usd_per_day[u]), now)  # fmt: skip
+        # USD PnL is explained by USD sensitivities: the options' dV/dS and d2V/dS2 (the hedge
+        # legs' PnL is exactly their dV/dS times the move, added above with the legs held
+        # over the interval; trading at a price other than the index is left in residual).
+        # In the coin numeraire the book reports delta_c = dV/dS - V/S and gamma_c = d2V/dS2
+        # - (dV/dS)/S + V/S^2, so that is undone here for the options (V: their value).
+        hd, hg = self.account.delta(self.settings.numeraire, S)
+        dV = float(risk.delta_coin[u]) - hd
+        d2V = float(risk.gamma_coin[u]) - hg
+        if self.settings.numeraire == "coin" and S > 0:
+            dV = dV + value / S
+            d2V = d2V + dV / S - value / (S * S)
+        self._prev = (S, dV, d2V, float(risk.theta_usd_per_day[u]), now)
+
+    def _vega_pnl(self, old: CompiledBook, new: CompiledBook) -> None:
+        """A new surface revalues the options at the same market: that jump is vol PnL."""
+        s = self.settings
+        try:
+            v_old = float(old.risk(self.market, s.numeraire, s.delta_model).value_usd[self._ui])
+            v_new = float(new.risk(self.market, s.numeraire, s.delta_model).value_usd[self._ui])
+        except Exception as exc:  # attribution must never stop the loop
+            log.warning("vega attribution skipped: %s", exc)
+            return
+        if math.isfinite(v_new - v_old):
+            self.pnl.vega += v_new - v_old
 
     def _log_hedge(
         self,
@@ -551,7 +575,10 @@ class Engine:
             self.counters.errors += 1
             log.warning("surface refit failed, keeping the previous one: %s", exc)
             return
+        old = self.cbook
         self.surface, self.cbook = fut.result()
+        if self._prev is not None:
+            self._vega_pnl(old, self.cbook)
 
     def _reject(self, tick: Tick, reason: str, message: str) -> None:
         c = self.counters
