@@ -87,3 +87,19 @@ def test_bad_arguments_say_what_is_allowed(db: str, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "allowed: csv, parquet" in res.output
     res = runner.invoke(app, ["journal", "show", "--db", str(tmp_path / "absent.sqlite")])
     assert res.exit_code == 2 and "no journal file" in res.output
+
+
+def test_show_never_wraps_cells_and_picks_columns(db: str) -> None:
+    # piped (CliRunner is not a terminal): one line per row however narrow COLUMNS is
+    res = runner.invoke(app, ["journal", "show", "--db", db, "-t", "fills"], env={"COLUMNS": "40"})
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "f-1" in line)
+    assert "BTC-PERPETUAL" in row and "2026-01-01 02:00:00" in row  # the ISO time, shortened
+    res = runner.invoke(
+        app, ["journal", "show", "--db", db, "-t", "fills", "-c", "fill_id,side,price"]
+    )
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "f-1" in line)
+    assert "sell" in row and "93001" in row and "BTC-PERPETUAL" not in row
+    res = runner.invoke(app, ["journal", "show", "--db", db, "-t", "fills", "-c", "fill,side"])
+    assert res.exit_code == 2 and "unknown column(s) ['fill']" in res.output

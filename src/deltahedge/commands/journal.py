@@ -81,8 +81,20 @@ def show(
     ),
     since: str = typer.Option(None, "--since", help=_SINCE_HELP),
     last: int = typer.Option(50, "--last", "-n", min=1, help="Show the last N rows."),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        "-c",
+        help="Comma-separated columns to show, e.g. seq,time,venue,side,quantity,price "
+        "(default: all; an unknown name lists the table's columns).",
+    ),
 ) -> None:
-    """Print the last rows of a journal table as a table in the terminal."""
+    """Print the last rows of a journal table as a table in the terminal.
+
+    Cells are never wrapped: piped into a file the table is as wide as it needs to be; in
+    a narrow terminal long cells are cut with an ellipsis (pick columns with --columns,
+    or export the whole table with `deltahedge journal export`).
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -92,17 +104,47 @@ def show(
         console.print(f"[yellow]no rows in {table}[/] for these filters")
         return
     cols = [c for c in rows[0] if c not in ("ts_ns", "started_ns", "last_ts_ns")]
+    if columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in rows[0]]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown column(s) {unknown} for table {table}; allowed: {', '.join(rows[0])}",
+                param_hint="--columns",
+            )
+        cols = wanted
+    cells = [[_cell(r[c]) for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    natural = sum(min(w, 80) for w in widths) + 3 * len(cols) + 1
+    if not console.is_terminal:  # a file or a pipe: as wide as the table needs
+        console = Console(width=max(console.width, natural))
     out = Table(title=f"journal {table} (last {len(rows)})", show_lines=False)
     for c in cols:
-        out.add_column(c, overflow="fold", max_width=80 if c in ("payload", "config") else None)
-    for r in rows:
-        out.add_row(*(_cell(r[c]) for c in cols))
+        wide = c in ("payload", "config")
+        out.add_column(c, no_wrap=not wide, overflow="fold" if wide else "ellipsis",
+                       max_width=80 if wide else None)  # fmt: skip
+    for row in cells:
+        out.add_row(*row)
     console.print(out)
+    if natural > console.width:
+        console.print(
+            f"[dim]{natural} columns wide, cut to {console.width}: choose columns with "
+            f"--columns ({','.join(cols[:4])},...) or export the table[/]"
+        )
 
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"
+    if (
+        isinstance(value, str)
+        and len(value) >= 25
+        and value[10] == "T"
+        and value.endswith("+00:00")
+    ):
+        # ISO UTC time -> "YYYY-MM-DD HH:MM:SS[.mmm]" (UTC, as everywhere in deltahedge)
+        clock = value[11:-6]
+        return value[:10] + " " + (clock[:12] if "." in clock else clock)
     return "" if value is None else str(value)
 
 
