@@ -456,7 +456,9 @@ class PaperVenue:
         order.fills.append(fill)
         order.filled += qty
         order.notional += qty * price
-        self._positions[req.instrument] += req.side.sign * qty
+        # positions are whole lots: snap the float sum (0.1 + 0.2 style drift) back onto them
+        pos = self._positions[req.instrument] + req.side.sign * qty
+        self._positions[req.instrument] = round(round(pos / spec.lot_size) * spec.lot_size, 12)
         self._fees[ccy] = self._fees.get(ccy, 0.0) + fee
         if not self.faults.hit("drop_fill"):
             self._emit(fill)
