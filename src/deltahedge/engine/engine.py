@@ -181,6 +181,8 @@ class Engine:
         self.hedge_log: deque[HedgeLogEntry] = deque(maxlen=settings.max_log)
         self.pnl = PnL()
         self.message = ""
+        #: market IVs shown with the dashboard's smiles, by the surface's expiry index
+        self.smile_quotes: dict[int, tuple[Any, ...]] = {}
         self.paused = False
         self.last_risk: BookRisk | None = None
         self._u = settings.underlying

@@ -7,8 +7,10 @@ per 1.00, so /100), cash gamma ``Gamma S^2 / 100`` USD per 1 % move, theta USD p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from deltahedge.core.errors import InvalidInput
 from deltahedge.core.units import ns_to_datetime
@@ -19,6 +21,8 @@ from deltahedge.dashboard.models import (
     HedgeRecord,
     PnlAttribution,
     RiskLimit,
+    SmileFit,
+    SmileQuote,
     UnderlyingRisk,
     VenueStatus,
 )
@@ -38,11 +42,37 @@ def band_of(policy: object, last_inputs: dict[str, float] | None = None) -> floa
     return None
 
 
-def hedge_records(entries: Sequence[HedgeLogEntry], underlying: str) -> tuple[HedgeRecord, ...]:
-    """One dashboard record per executed leg."""
+def _leg_coin(spec: Any, contracts: float, price: float) -> float | None:
+    # the coin delta of one leg: n s (linear), n c / price (inverse)
+    if spec is None:
+        return None
+    if getattr(spec.settlement, "value", spec.settlement) == "linear":
+        return contracts * spec.contract_size
+    return contracts * spec.contract_size / price if price else None
+
+
+def hedge_records(
+    entries: Sequence[HedgeLogEntry],
+    underlying: str,
+    specs: Mapping[tuple[str, str], Any] | None = None,
+) -> tuple[HedgeRecord, ...]:
+    """One dashboard record per executed leg.
+
+    ``specs`` (``(venue, symbol) -> InstrumentInfo``) gives each leg its own coin delta;
+    without it (or for an unknown leg) the leg shows the whole hedge's filled delta. The
+    hedge's fees are split over its legs in proportion to their coin size (exact when the
+    venues charge the same rate).
+    """
     out = []
     for e in entries:
+        coins = []
         for venue, symbol, contracts, price in e.legs:
+            coin = _leg_coin((specs or {}).get((venue, symbol)), contracts, price)
+            coins.append(e.filled_coin if coin is None else coin)  # no spec: the hedge's total
+        total = sum(abs(c) for c in coins)
+        for (venue, symbol, contracts, price), coin in zip(e.legs, coins, strict=True):
+            # the hedge's fees are known in total: each leg shows its share by coin size
+            share = abs(coin) / total if total > 0 and len(coins) > 1 else 1.0
             out.append(
                 HedgeRecord(
                     ts_ns=e.ts_ns,
@@ -53,7 +83,7 @@ def hedge_records(entries: Sequence[HedgeLogEntry], underlying: str) -> tuple[He
                     if contracts > 0 or (contracts == 0 and e.delta_coin > 0)
                     else "sell",
                     size=abs(contracts),
-                    size_coin=e.filled_coin,
+                    size_coin=coin,
                     instrument=symbol,
                     venue=venue,
                     price=price or None,
@@ -62,12 +92,70 @@ def hedge_records(entries: Sequence[HedgeLogEntry], underlying: str) -> tuple[He
                         if price and e.mid
                         else None
                     ),
-                    fees_usd=e.fees_usd,
+                    fees_usd=e.fees_usd * share,
                     status=e.status,
                     book_delta_coin=e.book_delta_coin,
                 )
             )
     return tuple(out)
+
+
+#: expiries of a surface drawn on the dashboard, and points on each fitted curve
+MAX_SMILES = 6
+SMILE_POINTS = 41
+
+
+def smile_fits(
+    surface: Any,
+    underlying: str,
+    quotes: Mapping[int, tuple[SmileQuote, ...]] | None = None,
+    model: str = "svi",
+) -> tuple[SmileFit, ...]:
+    """The surface's smiles for the dashboard: each expiry's fitted vol on a strike grid of
+    +-3.5 ATM standard deviations around its forward, with the quotes it was fitted to
+    (``quotes`` keyed by the surface's expiry index; OTM side per strike)."""
+    out = []
+    n = min(len(surface.T), MAX_SMILES)
+    for i in range(n):
+        T, F = float(surface.T[i]), float(surface.forwards[i])
+        if not (T > 0 and F > 0):
+            continue
+        atm = float(surface.vol(F, T))
+        z = np.linspace(-3.5, 3.5, SMILE_POINTS) * atm * math.sqrt(T)
+        strikes = F * np.exp(z)
+        vols = np.asarray(surface.vol(strikes, np.full_like(strikes, T)), dtype=float)
+        ok = np.isfinite(vols)
+        out.append(
+            SmileFit(
+                underlying=underlying,
+                expiry=f"{ns_to_datetime(int(surface.expiry_ns[i])):%Y-%m-%d}",
+                forward=F,
+                t_years=T,
+                strikes=tuple(float(k) for k in strikes[ok]),
+                fitted_iv=tuple(float(v) for v in vols[ok]),
+                quotes=(quotes or {}).get(i, ()),
+                model=model,
+            )
+        )
+    return tuple(out)
+
+
+def _smiles(engine: Engine) -> tuple[SmileFit, ...]:
+    # recomputed only when a refit swaps the surface in (the update goes out ~4 times a second)
+    surface = engine.surface
+    if surface is None:
+        return ()
+    cached = getattr(engine, "_smile_cache", None)
+    if cached is not None and cached[0] is surface:
+        return cached[1]
+    try:
+        fits = smile_fits(
+            surface, engine.settings.underlying, getattr(engine, "smile_quotes", None)
+        )
+    except Exception:  # a drawing must never stop publishing the risk
+        fits = ()
+    engine._smile_cache = (surface, fits)  # type: ignore[attr-defined]
+    return fits
 
 
 def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdate:
@@ -127,9 +215,12 @@ def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdat
         pnl=pnl,
         venues=tuple(venues),
         limits=tuple(used),
-        new_hedges=hedge_records(new, engine.settings.underlying),
+        new_hedges=hedge_records(
+            new, engine.settings.underlying, {(h.venue, h.symbol): h for h in engine.hedges}
+        ),
+        smiles=_smiles(engine),
         message=engine.message,
     )
 
 
-__all__ = ["band_of", "build_update", "hedge_records"]
+__all__ = ["band_of", "build_update", "hedge_records", "smile_fits"]

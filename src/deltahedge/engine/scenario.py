@@ -17,6 +17,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deltahedge.backtest.models import (
     BATES_BTC,
     GBM_BTC,
@@ -42,6 +44,8 @@ from deltahedge.venues.specs import BINANCE_BTCUSD_PERP, BINANCE_BTCUSDT, synthe
 DEMO_SURFACE = "demo_surface_btc.json"
 #: Expiries of the demo book (indices into the surface's expiries: ~11, ~52 and ~81 days).
 DEMO_EXPIRIES = (0, 3, 4)
+#: the embedded chain excerpt (same snapshot as the demo surface); also in commands.demo
+DEMO_CHAIN = "deribit_btc_20260105T092511Z_excerpt.csv"
 MODELS: dict[str, PathModel] = {
     "gbm": GBM_BTC,
     "merton": MERTON_BTC,
@@ -89,6 +93,49 @@ def demo_positions(surface: Any, size: float = 10.0) -> list[Position]:
             strike = round(fwd * m / 1000.0) * 1000.0
             qty = -size * (1.5 if m == 0.97 else 1.0)
             out.append(Position(parse_instrument(_deribit_name(exp, strike, kind), "deribit"), qty))
+    return out
+
+
+def demo_smile_quotes(surface: Any) -> dict[int, tuple[Any, ...]]:
+    """The embedded Deribit excerpt's IVs (the snapshot the demo surface was fitted to), by
+    the surface's expiry index, out-of-the-money side per strike, for the dashboard's smiles.
+
+    ``surface`` is the embedded surface as loaded (expiries not yet moved in time).
+    """
+    from importlib.resources import as_file
+
+    from deltahedge.dashboard.models import SmileQuote
+    from deltahedge.marketdata import load_chain
+    from deltahedge.pricing import implied_vol_inverse
+
+    with as_file(files("deltahedge") / "data" / DEMO_CHAIN) as path:
+        chain = load_chain(path, underlying="BTC")
+    out: dict[int, tuple[Any, ...]] = {}
+    exp = np.asarray(surface.expiry_ns)
+
+    def iv(x: float) -> float | None:
+        return float(x) if np.isfinite(x) and x > 0 else None
+
+    # the snapshot gives mark IVs; bid and ask IVs come from the coin bid/ask prices
+    F_row, T_row = np.asarray(chain.forward, dtype=float), np.asarray(chain.T, dtype=float)
+    side_iv = {
+        side: implied_vol_inverse(
+            np.asarray(getattr(chain, side), dtype=float), chain.kind, F_row, chain.strike, T_row
+        )
+        for side in ("bid", "ask")
+    }
+    for i, e in enumerate(exp):
+        rows = np.flatnonzero(np.asarray(chain.expiry_ns) == int(e))
+        F = float(surface.forwards[i])
+        quotes = []
+        for r in rows:
+            K, kind = float(chain.strike[r]), int(chain.kind[r])
+            if (kind > 0) != (K >= F):  # keep the out-of-the-money option of each strike
+                continue
+            quotes.append(SmileQuote(strike=K, bid_iv=iv(side_iv["bid"][r]),
+                                     ask_iv=iv(side_iv["ask"][r]), mark_iv=iv(chain.mark_iv[r])))  # fmt: skip
+        if quotes:
+            out[i] = tuple(sorted(quotes, key=lambda q: q.strike))
     return out
 
 
@@ -174,6 +221,7 @@ def build_demo(
         guard=guard, journal=journal, settings=settings or EngineSettings(seed=seed),
         surface=surface, read_model=read_model, venue_sync=book_follower(venues, hedges, seed),
     )  # fmt: skip
+    engine.smile_quotes = demo_smile_quotes(surface)
     return Scenario(engine, surface, clock, positions)
 
 
@@ -262,6 +310,8 @@ def build_from_config(
         guard=guard, journal=journal, settings=settings, surface=surface, read_model=read_model,
         venue_sync=book_follower(venues, hedges, cfg.market.seed), margin=margin,
     )  # fmt: skip
+    # the quotes the embedded surface was fitted to (moved in time with it: same expiry index)
+    engine.smile_quotes = demo_smile_quotes(load_demo_surface())
     return Scenario(engine, surface, clock, positions)
 
 
@@ -334,6 +384,7 @@ __all__ = [
     "demo_market",
     "demo_options",
     "demo_positions",
+    "demo_smile_quotes",
     "load_demo_surface",
     "model_for",
     "paper_venues",

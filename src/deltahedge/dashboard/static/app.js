@@ -33,6 +33,11 @@ function fmt(x, digits = 2) {
   const v = Math.abs(x) < 0.5 * 10 ** -digits ? 0 : Number(x);  // no "-0"
   return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
+// contracts: whole numbers as such (934 inverse contracts), fractions of a coin to the lot (1.024)
+function fmtSize(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "—";
+  return Number.isInteger(Math.round(x * 1e9) / 1e9) ? fmt(x, 0) : Number(x.toFixed(6)).toLocaleString("en-US", { maximumFractionDigits: 6 });
+}
 function fmtSigned(x, digits = 2) { return (x >= 0.5 * 10 ** -digits ? "+" : "") + fmt(x, digits); }
 function usd(x) {
   if (x === null || x === undefined) return "—";
@@ -151,7 +156,7 @@ function renderHedges(s) {
     state.hedgeSeen.add(h.intent_id);
     return el("tr", { class: fresh && state.snap ? "fresh" : "", "data-intent": h.intent_id },
       el("td", { class: "mono", text: tsText(h.ts_ns) }), el("td", { text: h.underlying }),
-      el("td", { class: "side-" + h.side, text: h.side }), el("td", { class: "num", text: fmt(h.size, 0) }),
+      el("td", { class: "side-" + h.side, text: h.side }), el("td", { class: "num", text: fmtSize(h.size) }),
       el("td", { class: "num " + signClass(h.size_coin), text: fmtSigned(h.size_coin, 3) }),
       el("td", { text: h.instrument }), el("td", { text: h.venue }), el("td", { class: "num", text: fmt(h.price, 2) }),
       el("td", { class: "num", text: fmt(h.slippage_bps, 1) }), el("td", { class: "num", text: fmt(h.fees_usd, 2) }),
@@ -170,7 +175,12 @@ function renderSmiles(s) {
     const keep = sel.value;
     sel.replaceChildren(...keys.map((k) => el("option", { value: k, text: k })));
     if (keys.includes(keep)) sel.value = keep;
+    else {  // first show an expiry that has quotes to compare the fit with
+      const quoted = s.smiles.find((f) => f.quotes.length > 0);
+      if (quoted) sel.value = `${quoted.underlying} ${quoted.expiry}`;
+    }
   }
+  sel.setAttribute("data-quotes", String((s.smiles.find((f) => `${f.underlying} ${f.expiry}` === sel.value) || { quotes: [] }).quotes.length));
   const fit = s.smiles.find((f) => `${f.underlying} ${f.expiry}` === sel.value);
   if (!fit) { plot($("smile-chart"), [], null, false, "no smile fits published"); return; }
   const q = fit.quotes;
