@@ -550,9 +550,18 @@ class Engine:
         self._quotes_dirty = False
         refit, surface = self.refit, self.surface
 
-        def work() -> tuple[Any, CompiledBook]:
-            surf = refit(quotes, market) if quotes is not None and refit is not None else surface
-            return surf, book.with_surface(surf, market)
+        u = self.settings.underlying
+
+        def work() -> tuple[Any, CompiledBook, Any]:
+            if quotes is None or refit is None:
+                return surface, book.with_surface(surface, market), None
+            surf = refit(quotes, market)
+            # the quotes the new surface was fitted to, for the dashboard's smiles
+            from deltahedge.engine.publish import smile_quotes_from_chain
+            from deltahedge.engine.refit import quotes_to_chain
+
+            shown = smile_quotes_from_chain(surf, quotes_to_chain(quotes, market, u))
+            return surf, book.with_surface(surf, market), shown
 
         self._refit_pending = True
         fut = loop.run_in_executor(None, work)
@@ -568,7 +577,7 @@ class Engine:
             await asyncio.wait([fut])
             await asyncio.sleep(0)  # let the done callback swap the surface in
 
-    def _refit_done(self, fut: asyncio.Future[tuple[Any, CompiledBook]]) -> None:
+    def _refit_done(self, fut: asyncio.Future[tuple[Any, CompiledBook, Any]]) -> None:
         self._refit_pending = False
         if fut.cancelled():
             return
@@ -578,7 +587,9 @@ class Engine:
             log.warning("surface refit failed, keeping the previous one: %s", exc)
             return
         old = self.cbook
-        self.surface, self.cbook = fut.result()
+        self.surface, self.cbook, shown = fut.result()
+        if shown is not None:
+            self.smile_quotes = shown
         if self._prev is not None:
             self._vega_pnl(old, self.cbook)
 

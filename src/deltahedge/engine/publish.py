@@ -140,6 +140,42 @@ def smile_fits(
     return tuple(out)
 
 
+def smile_quotes_from_chain(surface: Any, chain: Any) -> dict[int, tuple[SmileQuote, ...]]:
+    """Market IVs of ``chain`` by ``surface``'s expiry index, out-of-the-money side per strike.
+
+    Mark IVs are the chain's; bid and ask IVs are solved from its bid/ask prices (coin
+    prices for an inverse chain, USD otherwise) off each row's forward.
+    """
+    from deltahedge.pricing import implied_vol, implied_vol_inverse
+
+    F_row, T_row = np.asarray(chain.forward, dtype=float), np.asarray(chain.T, dtype=float)
+    solve = implied_vol_inverse if chain.inverse else implied_vol
+    side_iv = {
+        side: solve(
+            np.asarray(getattr(chain, side), dtype=float), chain.kind, F_row, chain.strike, T_row
+        )
+        for side in ("bid", "ask")
+    }
+
+    def iv(x: float) -> float | None:
+        return float(x) if np.isfinite(x) and x > 0 else None
+
+    out: dict[int, tuple[SmileQuote, ...]] = {}
+    expiries = np.asarray(chain.expiry_ns)
+    for i, e in enumerate(np.asarray(surface.expiry_ns)):
+        F = float(surface.forwards[i])
+        quotes = []
+        for r in np.flatnonzero(expiries == int(e)):
+            K, kind = float(chain.strike[r]), int(chain.kind[r])
+            if (kind > 0) != (K >= F):  # keep the out-of-the-money option of each strike
+                continue
+            quotes.append(SmileQuote(strike=K, bid_iv=iv(side_iv["bid"][r]),
+                                     ask_iv=iv(side_iv["ask"][r]), mark_iv=iv(chain.mark_iv[r])))  # fmt: skip
+        if quotes:
+            out[i] = tuple(sorted(quotes, key=lambda q: q.strike))
+    return out
+
+
 def _smiles(engine: Engine) -> tuple[SmileFit, ...]:
     # recomputed only when a refit swaps the surface in (the update goes out ~4 times a second)
     surface = engine.surface
@@ -223,4 +259,4 @@ def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdat
     )
 
 
-__all__ = ["band_of", "build_update", "hedge_records", "smile_fits"]
+__all__ = ["band_of", "build_update", "hedge_records", "smile_fits", "smile_quotes_from_chain"]

@@ -17,8 +17,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from deltahedge.backtest.models import (
     BATES_BTC,
     GBM_BTC,
@@ -104,39 +102,12 @@ def demo_smile_quotes(surface: Any) -> dict[int, tuple[Any, ...]]:
     """
     from importlib.resources import as_file
 
-    from deltahedge.dashboard.models import SmileQuote
+    from deltahedge.engine.publish import smile_quotes_from_chain
     from deltahedge.marketdata import load_chain
-    from deltahedge.pricing import implied_vol_inverse
 
     with as_file(files("deltahedge") / "data" / DEMO_CHAIN) as path:
         chain = load_chain(path, underlying="BTC")
-    out: dict[int, tuple[Any, ...]] = {}
-    exp = np.asarray(surface.expiry_ns)
-
-    def iv(x: float) -> float | None:
-        return float(x) if np.isfinite(x) and x > 0 else None
-
-    # the snapshot gives mark IVs; bid and ask IVs come from the coin bid/ask prices
-    F_row, T_row = np.asarray(chain.forward, dtype=float), np.asarray(chain.T, dtype=float)
-    side_iv = {
-        side: implied_vol_inverse(
-            np.asarray(getattr(chain, side), dtype=float), chain.kind, F_row, chain.strike, T_row
-        )
-        for side in ("bid", "ask")
-    }
-    for i, e in enumerate(exp):
-        rows = np.flatnonzero(np.asarray(chain.expiry_ns) == int(e))
-        F = float(surface.forwards[i])
-        quotes = []
-        for r in rows:
-            K, kind = float(chain.strike[r]), int(chain.kind[r])
-            if (kind > 0) != (K >= F):  # keep the out-of-the-money option of each strike
-                continue
-            quotes.append(SmileQuote(strike=K, bid_iv=iv(side_iv["bid"][r]),
-                                     ask_iv=iv(side_iv["ask"][r]), mark_iv=iv(chain.mark_iv[r])))  # fmt: skip
-        if quotes:
-            out[i] = tuple(sorted(quotes, key=lambda q: q.strike))
-    return out
+    return smile_quotes_from_chain(surface, chain)
 
 
 def demo_market(surface: Any) -> MarketState:
@@ -312,6 +283,11 @@ def build_from_config(
     )  # fmt: skip
     # the quotes the embedded surface was fitted to (moved in time with it: same expiry index)
     engine.smile_quotes = demo_smile_quotes(load_demo_surface())
+    if cfg.market.feed != "simulated":
+        # option ticks (replayed Deribit snapshots, live tickers) refit the surface off the loop
+        from deltahedge.engine.refit import chain_refitter
+
+        engine.refit = chain_refitter(u, "deribit")
     return Scenario(engine, surface, clock, positions)
 
 
