@@ -46,6 +46,8 @@ from deltahedge.core.errors import ExecutionError
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
 from deltahedge.core.units import NS_PER_SECOND
 from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
+from deltahedge.engine.attribution import Attribution, options_value
+from deltahedge.engine.controls import EngineControls
 from deltahedge.engine.records import EngineCounters, HedgeLogEntry, PnL, TeeJournal
 from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdict
 from deltahedge.execution.journal import Journal as JournalPort
@@ -179,7 +181,8 @@ class Engine:
         self.latency = LatencyHistogram()  # tick -> decision, every decided tick
         self.hedge_latency = LatencyHistogram()  # tick -> intent handed to the router
         self.hedge_log: deque[HedgeLogEntry] = deque(maxlen=settings.max_log)
-        self.pnl = PnL()
+        self.attribution = Attribution(settings.numeraire)
+        self.pnl = self.attribution.pnl
         self.message = ""
         #: market IVs shown with the dashboard's smiles, by the surface's expiry index
         self.smile_quotes: dict[int, tuple[Any, ...]] = {}
@@ -190,10 +193,6 @@ class Engine:
         self._index_key = ""
         self.last_index_ns = 0
         self.last_hedge_latency_s = math.nan
-        self._value0: float | None = None
-        self._prev: tuple[float, float, float, float, int] | None = (
-            None  # S, delta, gamma, theta, ts
-        )
         self._option_quotes: dict[str, Tick] = {}
         self._quotes_dirty = False
         self._refit_pending = False
@@ -440,47 +439,18 @@ class Engine:
 
     # ------------------------------------------------------------------ bookkeeping
     def _attribute(self, risk: BookRisk, now: int) -> None:
-        u = self._ui
-        S = float(risk.index[u])
-        value = float(risk.value_usd[u])
-        if self._value0 is None:
-            self._value0 = value
-        p = self.pnl
-        hedge_delta_usd = self.account.delta_coin()  # dV/dS of the legs held since the last tick
-        if self._prev is not None:
-            S0, d0, g0, th0, t0 = self._prev
-            dS = S - S0
-            p.delta += (d0 + hedge_delta_usd) * dS
-            p.gamma += 0.5 * g0 * dS * dS
-            p.theta += th0 * (now - t0) / (86_400 * NS_PER_SECOND)
-        hedge_value = self.account.value_usd(S)
-        p.fees = -self.account.fees_usd()
-        p.total = value - self._value0 + hedge_value + p.fees
-        p.residual = p.total - (p.delta + p.gamma + p.theta + p.vega + p.fees)
-        # USD PnL is explained by USD sensitivities: the options' dV/dS and d2V/dS2 (the hedge
-        # legs' PnL is exactly their dV/dS times the move, added above with the legs held
-        # over the interval; trading at a price other than the index is left in residual).
-        # In the coin numeraire the book reports delta_c = dV/dS - V/S and gamma_c = d2V/dS2
-        # - (dV/dS)/S + V/S^2, so that is undone here for the options (V: their value).
-        hd, hg = self.account.delta(self.settings.numeraire, S)
-        dV = float(risk.delta_coin[u]) - hd
-        d2V = float(risk.gamma_coin[u]) - hg
-        if self.settings.numeraire == "coin" and S > 0:
-            dV = dV + value / S
-            d2V = d2V + dV / S - value / (S * S)
-        self._prev = (S, dV, d2V, float(risk.theta_usd_per_day[u]), now)
+        self.attribution.step(risk, self._ui, self.account, now)
 
     def _vega_pnl(self, old: CompiledBook, new: CompiledBook) -> None:
         """A new surface revalues the options at the same market: that jump is vol PnL."""
         s = self.settings
         try:
-            v_old = float(old.risk(self.market, s.numeraire, s.delta_model).value_usd[self._ui])
-            v_new = float(new.risk(self.market, s.numeraire, s.delta_model).value_usd[self._ui])
+            v_old = options_value(old, self.market, s.numeraire, s.delta_model, self._ui)
+            v_new = options_value(new, self.market, s.numeraire, s.delta_model, self._ui)
         except Exception as exc:  # attribution must never stop the loop
             log.warning("vega attribution skipped: %s", exc)
             return
-        if math.isfinite(v_new - v_old):
-            self.pnl.vega += v_new - v_old
+        self.attribution.revalue(v_old, v_new)
 
     def _log_hedge(
         self,
@@ -590,7 +560,7 @@ class Engine:
         self.surface, self.cbook, shown = fut.result()
         if shown is not None:
             self.smile_quotes = shown
-        if self._prev is not None:
+        if self.attribution.started:
             self._vega_pnl(old, self.cbook)
 
     def _reject(self, tick: Tick, reason: str, message: str) -> None:
@@ -651,31 +621,6 @@ class Engine:
         if state is KillState.FROZEN and self.paused:
             return "paused"
         return state.value
-
-
-class EngineControls:
-    """The dashboard's :class:`~deltahedge.dashboard.Controls` over an engine's kill switch.
-
-    Thread-safe: the kill switch takes a lock, and the engine reads it on its next tick.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def pause(self) -> None:
-        self.engine.paused = True
-        self.engine.kill_switch.freeze("dashboard", "pause")
-
-    def resume(self) -> None:
-        self.engine.paused = False
-        self.engine.kill_switch.resume("dashboard", "resume")
-
-    def kill(self, mode: Any) -> None:
-        self.engine.paused = False
-        if str(getattr(mode, "value", mode)) == "flatten":
-            self.engine.kill_switch.flatten("dashboard", "kill: flatten")
-        else:
-            self.engine.kill_switch.freeze("dashboard", "kill: freeze")
 
 
 __all__ = [
