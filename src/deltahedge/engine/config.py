@@ -168,6 +168,11 @@ class VenueConfig(_Model):
     maintenance_margin_rate: float = Field(default=0.01, gt=0, le=1)
     collateral: float = Field(default=0.0, ge=0, description="paper collateral, coin or USD")
     fee_bps: float = Field(default=5.0, ge=0)
+    liquidity_usd: float = Field(
+        default=20_000_000.0,
+        gt=0,
+        description="kind = 'amm': the simulated constant-product pool's value, USD (both sides)",
+    )
 
     _env_names = field_validator("api_key_env", "api_secret_env")(_env_name)
 
@@ -179,6 +184,11 @@ class VenueConfig(_Model):
             raise ValueError(
                 "kind = 'ccxt' needs api_key_env and api_secret_env "
                 "(names of environment variables holding the keys)"
+            )
+        if self.kind == "amm" and (self.fee_bps != int(self.fee_bps) or self.fee_bps < 1):
+            raise ValueError(
+                f"kind = 'amm' takes fee_bps as the pool's fee tier, a whole number of basis "
+                f"points >= 1 (e.g. 30 for a Uniswap v2 pool), got {self.fee_bps}"
             )
         if self.maintenance_margin_rate >= self.initial_margin_rate:
             raise ValueError(

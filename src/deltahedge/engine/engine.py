@@ -53,12 +53,13 @@ from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdi
 from deltahedge.execution.journal import Journal as JournalPort
 from deltahedge.execution.journal import MemoryJournal
 from deltahedge.execution.orders import ExecutionReport, OrderManager
-from deltahedge.execution.router import BookSource, SmartRouter
+from deltahedge.execution.router import BookSource, LiquiditySource, SmartRouter
 from deltahedge.execution.venue import InstrumentInfo, Venue
 from deltahedge.hedging.policies import HedgeState
 from deltahedge.marketdata.feeds.base import Feed, Tick, TickKind
 from deltahedge.marketdata.state import MarketState, Quote
 from deltahedge.portfolio.book import BookRisk, CompiledBook
+from deltahedge.venues.amm import AmmSource, AmmVenue
 
 log = logging.getLogger("deltahedge.engine")
 
@@ -361,11 +362,14 @@ class Engine:
         return r
 
     # ------------------------------------------------------------------ execution
-    async def _sources(self) -> list[BookSource]:
+    async def _sources(self) -> list[LiquiditySource]:
         now = self.clock.now_ns()
-        out = []
+        out: list[LiquiditySource] = []
         for spec in self.hedges:
             venue = self.venues[spec.venue]
+            if isinstance(venue, AmmVenue):  # a pool is routed on its exact swap curve
+                out.append(AmmSource(venue))
+                continue
             snap = await venue.order_book(spec.symbol, 50)
             if len(snap.bids) == 0 or len(snap.asks) == 0:
                 continue

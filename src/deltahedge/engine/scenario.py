@@ -256,10 +256,10 @@ def build_from_config(
             venues[v.name] = DurablePaperVenue(v.name, [spec], folder / f"{v.name}.sqlite", clock)
         elif v.kind == "ccxt":
             venues[v.name] = _ccxt_venue(v, spec)
-        else:
-            raise ConfigError(
-                f"venues[{v.name}].kind = {v.kind!r} is not wired in the engine yet; allowed: 'paper', 'ccxt'"
-            )
+        else:  # amm: a simulated constant-product pool that arbitrageurs keep at the index
+            amm = _amm_venue(v, u, float(surface.spot), clock)
+            venues[v.name] = amm
+            spec = amm.spec
         hedges.append(spec)
     policy = policy_from_config(cfg.policy.name, cfg.policy.effective_params(), u)
     guard = RiskGuard(cfg.risk.limits(), clock)
@@ -326,6 +326,16 @@ def book_from_file(path: Path, underlying: str, now_ns: int) -> list[Position]:
             + "\n  ".join(problems)
         )
     return positions
+
+
+def _amm_venue(v: Any, underlying: str, price: float, clock: Clock) -> Any:
+    """A constant-product pool of ``underlying`` against USDC worth ``v.liquidity_usd``."""
+    from deltahedge.venues.amm import AmmPair, AmmVenue, ConstantProductPool
+
+    symbol = v.hedge_instrument if "/" in v.hedge_instrument else f"{underlying}/USDC"
+    half = 0.5 * v.liquidity_usd
+    pool = ConstantProductPool(round(half / price * 1e8), round(half * 1e6), int(v.fee_bps))
+    return AmmVenue(v.name, AmmPair(pool, decimals0=8, decimals1=6), symbol=symbol, clock=clock)
 
 
 def _ccxt_venue(v: Any, spec: InstrumentInfo) -> Venue:

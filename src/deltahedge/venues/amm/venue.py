@@ -124,6 +124,22 @@ class AmmVenue:
             prev_s, prev_b = usd_s, usd_b
         return BookSnapshot(instrument, np.array(bids), np.array(asks), self.clock.now_ns())
 
+    def set_price(self, instrument: str, price: float, ts_ns: int | None = None) -> None:
+        """Arbitrageurs bring a constant-product pool back to ``price`` (USD per coin).
+
+        The arbitrage swap moves along the curve: ``k = x y`` is kept and ``y / x`` becomes
+        the price, so ``x = sqrt(k / p)``, ``y = sqrt(k p)`` in raw units (fees ignored).
+        Used by simulated runs, where the pool must follow the index between hedges; a
+        concentrated-liquidity pool is left as it is (its arbitrage path crosses ticks).
+        """
+        pool = self.pair.pool
+        if not (math.isfinite(price) and price > 0) or not isinstance(pool, ConstantProductPool):
+            return
+        raw_price = price * self.pair.unit1 / self.pair.unit0  # token1 raw per token0 raw
+        k = pool.reserve0 * pool.reserve1
+        pool.reserve0 = max(1, round(math.sqrt(k / raw_price)))
+        pool.reserve1 = max(1, round(math.sqrt(k * raw_price)))
+
     async def positions(self) -> Mapping[str, float]:
         return {self.spec.symbol: self._position}
 
