@@ -14,6 +14,7 @@ from deltahedge.pricing import (
     black76,
     black76_price,
     implied_vol,
+    implied_vol_guaranteed,
     implied_vol_inverse,
     implied_vol_inverse_status,
     implied_vol_status,
@@ -22,16 +23,10 @@ from deltahedge.pricing import (
 from deltahedge.pricing import reference as ref
 from deltahedge.pricing.kernels import b76_implied_vol, b76_price
 
+from .conftest import random_inputs
+
 EPS = np.finfo(float).eps
 MINUTE = 1.0 / (365.0 * 24 * 60)
-
-
-def _in_guaranteed_region(phi, F, K, T, sigma, r, price, vega):
-    """The region stated in ``deltahedge.pricing.implied``: 4 eps P / vega <= 1e-10."""
-    df = np.exp(-r * T)
-    itm = phi * (F - K) > 0
-    rounding_scale = np.where(itm, df * np.maximum(F, K), price)
-    return (4 * EPS * rounding_scale <= 1e-10 * vega) & (price > 1e-300)
 
 
 def _grid():
@@ -50,7 +45,7 @@ def test_round_trip_on_dense_grid_recovers_sigma_within_1e10_in_guaranteed_regio
     phi, F, K, T, sigma = _grid()
     g = black76(phi, F, K, T, sigma, r)
     iv, status = implied_vol_status(g.price, phi, F, K, T, r)
-    region = _in_guaranteed_region(phi, F, K, T, sigma, r, g.price, g.vega)
+    region = implied_vol_guaranteed(phi, F, K, T, sigma, r)
     assert region.mean() > 0.75  # most of the stated box carries sigma (measured: 80%)
     assert np.all(status[region] == IVStatus.OK)
     assert float(np.max(np.abs(iv[region] - sigma[region]))) < 1e-10
@@ -75,7 +70,7 @@ def test_round_trip_property_in_guaranteed_region(sigma, log_t, z, log_f, call, 
     K = F * math.exp(z * sigma * math.sqrt(T))
     phi = 1.0 if call else -1.0
     g = black76(phi, F, K, T, sigma, r)
-    assume(bool(_in_guaranteed_region(phi, F, K, T, sigma, r, g.price, g.vega)))
+    assume(bool(implied_vol_guaranteed(phi, F, K, T, sigma, r)))
     iv = float(implied_vol(g.price, phi, F, K, T, r))
     assert abs(iv - sigma) < 1e-10
     # the scalar numba kernel gives the same answer (to the ulps its inlining may move)
@@ -138,6 +133,70 @@ def test_matches_lets_be_rational_on_random_sample() -> None:
     assert float(np.max(np.abs(ours - sigma))) < 1e-11
 
 
+def test_matches_quantlib_implied_std_dev_on_random_inputs_of_the_guaranteed_region() -> None:
+    ql = pytest.importorskip("QuantLib")
+    d = random_inputs(8000, seed=21)
+    region = implied_vol_guaranteed(d["phi"], d["F"], d["K"], d["T"], d["sigma"], d["r"])
+    assert region.sum() > 3000  # the rest lies outside the box (8 sd, 30 years, 0.1% vol)
+    phi, F, K, T, sigma, r = (d[k][region] for k in ("phi", "F", "K", "T", "sigma", "r"))
+    g = black76(phi, F, K, T, sigma, r)
+    df = np.exp(-r * T)
+    ours = implied_vol(g.price, phi, F, K, T, r)
+    accuracy = 1e-14  # QuantLib's stopping step, in standard deviation sigma sqrt(T)
+    call, put = ql.Option.Call, ql.Option.Put
+    std = [
+        ql.blackFormulaImpliedStdDev(
+            call if q > 0 else put, k, f, p, dd, 0.0, ql.nullDouble(), accuracy, 100
+        )
+        for q, f, k, p, dd in zip(
+            phi.tolist(), F.tolist(), K.tolist(), g.price.tolist(), df.tolist(), strict=True
+        )
+    ]
+    theirs = np.array(std) / np.sqrt(T)
+    # ours is within 1e-10 of the true sigma (the guarantee); QuantLib stops at a step
+    # below `accuracy` in sigma sqrt(T), and its Black price carries an absolute error of
+    # about 1e-15 DF max(F, K) (measured 1.3e-15 against ours), which moves its root by
+    # that over vega: in deep out-of-the-money tails (prices ~1e-11 F) that is ~1e-5 in
+    # sigma. Allow 8x that price error; measured worst case 0.13 of this tolerance.
+    tol = 1e-10 + accuracy / np.sqrt(T) + 1e-14 * df * np.maximum(F, K) / g.vega
+    assert np.all(np.abs(ours - theirs) <= tol)
+    # and most of them (measured 88%) agree to 1e-10 outright
+    assert np.mean(np.abs(ours - theirs) < 1e-10) > 0.8
+
+
+def test_guaranteed_region_is_the_stated_box_where_the_price_carries_sigma() -> None:
+    F = 100.0
+
+    def strike(z, sigma, T):
+        return F * math.exp(z * sigma * math.sqrt(T))
+
+    inside = [  # (kind, z in standard deviations, sigma, T): the box's corners and edges
+        ("c", 0.0, 0.5, 0.5),
+        ("c", 6.0, 0.5, 0.5),
+        ("p", -6.0, 0.5, 0.5),
+        ("c", 0.0, 0.01, 0.5),
+        ("c", 0.0, 5.0, 0.5),
+        ("c", 0.0, 0.5, MINUTE),
+        ("c", 0.0, 0.5, 5.0),
+    ]
+    for kind, z, sigma, T in inside:
+        assert implied_vol_guaranteed(kind, F, strike(z, sigma, T), T, sigma), (z, sigma, T)
+    outside_box = [(6.01, 0.5, 0.5), (0.0, 0.0099, 0.5), (0.0, 5.01, 0.5), (0.0, 0.5, 5.01)]
+    outside_box.append((0.0, 0.5, MINUTE * 0.99))
+    for z, sigma, T in outside_box:
+        assert not implied_vol_guaranteed("c", F, strike(z, sigma, T), T, sigma), (z, sigma, T)
+    # sigma 5 for 5 years at the money: price ~F, vega = F n(5.59) sqrt(5) ~ 2.3e-5, so
+    # 4 eps P = 8.9e-14 > 1e-10 vega = 2.3e-15: the price no longer carries sigma
+    assert not implied_vol_guaranteed("c", F, F, 5.0, 5.0)
+    # 5 sd from the money at 1% vol for 1 minute: vega = F n(5) sqrt(T) = 100 * 1.49e-6 *
+    # 1.38e-3 = 2.05e-7, so 1e-10 vega = 2.05e-17. The call is out of the money, its
+    # price ~ vega sigma sqrt(T) / 25 = 1.1e-13 rounds at 4 eps P ~ 1e-28: guaranteed;
+    # the put at the same strike is in the money, its price rounds at 4 eps K = 8.9e-14
+    K = strike(5.0, 0.01, MINUTE)
+    assert implied_vol_guaranteed(["c", "p"], F, K, MINUTE, 0.01).tolist() == [True, False]
+    assert not implied_vol_guaranteed("c", np.nan, F, 0.5, 0.5)
+
+
 def test_matches_reference_bisection_on_small_sample() -> None:
     rng = np.random.default_rng(9)
     n = 60
@@ -190,7 +249,7 @@ def test_round_trip_on_200k_random_points_of_the_stated_box() -> None:
     phi = rng.choice([1.0, -1.0], n)
     g = black76(phi, F, K, T, sigma)
     iv = implied_vol(g.price, phi, F, K, T)
-    region = _in_guaranteed_region(phi, F, K, T, sigma, 0.0, g.price, g.vega)
+    region = implied_vol_guaranteed(phi, F, K, T, sigma)
     assert region.mean() > 0.75
     assert float(np.max(np.abs(iv[region] - sigma[region]))) < 1e-10
 
@@ -210,7 +269,7 @@ def test_regressions_of_the_solver_recover_sigma(sigma, T, z, kind) -> None:
     K = F * math.exp(z * sigma * math.sqrt(T))
     g = black76(kind, F, K, T, sigma)
     iv, status = implied_vol_status(g.price, kind, F, K, T)
-    if _in_guaranteed_region(1 if kind == "c" else -1, F, K, T, sigma, 0.0, g.price, g.vega):
+    if implied_vol_guaranteed(kind, F, K, T, sigma):
         assert abs(float(iv) - sigma) < 1e-10
     else:  # the price no longer carries sigma: a solution or a reason, never garbage
         assert status in (IVStatus.OK, IVStatus.AT_INTRINSIC, IVStatus.ABOVE_MAX)

@@ -24,6 +24,7 @@ def test_every_name_in_all_exists_and_the_list_is_the_agreed_one() -> None:
         "inverse_black76",
         "implied_vol",
         "implied_vol_status",
+        "implied_vol_guaranteed",
         "implied_vol_inverse",
         "implied_vol_inverse_status",
         "IVStatus",

@@ -25,6 +25,7 @@ from deltahedge.pricing.black76 import (  # noqa: E402
 from deltahedge.pricing.implied import (  # noqa: E402
     IVStatus,
     implied_vol,
+    implied_vol_guaranteed,
     implied_vol_inverse,
     implied_vol_inverse_status,
     implied_vol_status,
@@ -42,6 +43,7 @@ __all__ = [
     "black76_risk",
     "bsm",
     "implied_vol",
+    "implied_vol_guaranteed",
     "implied_vol_inverse",
     "implied_vol_inverse_status",
     "implied_vol_status",

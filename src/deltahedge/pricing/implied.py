@@ -20,7 +20,8 @@ the price itself for an out-of-the-money option, ``DF max(F, K)`` for an in-the-
 qualifies; measured worst error inside it 3e-11 (worst where ``4 eps P / vega`` is near
 1e-10; 4e-13 where it is below 1e-13). Outside the region the error is about
 ``eps P / vega`` (the price's own rounding), and every element still gets either a
-solution or a status saying why not.
+solution or a status saying why not. ``implied_vol_guaranteed`` tells, per element,
+whether an option lies in that region (the tests and ``make bench`` both use it).
 """
 
 from __future__ import annotations
@@ -31,9 +32,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from deltahedge._typing import ArrayLike, FloatArray
+from deltahedge._typing import ArrayLike, BoolArray, FloatArray
 from deltahedge.pricing import _loops, kernels
 from deltahedge.pricing._arrays import as_phi, flatten, loop_args
+from deltahedge.pricing.black76 import black76_risk
+
+_EPS = float(np.finfo(np.float64).eps)
+_MINUTE = 1.0 / (365.0 * 24 * 60)
+#: the box of the guarantee: sigma, T (years) and |ln(K/F)| in standard deviations
+_SIGMA_RANGE = (0.01, 5.0)
+_T_RANGE = (_MINUTE, 5.0)
+_MAX_SD = 6.0
+#: relative slack on the box edges, so inputs built at an edge (exp(log(x)), F e^(6 s))
+#: are not excluded by their last bit
+_EDGE = 1e-12
 
 
 class IVStatus(IntEnum):
@@ -135,9 +147,53 @@ def implied_vol_inverse_status(
     return _solve(usd, kind, F, K, T, 0.0)
 
 
+def implied_vol_guaranteed(
+    kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike = 0.0
+) -> BoolArray:
+    """Whether the round trip sigma -> price -> sigma is guaranteed within 1e-10.
+
+    True where the option is in the box of the module doc (``sigma`` in [0.01, 5], ``T``
+    in [1 minute, 5 years], ``|ln(K/F)| <= 6 sigma sqrt(T)``, up to a relative 1e-12 at
+    the edges) and its Black-76 price still carries sigma::
+
+        4 eps P <= 1e-10 vega    and    price > 1e-300
+
+    with ``P`` the price for an out-of-the-money option and ``DF max(F, K)`` for an
+    in-the-money one (its time value is a difference of numbers of that size).
+
+    Parameters
+    ----------
+    kind, F, K, T, sigma, r
+        As in ``black76``: call or put; forward and strike (same currency); years;
+        volatility (decimal); discount rate (continuously compounded).
+
+    Returns
+    -------
+    BoolArray
+        Of the broadcast shape; False for invalid inputs (NaN, F or K <= 0, ...).
+    """
+    g = black76_risk(kind, F, K, T, sigma, r)
+    phi = as_phi(kind)
+    F_, K_, T_, s_, r_ = (np.asarray(a, dtype=np.float64) for a in (F, K, T, sigma, r))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        sst = s_ * np.sqrt(T_)
+        in_box = (
+            (s_ >= _SIGMA_RANGE[0] * (1 - _EDGE))
+            & (s_ <= _SIGMA_RANGE[1] * (1 + _EDGE))
+            & (T_ >= _T_RANGE[0] * (1 - _EDGE))
+            & (T_ <= _T_RANGE[1] * (1 + _EDGE))
+            & (np.abs(np.log(K_ / F_)) <= _MAX_SD * sst * (1 + _EDGE) + 4 * _EPS)
+        )
+        itm = phi * (F_ - K_) > 0
+        rounding_scale = np.where(itm, np.exp(-r_ * T_) * np.maximum(F_, K_), g.price)
+        carries = (4 * _EPS * rounding_scale <= 1e-10 * g.vega) & (g.price > 1e-300)
+    return np.asarray(in_box & carries)
+
+
 __all__ = [
     "IVStatus",
     "implied_vol",
+    "implied_vol_guaranteed",
     "implied_vol_inverse",
     "implied_vol_inverse_status",
     "implied_vol_status",
