@@ -32,6 +32,28 @@ def greek_scales(F, K, T, sigma, r) -> dict[str, np.ndarray]:
     }
 
 
+def inverse_scales(F, K, T, sigma) -> dict[str, np.ndarray]:
+    """``greek_scales`` carried into the fields of ``InverseGreeks`` (r = 0).
+
+    Coin values are USD values over F; the premium-adjusted delta and the coin gamma are
+    differences, so their scales add those of their terms.
+    """
+    s = greek_scales(F, K, T, sigma, 0.0)
+    F = np.asarray(F, dtype=np.float64)
+    return {
+        "price_coin": s["price"] / F,
+        "price_usd": s["price"],
+        "delta": s["delta"],
+        "delta_premium_adjusted": s["delta"] + s["price"] / F,
+        "gamma_usd": s["gamma"],
+        "gamma_coin": s["gamma"] + (s["delta"] + s["price"] / F) / F,
+        "vega_usd": s["vega"],
+        "vega_coin": s["vega"] / F,
+        "theta_usd": s["theta"],
+        "theta_coin": s["theta"] / F,
+    }
+
+
 def scaled_error(got, want, scale) -> np.ndarray:
     """min(relative error, error / scale), elementwise; NaN where exactly one is NaN."""
     got = np.asarray(got, dtype=np.float64)

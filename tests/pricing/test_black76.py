@@ -11,7 +11,7 @@ from deltahedge.pricing import black76, black76_delta, black76_price, black76_ri
 from deltahedge.pricing import reference as ref
 
 from .conftest import random_inputs
-from .helpers import greek_scales, scaled_error
+from .helpers import greek_scales, inverse_scales, scaled_error
 
 FIELDS = ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm")
 
@@ -63,15 +63,29 @@ def test_black76_on_100k_random_inputs_matches_quantlib_black_calculator(inputs_
         phi.tolist(), F.tolist(), K.tolist(), T.tolist(), std.tolist(), df.tolist(), strict=True
     ):
         c = ql.BlackCalculator(ql.PlainVanillaPayoff(call if p > 0 else put, k), f, s, dd)
-        rows.append((c.value(), c.deltaForward(), c.gammaForward(), c.vega(t), c.vanna(f, t)))
+        # theta(spot = F): QuantLib's theta with the forward held fixed, the Black-76 one;
+        # its rho moves the forward with r (F = S e^(rT)) and dividendRho moves it back
+        # (dF/dq = -T F), so their sum is dV/dr at fixed F = -T V, the Black-76 rho
+        rows.append(
+            (
+                c.value(),
+                c.deltaForward(),
+                c.gammaForward(),
+                c.vega(t),
+                c.vanna(f, t),
+                c.theta(f, t),
+                c.rho(t) + c.dividendRho(t),
+            )
+        )
     q = np.array(rows).T
     scales = greek_scales(F, K, T, sigma, r)
-    for i, name in enumerate(("price", "delta", "gamma", "vega", "vanna")):
+    for i, name in enumerate(("price", "delta", "gamma", "vega", "vanna", "theta", "rho")):
         # QuantLib's vanna is NaN (0 * inf) for a few rows where the density underflows
         ok = np.isfinite(q[i])
         assert ok.mean() > 0.999, name
         err = scaled_error(getattr(g, name)[ok], q[i][ok], scales[name][ok])
         # QuantLib's N has its own ~1e-15 relative error; measured worst case ~2e-15
+        # (theta 2e-16, rho 2e-15)
         assert float(np.max(err)) < 1e-12, name
 
 
@@ -173,20 +187,46 @@ def test_fast_inverse_greeks_match_reference_twin(inputs_100k: dict) -> None:
     d = inputs_100k
     fast = inverse_black76(d["phi"], d["F"], d["K"], d["T"], d["sigma"])
     slow = ref.inverse_black76(d["phi"], d["F"], d["K"], d["T"], d["sigma"])
-    s = greek_scales(d["F"], d["K"], d["T"], d["sigma"], 0.0)
-    F = d["F"]
-    scales = {
-        "price_coin": s["price"] / F,
-        "price_usd": s["price"],
-        "delta": s["delta"],
-        "delta_premium_adjusted": s["delta"] + s["price"] / F,
-        "gamma_usd": s["gamma"],
-        "gamma_coin": s["gamma"] + (s["delta"] + s["price"] / F) / F,
-        "vega_usd": s["vega"],
-        "vega_coin": s["vega"] / F,
-        "theta_usd": s["theta"],
-        "theta_coin": s["theta"] / F,
-    }
+    scales = inverse_scales(d["F"], d["K"], d["T"], d["sigma"])
     for name, scale in scales.items():
         err = scaled_error(getattr(fast, name), getattr(slow, name), scale)
         assert float(np.max(err)) < 1e-13, name
+
+
+def test_inverse_coin_price_and_deltas_match_quantlib_usd_values_divided_by_f() -> None:
+    ql = pytest.importorskip("QuantLib")
+    from deltahedge.pricing import inverse_black76
+
+    d = random_inputs(20_000, seed=13, rates=False)
+    phi, F, K, T, sigma = d["phi"], d["F"], d["K"], d["T"], d["sigma"]
+    g = inverse_black76(phi, F, K, T, sigma)
+    call, put = ql.Option.Call, ql.Option.Put
+    rows = []
+    for p, f, k, t, s in zip(
+        phi.tolist(), F.tolist(), K.tolist(), T.tolist(), (sigma * np.sqrt(T)).tolist(), strict=True
+    ):
+        c = ql.BlackCalculator(ql.PlainVanillaPayoff(call if p > 0 else put, k), f, s, 1.0)
+        rows.append((c.value(), c.deltaForward(), c.gammaForward(), c.vega(t), c.theta(f, t)))
+    usd, delta, gamma, vega, theta = np.array(rows).T
+    # the coin view from QuantLib's USD values (inverse.py's derivations): C_coin = C/F,
+    # delta_pa = N(d1) - C_coin (put: N(d1) - 1 - C_coin), gamma_coin = Gamma - delta_pa/F
+    coin = usd / F
+    delta_pa = delta - coin
+    want = {
+        "price_coin": coin,
+        "price_usd": usd,
+        "delta": delta,
+        "delta_premium_adjusted": delta_pa,
+        "gamma_usd": gamma,
+        "gamma_coin": gamma - delta_pa / F,
+        "vega_usd": vega,
+        "vega_coin": vega / F,
+        "theta_usd": theta,
+        "theta_coin": theta / F,
+    }
+    scales = inverse_scales(F, K, T, sigma)
+    for name, value in want.items():
+        err = scaled_error(getattr(g, name), value, scales[name])
+        # QuantLib's ~1e-15 relative error in N, carried through one division by F and
+        # one subtraction; measured worst case 1.5e-15
+        assert float(np.max(err)) < 1e-12, name
