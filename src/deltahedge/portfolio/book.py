@@ -12,8 +12,9 @@ Conventions (DESIGN.md, Units and conventions):
   contributes 0, a USD balance ``B`` contributes ``-B/S``). ``delta_usd = delta_coin * S``.
 - ``gamma_coin`` is ``d(delta_coin)/dS`` (coin per USD); ``cash_gamma_usd = gamma S^2/100``
   is the change of the USD delta for a 1 % move.
-- Vega is USD per 1.00 of vol (per expiry slot and in total), theta USD per day, in both
-  numeraires (divide by S for coin); ``value_usd`` is the book's USD value.
+- Vega is USD per 1.00 of vol (per expiry slot and in total), theta, funding and collateral
+  yield USD per day, in both numeraires (divide by S for coin; ``BookRisk.carry`` does);
+  ``value_usd`` is the book's USD value.
 - Options are valued with Black-76 at r = 0 on their expiry's forward; an inverse option
   and a linear one of the same size have the same USD value, so their Greeks coincide in
   a given numeraire: the numeraire, not the settlement, makes deltas premium-adjusted.
@@ -109,6 +110,10 @@ class BookRisk:
     value_usd, delta_coin, gamma_coin, vega_usd, theta_usd_per_day, funding_usd_per_day
         Per underlying; see the module docstring for units. ``funding_usd_per_day`` is the
         funding the perps earn per day at the current rates (> 0 = income).
+    yield_usd_per_day : ndarray
+        Staking / lending yield of the collateral per day (``Collateral.yield_per_year``),
+        USD at the current index, per underlying (USD balances count under the underlying
+        they are measured in).
     vanna_sigma_coin : ndarray
         ``sigma d(delta_coin)/d(sigma)`` per underlying: the delta change, in coin, if every
         option's vol is scaled by ``1 + x``, per unit ``x`` (Black-76 part).
@@ -134,6 +139,7 @@ class BookRisk:
     vega_usd: FloatArray
     theta_usd_per_day: FloatArray
     funding_usd_per_day: FloatArray
+    yield_usd_per_day: FloatArray
     vanna_sigma_coin: FloatArray
     slot_underlying: IntArray
     slot_expiry_ns: IntArray
@@ -153,9 +159,33 @@ class BookRisk:
         return self.gamma_coin * self.index**2 / 100.0
 
     @property
+    def carry_usd_per_day(self) -> FloatArray:
+        """Income per day at unchanged prices, USD: perp funding + collateral yield."""
+        return self.funding_usd_per_day + self.yield_usd_per_day
+
+    @property
     def usd_drift_per_day(self) -> FloatArray:
-        """Expected USD change of the book per day at unchanged prices: theta + funding."""
-        return self.theta_usd_per_day + self.funding_usd_per_day
+        """USD change of the book per day at unchanged prices: theta + funding + yield."""
+        return self.theta_usd_per_day + self.funding_usd_per_day + self.yield_usd_per_day
+
+    def carry(self, underlying: str) -> dict[str, float]:
+        """Per-day income and drift of ``underlying``, in this risk's numeraire.
+
+        A basis book (long or staked collateral, short perp) is read from it: ``funding``
+        (perps, > 0 = received), ``yield`` (collateral staking / lending), ``theta``
+        (options) and ``drift``, their sum: the change of the book's value per day at
+        unchanged prices. USD per day in the ``usd`` numeraire; coin of ``underlying`` per
+        day in the ``coin`` numeraire (the USD amounts over the index).
+        """
+        u = self.position(underlying)
+        scale = 1.0 / float(self.index[u]) if self.numeraire == "coin" else 1.0
+        parts = {
+            "funding": float(self.funding_usd_per_day[u]) * scale,
+            "yield": float(self.yield_usd_per_day[u]) * scale,
+            "theta": float(self.theta_usd_per_day[u]) * scale,
+        }
+        parts["drift"] = parts["funding"] + parts["yield"] + parts["theta"]
+        return parts
 
     def position(self, underlying: str) -> int:
         """Index of ``underlying`` in the per-underlying arrays."""
@@ -233,6 +263,7 @@ class CompiledBook:
     lin_src: tuple[tuple[str, str, str, int], ...]  # (kind, venue, symbol, expiry_ns)
     funding: tuple[tuple[int, str, str, float, bool, float], ...]  # und, venue, sym, units...
     surface: Any = None
+    yields: tuple[tuple[int, float, bool], ...] = ()  # und, amount * yield per year, is USD
 
     @property
     def n_options(self) -> int:
@@ -369,6 +400,9 @@ class CompiledBook:
                 price = st.marks.get((venue, sym), st.index)
                 notional = units if inverse else units * price
                 funding[u] -= notional * rate * per_day
+        yld = np.zeros(index.size)
+        for u, per_year, is_usd in self.yields:
+            yld[u] += per_year / 365.0 * (1.0 if is_usd else index[u])
         return BookRisk(
             ts_ns=market.ts_ns,
             numeraire="coin" if coin else "usd",
@@ -381,6 +415,7 @@ class CompiledBook:
             vega_usd=sums[:, 3],
             theta_usd_per_day=sums[:, 4] / 365.0,
             funding_usd_per_day=funding,
+            yield_usd_per_day=yld,
             vanna_sigma_coin=sums[:, 5],
             slot_underlying=self.slot_und,
             slot_expiry_ns=self.slot_exp,
@@ -427,7 +462,8 @@ def compile_book(
     ----------
     positions : sequence of Position
     collateral : sequence of Collateral
-        Coin balances count as delta ``Q`` (usd numeraire); USD-like balances as value.
+        Coin balances count as delta ``Q`` (usd numeraire); USD-like balances as value;
+        their ``yield_per_year`` as ``BookRisk.yield_usd_per_day``.
     vols : mapping symbol -> vol, or one vol per option (in order), or None
         Implied vols (decimals); with None, call ``with_vols``/``with_surface`` before
         ``risk``.
@@ -476,6 +512,7 @@ def compile_book(
     lund: list[int] = []
     src: list[tuple[str, str, str, int]] = []
     fund: list[tuple[int, str, str, float, bool, float]] = []
+    yields: list[tuple[int, float, bool]] = []
     symbols = [p.symbol for p in options]
     for p in linear:
         ins = p.instrument
@@ -510,6 +547,8 @@ def compile_book(
             b.append(c.amount)
             lund.append(uidx[c.coin.upper()])
         src.append(("index", c.venue, c.coin, 0))
+        if c.yield_per_year:
+            yields.append((lund[-1], c.amount * c.yield_per_year, c.is_usd))
         symbols.append(f"collateral:{c.coin}@{c.venue}" if c.venue else f"collateral:{c.coin}")
 
     sigma = _vols_for(options, vols)
@@ -533,6 +572,7 @@ def compile_book(
         lin_und=np.array(lund, dtype=np.int64),
         lin_src=tuple(src),
         funding=tuple(fund),
+        yields=tuple(yields),
     )
 
 
