@@ -208,6 +208,55 @@ def test_sticky_moneyness_delta_adds_minus_vega_skew_over_f():
     assert sm.delta("BTC") == pytest.approx(expected, rel=1e-6)
 
 
+class _CountingSurface:
+    """sigma(K, T) = level - 0.2 ln(K / 93,636.6) + 0.1 T; counts its lookups."""
+
+    def __init__(self, level: float = 0.5) -> None:
+        self.level = level
+        self.calls = 0
+
+    def vol(self, K, T):
+        self.calls += 1
+        return self.level - 0.2 * np.log(np.asarray(K) / F_ORACLE) + 0.1 * np.asarray(T)
+
+
+def _same_risk(a, b):
+    np.testing.assert_array_equal(a.contributions, b.contributions)
+    np.testing.assert_array_equal(a.slot_vega_usd, b.slot_vega_usd)
+
+
+def test_book_risk_reuses_surface_vols_after_a_spot_move_and_looks_again_when_needed():
+    pos, coll = _mixed_book()
+    m = _market(perp=F_ORACLE)
+    moved = m.with_index("BTC", 90_000.0)
+    book, surf = compile_book(pos, coll), _CountingSurface()
+    book_risk(book, m, surf)
+    assert surf.calls == 1  # vols only: black76 reads no skew
+    r = book_risk(book, moved, surf)
+    assert surf.calls == 1  # same surface, same ts, spot moved: sticky-strike vols reused
+    _same_risk(r, book_risk(pos, moved, _CountingSurface(), collateral=coll))  # = no memo
+    # sticky moneyness needs the skews: two more lookups (central difference in k)
+    sm = book_risk(book, moved, surf, delta_model="sticky_moneyness")
+    assert surf.calls == 3
+    fresh = book_risk(pos, moved, _CountingSurface(), "usd", "sticky_moneyness", collateral=coll)
+    _same_risk(sm, fresh)
+    assert sm.delta("BTC") != r.delta("BTC")  # the skew term is really there
+    book_risk(book, moved, surf, delta_model="sticky_moneyness")
+    assert surf.calls == 3
+    # a day later: T moved, so do the vols (the 0.1 T term): looked up again
+    later = MarketState(m.ts_ns + 86_400 * 10**9, moved.underlyings)
+    _same_risk(
+        book_risk(book, later, surf), book_risk(pos, later, _CountingSurface(), collateral=coll)
+    )
+    assert surf.calls == 4
+    # a refitted surface is another object: looked up again, and its vols are used
+    refit = _CountingSurface(level=0.6)
+    assert book_risk(book, moved, refit).vega_usd[0] != r.vega_usd[0]
+    assert refit.calls == 1
+    with pytest.raises(ValueError, match="read-only"):
+        book.with_surface(surf, moved).sigma[0] = 0.1  # the memo's arrays cannot be changed
+
+
 def test_min_variance_needs_coefficients_and_unknown_inputs_raise():
     m = _market()
     with pytest.raises(InvalidInput, match="min_variance=\\(a, b, c\\)"):

@@ -33,8 +33,9 @@ fused path. Gamma, vega and theta are Black-76's (no smile term).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -242,7 +243,11 @@ class BookRisk:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledBook:
-    """Static arrays of a book; ``risk(market)`` reprices it. Build with ``compile_book``."""
+    """Static arrays of a book; ``risk(market)`` reprices it. Build with ``compile_book``.
+
+    ``with_surface`` keeps the last vols (and skews) it looked up, keyed on the surface
+    object and ``ts_ns``; the books derived from this one share that memo.
+    """
 
     underlyings: tuple[str, ...]
     symbols: tuple[str, ...]
@@ -264,6 +269,8 @@ class CompiledBook:
     funding: tuple[tuple[int, str, str, float, bool, float], ...]  # und, venue, sym, units...
     surface: Any = None
     yields: tuple[tuple[int, float, bool], ...] = ()  # und, amount * yield per year, is USD
+    # the last surface lookup: (surface, ts_ns, sigma, skew or None, the book with them)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_options(self) -> int:
@@ -277,27 +284,50 @@ class CompiledBook:
         sk = np.zeros_like(sig) if skew is None else np.asarray(skew, dtype=np.float64)
         return replace(self, sigma=sig, skew=sk)
 
-    def with_surface(self, surface: VolSurface, market: MarketState) -> CompiledBook:
+    def with_surface(
+        self, surface: VolSurface, market: MarketState, skew: bool = True
+    ) -> CompiledBook:
         """Vols and skews from ``surface`` at each option's strike and current ``T``.
 
         The skew ``dsigma/dk`` (``k = ln(K/F)``) is the surface's own ``dvol_dk(K, T)`` when
         it has one (``deltahedge.surface.Surface`` does), else a central difference in
-        ``k`` with ``h = 1e-3``. Call it when the surface is refitted, off the hot path.
+        ``k`` with ``h = 1e-3``; ``skew=False`` skips it (zeros: only ``sticky_moneyness``
+        reads it). Call it when the surface is refitted, off the hot path.
+
+        A surface gives ``vol(K, T)`` for fixed strikes whatever the index, so the vols are
+        sticky-strike: after a spot move at the same ``ts_ns`` with the same surface object
+        they are the same, and the last lookup is reused (a surface is taken to be
+        immutable, as ``Surface`` is). A new surface object or a new ``ts_ns`` looks again.
         """
         if self.n_options == 0:
             return replace(self, surface=surface)
+        memo = self._memo.get("surface")
+        if memo is not None and memo[0] is surface and memo[1] == market.ts_ns:
+            if memo[3] is not None or not skew:
+                return memo[4]  # type: ignore[no-any-return]
+            sig = memo[2]  # the vols are known; only the skews are missing
+        else:
+            sig = None
         T = np.maximum((self.slot_exp - market.ts_ns) / _YEAR_NS, 1e-8)[self.opt_slot]
         Kx = self.opt_strike
-        sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
-        slope = getattr(surface, "dvol_dk", None)
-        if callable(slope):
-            skew = np.asarray(slope(Kx, T), dtype=np.float64)
-        else:
-            h = 1e-3
-            up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
-            dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
-            skew = (up - dn) / (2 * h)
-        return replace(self, sigma=sig, skew=skew, surface=surface)
+        if sig is None:
+            sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
+            sig.setflags(write=False)  # shared by the memo and every book built from it
+        sk: FloatArray | None = None
+        if skew:
+            slope = getattr(surface, "dvol_dk", None)
+            if callable(slope):
+                sk = np.array(slope(Kx, T), dtype=np.float64)
+            else:
+                h = 1e-3
+                up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
+                dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
+                sk = (up - dn) / (2 * h)
+            sk.setflags(write=False)
+        zeros = np.zeros_like(sig) if sk is None else sk
+        book = replace(self, sigma=sig, skew=zeros, surface=surface)
+        self._memo["surface"] = (surface, market.ts_ns, sig, sk, book)
+        return book
 
     def _slot_forwards(self, market: MarketState) -> FloatArray:
         fwd = np.empty(self.slot_exp.size)
@@ -596,6 +626,8 @@ def book_risk(
     market : MarketState
     surface : VolSurface, optional
         Implied vols (and, for ``sticky_moneyness``, skews) come from it; else ``vols``.
+        With a ``CompiledBook``, a spot move under the same surface object at the same
+        ``ts_ns`` reuses the last lookup (``CompiledBook.with_surface``).
     numeraire : {"usd", "coin"}
     delta_model : str
         One of ``delta_models()``.
@@ -609,15 +641,15 @@ def book_risk(
     -------
     BookRisk
     """
-    if isinstance(positions, CompiledBook):
-        book = positions
-        if surface is not None:
-            book = book.with_surface(surface, market)
-    else:
-        book = compile_book(positions, collateral, vols)
-        if surface is not None:
-            book = book.with_surface(surface, market)
-    if book.n_options and not np.all(np.isfinite(book.sigma)):
+    book = (
+        positions
+        if isinstance(positions, CompiledBook)
+        else compile_book(positions, collateral, vols)
+    )
+    if surface is not None:  # skews are read by the sticky_moneyness model only
+        book = book.with_surface(surface, market, skew=delta_model == "sticky_moneyness")
+    # a NaN or inf vol makes the sum non-finite: one pass, no temporary array
+    if book.n_options and not math.isfinite(float(book.sigma.sum())):
         raise InvalidInput("options in the book have no implied vol: pass surface= or vols=")
     return book.risk(market, numeraire, delta_model, min_variance)
 
