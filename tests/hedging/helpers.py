@@ -31,6 +31,7 @@ def make_risk(
         vega_usd=one([vega]),
         theta_usd_per_day=one([0.0]),
         funding_usd_per_day=one([0.0]),
+        yield_usd_per_day=one([0.0]),
         vanna_sigma_coin=one([vanna_sigma]),
         slot_underlying=np.array([0]),
         slot_expiry_ns=np.array([exp]),

@@ -111,18 +111,83 @@ def test_band_policies_trade_only_outside_and_land_inside_in_whole_lots(
     assert intent.instrument == ins.symbol and intent.policy == kind
 
 
-@settings(max_examples=200, deadline=None)
-@given(
+def _market_policy(kind: str, band: float, vol: float, cost: float, lam: float, tau: float):
+    """The policy with its band set by the drawn market (gamma policies: no floor)."""
+    if kind == "whalley_wilmott":
+        return WhalleyWilmott(cost=cost, risk_aversion=lam)
+    if kind == "gamma_weighted":
+        return GammaWeighted(multiple=1.0, horizon_s=3600.0, sigma=vol)
+    if kind == "zakamouline":
+        return Zakamouline(cost=cost, risk_aversion=lam, sigma=vol, tau_years=tau)
+    if kind == "vol_adaptive":
+        return VolAdaptive(base_band=band, sigma_ref=0.5)  # the state's forecast is vol
+    return _policy(kind, band, None)
+
+
+def _band_and_shift(kind, band, gamma, spot, vol, cost, lam, tau, vanna):
+    """Oracle, written out from the papers: (half-width, shift of the measured delta)."""
+    if kind == "whalley_wilmott":  # (3 c Gamma^2 S / (2 lambda))^(1/3)
+        return (3 * cost * gamma**2 * spot / (2 * lam)) ** (1 / 3), 0.0
+    if kind == "gamma_weighted":  # |Gamma| S sigma sqrt(1 h)
+        return abs(gamma) * spot * vol * math.sqrt(3600 / (365 * 86400)), 0.0
+    if kind == "zakamouline":  # H0 + H1 around the delta at sigma_m = f sigma
+        h0 = cost / (lam * spot * vol**2 * tau)
+        h1 = 1.12 * cost**0.31 * tau**0.05 * vol**-0.25 * math.sqrt(abs(gamma) / lam)
+        k = -4.76 * cost**0.78 / tau**0.02 * vol**-0.25 * (lam * spot**2 * abs(gamma)) ** 0.15
+        f = math.sqrt(max(1 + k if gamma >= 0 else 1 - k, 0.0))
+        return h0 + h1, vanna * (f - 1)
+    if kind == "vol_adaptive":  # base (sigma_ref / forecast)
+        return band * 0.5 / vol, 0.0
+    return band, 0.0  # fixed_threshold, time_or_threshold, hysteresis (outer)
+
+
+_MARKET = dict(
     kind=st.sampled_from(BAND_POLICIES),
-    frac=st.floats(0, 1),
     band=st.floats(0.01, 50),
+    gamma=st.floats(1e-6, 1e-3).flatmap(lambda g: st.sampled_from([g, -g])),
+    spot=st.floats(20_000, 150_000),
+    vol=st.floats(0.2, 1.5),
+    cost=st.floats(1e-4, 3e-3),
+    lam=st.floats(1e-5, 1e-3),
+    tau=st.floats(0.01, 1.0),
+    vanna=st.floats(-20, 20),
     sign=st.sampled_from([-1.0, 1.0]),
 )
-def test_no_trade_inside_the_band(kind, frac, band, sign):
-    pol = _policy(kind, band, None)
-    delta = sign * frac * band  # |delta| <= band (the hysteresis outer band)
-    state = HedgeState(last_hedge_ns=TS, vol_forecast=0.5)
-    assert pol.decide(make_risk(delta, 0.0), make_market(), state) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(frac=st.floats(0, 0.999), **_MARKET)
+def test_no_trade_inside_the_band(kind, frac, band, gamma, spot, vol, cost, lam, tau, vanna, sign):
+    # gamma, vol, price and cost drawn: the Whalley-Wilmott, Zakamouline and gamma-weighted
+    # half-widths come from their formulas (no floor), e.g. WW 0.19 BTC at c 5 bp,
+    # Gamma 1e-4, S 90,000, lambda 1e-4
+    pol = _market_policy(kind, band, vol, cost, lam, tau)
+    w, shift = _band_and_shift(kind, band, gamma, spot, vol, cost, lam, tau, vanna)
+    assert w > 0
+    delta = sign * frac * w - shift  # the measured delta is inside: |delta + shift| < w
+    state = HedgeState(last_hedge_ns=TS, vol_forecast=vol)
+    risk = make_risk(delta, gamma, spot, vanna_sigma=vanna)
+    assert pol.decide(risk, make_market(spot), state) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(over=st.floats(1e-3, 3.0), **_MARKET)
+def test_trade_outside_the_band_lands_back_inside(
+    kind, over, band, gamma, spot, vol, cost, lam, tau, vanna, sign
+):
+    pol = _market_policy(kind, band, vol, cost, lam, tau)
+    w, shift = _band_and_shift(kind, band, gamma, spot, vol, cost, lam, tau, vanna)
+    measured = sign * (1 + over) * w
+    state = HedgeState(last_hedge_ns=TS, vol_forecast=vol)
+    risk = make_risk(measured - shift, gamma, spot, vanna_sigma=vanna)
+    intent = pol.decide(risk, make_market(spot), state)
+    assert intent is not None
+    assert intent.inputs["delta_eff"] == pytest.approx(measured, rel=1e-9, abs=1e-12)
+    enforced = intent.inputs["band"]  # hysteresis enforces its inner band
+    assert enforced == pytest.approx(w / 2 if kind == "hysteresis" else w, rel=1e-9)
+    after = measured + intent.delta_coin
+    assert abs(after) <= enforced * (1 + 1e-9)  # back inside ...
+    assert after * measured >= 0  # ... on the same side: no overshoot through zero
 
 
 @settings(max_examples=200, deadline=None)

@@ -80,6 +80,51 @@ def test_dated_future_names_parse_to_inverse_future(symbol, venue):
     assert fut.is_inverse
 
 
+# Real names: Bybit's v5 instrument list (BTCUSDH25/M25/U25/Z25 inverse quarterlies,
+# BTC-30AUG24 USDC and BTCUSDT-22AUG25 USDT futures, BTCPERP the USDC perp) and Binance
+# USD-M's exchangeInfo (BTCUSDT_250328). Bybit's inverse quarterly names carry only the
+# month: it delivers at 08:00 UTC on the month's last Friday, e.g. BTCUSDU21 was listed
+# with the alias BTCUSD0924 (Fri 24 Sep 2021) and BTCUSDM21 as BTCUSD0625.
+@pytest.mark.parametrize(
+    ("symbol", "venue", "settle", "size", "lot", "ccy", "expiry"),
+    [
+        ("BTCUSDU21", "bybit", Settlement.INVERSE, 1.0, 1.0, "BTC", "2021-09-24"),  # 1 USD
+        ("BTCUSDM21", "bybit", Settlement.INVERSE, 1.0, 1.0, "BTC", "2021-06-25"),
+        # 31 Mar 2026 is a Tuesday -> last Friday 27 Mar; 31 Dec 2025 a Wednesday -> 26 Dec
+        ("BTCUSDH26", "bybit", Settlement.INVERSE, 1.0, 1.0, "BTC", "2026-03-27"),
+        ("ETHUSDZ25", "bybit", Settlement.INVERSE, 1.0, 1.0, "ETH", "2025-12-26"),
+        ("BTC-30AUG24", "bybit", Settlement.LINEAR, 1.0, 0.001, "USDC", "2024-08-30"),
+        ("BTC-27MAR26", "bybit", Settlement.LINEAR, 1.0, 0.001, "USDC", "2026-03-27"),
+        ("BTCUSDT-22AUG25", "bybit", Settlement.LINEAR, 1.0, 0.001, "USDT", "2025-08-22"),
+        ("BTCUSDT_250328", "binance", Settlement.LINEAR, 1.0, 0.001, "USDT", "2025-03-28"),
+        ("ETHUSDT_260327", "binance", Settlement.LINEAR, 1.0, 0.001, "USDT", "2026-03-27"),
+    ],
+)
+def test_bybit_and_binance_usdm_dated_futures_parse(symbol, venue, settle, size, lot, ccy, expiry):
+    fut = parse_instrument(symbol, venue)
+    assert isinstance(fut, Future)
+    assert fut.settlement is settle
+    assert (fut.contract_size, fut.lot_size, fut.min_size) == (size, lot, lot)
+    assert fut.settlement_coin == ccy
+    assert fut.expiry_ns == to_ns(f"{expiry}T08:00:00Z")
+    assert fut.underlying == symbol[:3]
+
+
+def test_bybit_inverse_quarterly_delta_is_face_over_price():
+    # 50,000 contracts of 1 USD at 100,000 USD: 0.5 BTC, as a BTCUSD perp of the same size
+    fut = parse_instrument("BTCUSDH26", "bybit")
+    assert 50_000 * delta_per_contract(fut, 100_000.0) == pytest.approx(0.5)
+    assert fut.is_inverse and not parse_instrument("BTCUSDT-27MAR26", "bybit").is_inverse
+
+
+@pytest.mark.parametrize("symbol", ["BTCPERP", "BTC-PERP"])
+def test_bybit_usdc_perpetual_parses_linear_in_usdc(symbol):
+    perp = parse_instrument(symbol, "bybit")
+    assert isinstance(perp, Perpetual)
+    assert perp.settlement is Settlement.LINEAR and perp.settlement_coin == "USDC"
+    assert (perp.contract_size, perp.lot_size) == (1.0, 0.001)
+
+
 def test_spot_pair_parses_on_any_venue():
     spot = parse_instrument("eth/usdc", "binance")
     assert isinstance(spot, Spot)
@@ -96,6 +141,12 @@ def test_spot_pair_parses_on_any_venue():
         ("BTCUSD_PERPX", "binance", "neither DDMMMYY nor YYMMDD"),
         ("BTC-27MAR26-90000-C-EUR", "bybit", "USDT/USDC"),
         ("", "deribit", "empty"),
+        ("BTCUSDF26", "bybit", "month code 'F' is not one of H, M, U, Z"),
+        ("BTCUSDH2", "bybit", "BTCUSDH26"),  # no form matches: the forms are listed
+        ("BTCUSDT-31FEB26", "bybit", "not a date"),
+        ("BTCUSDT-2026MAR", "bybit", "neither DDMMMYY nor YYMMDD"),
+        ("BTCEUR_250328", "binance", "USD-M quarterlies like BTCUSDT_260327"),
+        ("BTCUSDT_251399", "binance", "not a date"),
     ],
 )
 def test_bad_names_raise_invalid_input_naming_string_and_forms(symbol, venue, needle):
@@ -104,7 +155,7 @@ def test_bad_names_raise_invalid_input_naming_string_and_forms(symbol, venue, ne
     msg = str(info.value)
     assert needle.lower() in msg.lower()
     assert repr(symbol.upper()) in msg or symbol == ""
-    assert FORMS[venue][0] in msg
+    assert all(form in msg for form in FORMS[venue])  # every accepted form is named
 
 
 def test_unknown_venue_raises_listing_venues():

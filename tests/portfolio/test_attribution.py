@@ -13,8 +13,10 @@ from deltahedge.core.errors import InvalidInput
 from deltahedge.instruments import parse_instrument
 from deltahedge.marketdata.state import MarketState, UnderlyingState
 from deltahedge.portfolio import Collateral, Position, attribute_pnl, compile_book
+from deltahedge.pricing import black76_price
 
 DAY_NS = 86_400 * 10**9
+YEAR_NS = 365 * DAY_NS
 CALL = parse_instrument("BTC-27MAR26-90000-C", "deribit")
 PUT = parse_instrument("BTC-27MAR26-80000-P", "deribit")
 PERP = parse_instrument("BTC-PERPETUAL", "deribit")
@@ -37,7 +39,20 @@ T0 = CALL.expiry_ns - 80 * DAY_NS
 
 def _book(q_call: float, q_put: float, q_perp: float):
     pos = [Position(CALL, q_call), Position(PUT, q_put), Position(PERP, q_perp, 91_000.0)]
-    return compile_book(pos, [Collateral("BTC", 2.0), Collateral("USDC", 5e4)], vols=[0.5, 0.6])
+    coll = [Collateral("BTC", 2.0, yield_per_year=0.03), Collateral("USDC", 5e4)]
+    return compile_book(pos, coll, vols=[0.5, 0.6])
+
+
+def _value_usd(q_call, q_put, q_perp, m: MarketState, sig_call, sig_put) -> float:
+    """The book's USD value from the pricing functions, not from the book's kernel."""
+    st = m.underlyings["BTC"]
+    S = st.index
+    F = S * 1.005  # the forward _market lists for the options' expiry
+    T = (CALL.expiry_ns - m.ts_ns) / YEAR_NS
+    call = float(black76_price("call", F, 90_000.0, T, sig_call))
+    put = float(black76_price("put", F, 80_000.0, T, sig_put))
+    perp = q_perp * 10.0 * (st.marks[KEY] / 91_000.0 - 1.0)  # inverse: n c (P/P0 - 1)
+    return q_call * call + q_put * put + perp + 2.0 * S + 5e4
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,13 +71,42 @@ def test_parts_add_up_to_real_pnl(q, q_perp, s1, dvol, hours, fees, numeraire):
     before = _market(T0, 93_000.0)
     after = _market(T0 + round(hours * 3600e9), s1)
     a = attribute_pnl(book, before, after, after_book, numeraire=numeraire, fees=fees)
-    # the real PnL, recomputed here from the two valuations
-    v0 = book.risk(before).value_usd[0]
-    v1 = after_book.risk(after).value_usd[0]
-    real = v1 - v0 if numeraire == "usd" else v1 / s1 - v0 / 93_000.0
-    real += a.funding - fees
-    assert a.total == pytest.approx(real, rel=1e-12, abs=1e-9)
-    assert math.fsum(a.parts().values()) == pytest.approx(a.total, rel=1e-12, abs=1e-9)
+    # the real PnL, independently: revalue with Black-76 at both states ...
+    v0 = _value_usd(q[0], q[1], q_perp, before, 0.5, 0.6)
+    v1 = _value_usd(q[0], q[1], q_perp, after, 0.5 + dvol[0], 0.6 + dvol[1])
+    # ... and the carry by hand: 1 bp per 8 h on the perp's USD face q_perp * 10 (the long
+    # pays), 3 %/yr on the 2 staked BTC, in USD at the start index 93,000
+    elapsed_h = (after.ts_ns - before.ts_ns) / 3600e9
+    carry_usd = -q_perp * 10.0 * 1e-4 * elapsed_h / 8 + 2.0 * 0.03 * elapsed_h / 8760 * 93_000
+    if numeraire == "usd":
+        real = v1 - v0 + carry_usd - fees
+    else:  # coin: values over their index, carry converted at the start index
+        real = v1 / s1 - v0 / 93_000.0 + carry_usd / 93_000.0 - fees
+    tol = 1e-6 if numeraire == "usd" else 1e-11
+    assert math.fsum(a.parts().values()) == pytest.approx(real, rel=1e-10, abs=tol)
+    assert a.total == pytest.approx(real, rel=1e-10, abs=tol)
+    assert a.funding == pytest.approx(carry_usd / (1 if numeraire == "usd" else 93_000.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    move=st.floats(-0.005, 0.005),
+    dvol=st.floats(-0.01, 0.01),
+    hours=st.floats(0, 6),
+    numeraire=st.sampled_from(["usd", "coin"]),
+)
+def test_residual_of_a_small_move_is_second_order(move, dvol, hours, numeraire):
+    # long 10 calls and 5 puts (gamma, vega > 0, theta < 0), short perp: for moves of at most
+    # 0.5 % in spot, 1 vol point and 6 h, the residual holds only cross and higher terms
+    # (vanna dS dsigma, charm dS dt, volga dsigma^2 / 2, speed dS^3 / 6), each a small
+    # fraction of the first-order parts it multiplies: e.g. vanna dS / vega ~ d1 / (S sigma
+    # sqrt T) dS ~ 0.3 / 0.24 * 0.005 ~ 0.006
+    book = _book(10.0, 5.0, -2_000.0)
+    before = _market(T0, 93_000.0)
+    after = _market(T0 + round(hours * 3600e9), 93_000.0 * (1 + move))
+    a = attribute_pnl(book, before, after, book.with_vols(book.sigma + dvol), numeraire)
+    scale = abs(a.delta) + abs(a.gamma) + abs(a.vega) + abs(a.theta)
+    assert abs(a.residual) <= 0.02 * scale + (1e-7 if numeraire == "usd" else 1e-12)
 
 
 def test_residual_of_a_spot_move_is_third_order():

@@ -208,6 +208,55 @@ def test_sticky_moneyness_delta_adds_minus_vega_skew_over_f():
     assert sm.delta("BTC") == pytest.approx(expected, rel=1e-6)
 
 
+class _CountingSurface:
+    """sigma(K, T) = level - 0.2 ln(K / 93,636.6) + 0.1 T; counts its lookups."""
+
+    def __init__(self, level: float = 0.5) -> None:
+        self.level = level
+        self.calls = 0
+
+    def vol(self, K, T):
+        self.calls += 1
+        return self.level - 0.2 * np.log(np.asarray(K) / F_ORACLE) + 0.1 * np.asarray(T)
+
+
+def _same_risk(a, b):
+    np.testing.assert_array_equal(a.contributions, b.contributions)
+    np.testing.assert_array_equal(a.slot_vega_usd, b.slot_vega_usd)
+
+
+def test_book_risk_reuses_surface_vols_after_a_spot_move_and_looks_again_when_needed():
+    pos, coll = _mixed_book()
+    m = _market(perp=F_ORACLE)
+    moved = m.with_index("BTC", 90_000.0)
+    book, surf = compile_book(pos, coll), _CountingSurface()
+    book_risk(book, m, surf)
+    assert surf.calls == 1  # vols only: black76 reads no skew
+    r = book_risk(book, moved, surf)
+    assert surf.calls == 1  # same surface, same ts, spot moved: sticky-strike vols reused
+    _same_risk(r, book_risk(pos, moved, _CountingSurface(), collateral=coll))  # = no memo
+    # sticky moneyness needs the skews: two more lookups (central difference in k)
+    sm = book_risk(book, moved, surf, delta_model="sticky_moneyness")
+    assert surf.calls == 3
+    fresh = book_risk(pos, moved, _CountingSurface(), "usd", "sticky_moneyness", collateral=coll)
+    _same_risk(sm, fresh)
+    assert sm.delta("BTC") != r.delta("BTC")  # the skew term is really there
+    book_risk(book, moved, surf, delta_model="sticky_moneyness")
+    assert surf.calls == 3
+    # a day later: T moved, so do the vols (the 0.1 T term): looked up again
+    later = MarketState(m.ts_ns + 86_400 * 10**9, moved.underlyings)
+    _same_risk(
+        book_risk(book, later, surf), book_risk(pos, later, _CountingSurface(), collateral=coll)
+    )
+    assert surf.calls == 4
+    # a refitted surface is another object: looked up again, and its vols are used
+    refit = _CountingSurface(level=0.6)
+    assert book_risk(book, moved, refit).vega_usd[0] != r.vega_usd[0]
+    assert refit.calls == 1
+    with pytest.raises(ValueError, match="read-only"):
+        book.with_surface(surf, moved).sigma[0] = 0.1  # the memo's arrays cannot be changed
+
+
 def test_min_variance_needs_coefficients_and_unknown_inputs_raise():
     m = _market()
     with pytest.raises(InvalidInput, match="min_variance=\\(a, b, c\\)"):
@@ -238,6 +287,48 @@ def test_basis_book_reports_funding_income_and_flat_usd_value():
     assert r.usd_drift_per_day[0] == pytest.approx(r.funding_usd_per_day[0])
     moved = book_risk(pos, m.with_index("BTC", 80_000.0), collateral=[Collateral("BTC", 10.0)])
     assert moved.value_usd[0] == pytest.approx(r.value_usd[0], rel=1e-12)  # USD value flat
+
+
+@pytest.mark.parametrize("numeraire", ["usd", "coin"])
+def test_staked_basis_book_reports_funding_yield_and_drift_in_both_numeraires(numeraire):
+    # stETH-style basis: 100 ETH staked at 3 %/yr + 10,000 USDC lent at 5 %/yr, short 100
+    # ETHUSDT (Binance USD-M, 1 ETH a contract) entered at 2,500; index = mark = 2,500;
+    # funding 1 bp per 8 h, received by the short.
+    #   funding: 100 * 2,500 * 1e-4 * 3                  = 75 USD/day
+    #   yield:   100 * 0.03 / 365 = 0.00821918 ETH/day   = 20.5479452 USD/day
+    #            10,000 * 0.05 / 365                      =  1.3698630 USD/day
+    #   drift (no options, theta 0): 75 + 20.5479452 + 1.3698630 = 96.9178082 USD/day
+    # coin numeraire: / 2,500 -> funding 0.03, yield 0.00876712, drift 0.03876712 ETH/day
+    # delta: usd 100 - 100 = 0 ETH; coin: the staked ETH is neutral, the short perp
+    # S d(V/S)/dS = n F0 / S = -100, the USDC -B/S = -4 -> -104 ETH (USD-neutral = coin-short)
+    perp = parse_instrument("ETHUSDT", "binance")
+    key = ("binance", "ETHUSDT")
+    u = UnderlyingState(2_500.0, marks={key: 2_500.0}, funding={key: 1e-4})
+    m = MarketState(0, {"ETH": u})
+    coll = [Collateral("ETH", 100.0, "lido", 0.03), Collateral("USDC", 10_000.0, "aave", 0.05)]
+    book = compile_book([Position(perp, -100.0, 2_500.0)], coll)
+    r = book.risk(m, numeraire)
+    c = r.carry("ETH")
+    unit = 1.0 if numeraire == "usd" else 2_500.0  # USD per unit of the numeraire
+    assert c["funding"] == pytest.approx(75.0 / unit, rel=1e-12)
+    assert c["yield"] == pytest.approx((20.5479452 + 1.3698630) / unit, rel=1e-8)
+    assert c["theta"] == 0.0
+    assert c["drift"] == pytest.approx(96.9178082 / unit, rel=1e-8)
+    # the USD arrays are the same in both numeraires
+    assert r.yield_usd_per_day[0] == pytest.approx(21.9178082, rel=1e-8)
+    assert r.carry_usd_per_day[0] == pytest.approx(96.9178082, rel=1e-8)
+    assert r.usd_drift_per_day[0] == pytest.approx(96.9178082, rel=1e-8)
+    assert r.delta("ETH") == pytest.approx(0.0 if numeraire == "usd" else -104.0, abs=1e-9)
+    # ETH at 2,000: USD value flat (100 S - 100 (S - 2,500) + 10,000 = 260,000); the staked
+    # ETH still earns 0.00821918 ETH/day, now 16.438356 USD, + 1.369863 USD on the USDC
+    lo = book.risk(m.with_index("ETH", 2_000.0), numeraire)
+    assert lo.value_usd[0] == pytest.approx(260_000.0, rel=1e-12)
+    assert lo.yield_usd_per_day[0] == pytest.approx(16.438356 + 1.369863, rel=1e-6)
+
+
+def test_collateral_yield_outside_a_decimal_rate_is_refused():
+    with pytest.raises(InvalidInput, match="yield_per_year"):
+        Collateral("ETH", 1.0, yield_per_year=3.0)  # 3 means 300 %/yr: a percent slipped in
 
 
 def test_hart_normal_cdf_matches_scipy_to_double_precision():

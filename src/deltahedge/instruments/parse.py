@@ -10,11 +10,15 @@ okx       ``BTC-USD-260327-90000-C`` (inverse option, 0.01 BTC), ``BTC-USD-SWAP`
           (inverse, 100 USD; others 10 USD), ``BTC-USDT-SWAP`` (linear, 0.01 BTC),
           ``BTC-USD-260327`` (inverse future), ``BTC-USDT-260327`` (linear future)
 bybit     ``BTC-27MAR26-90000-C`` (USDC option, 1 BTC, lot 0.01), ``...-C-USDT``
-          (USDT option), ``BTCUSDT`` (linear perp, lot 0.001 BTC), ``BTCUSD``
-          (inverse perp, 1 USD)
+          (USDT option), ``BTCUSDT`` (linear perp, lot 0.001 BTC), ``BTCPERP`` or
+          ``BTC-PERP`` (USDC perp, lot 0.001 BTC), ``BTCUSD`` (inverse perp, 1 USD),
+          ``BTC-27MAR26`` (USDC future, 1 BTC, lot 0.001), ``BTCUSDT-27MAR26`` (USDT
+          future, 1 BTC, lot 0.001), ``BTCUSDH26`` (inverse quarterly, 1 USD; month code
+          H/M/U/Z = Mar/Jun/Sep/Dec, expiring the month's last Friday)
 binance   ``BTC-260327-90000-C`` (USDT option, 1 BTC, lot 0.01), ``BTCUSDT`` (USD-M perp,
-          lot 0.001 BTC), ``BTCUSD_PERP`` (COIN-M, 100 USD; others 10 USD),
-          ``BTCUSD_260327`` (COIN-M delivery future)
+          lot 0.001 BTC), ``BTCUSDT_260327`` (USD-M quarterly, 1 BTC, lot 0.001),
+          ``BTCUSD_PERP`` (COIN-M, 100 USD; others 10 USD), ``BTCUSD_260327`` (COIN-M
+          delivery future)
 any       ``BTC/USDT`` (spot, ccxt style)
 ========  ===================================================================
 
@@ -25,7 +29,7 @@ Contract sizes and lots are the venues' published defaults for BTC and ETH; a ve
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from deltahedge.core.enums import OptionKind, Settlement
 from deltahedge.core.errors import InvalidInput
@@ -54,12 +58,31 @@ FORMS: dict[str, tuple[str, ...]] = {
         "BTC-USD-260327",
         "BTC-USDT-260327",
     ),
-    "bybit": ("BTC-27MAR26-90000-C", "BTC-27MAR26-90000-C-USDT", "BTCUSDT", "BTCUSD"),
-    "binance": ("BTC-260327-90000-C", "BTCUSDT", "BTCUSD_PERP", "BTCUSD_260327"),
+    "bybit": (
+        "BTC-27MAR26-90000-C",
+        "BTC-27MAR26-90000-C-USDT",
+        "BTCUSDT",
+        "BTCPERP",
+        "BTCUSD",
+        "BTC-27MAR26",
+        "BTCUSDT-27MAR26",
+        "BTCUSDH26",
+    ),
+    "binance": (
+        "BTC-260327-90000-C",
+        "BTCUSDT",
+        "BTCUSDT_260327",
+        "BTCUSD_PERP",
+        "BTCUSD_260327",
+    ),
 }
 
 _DMY = re.compile(r"^(\d{1,2})([A-Z]{3})(\d{2})$")
 _YMD = re.compile(r"^(\d{2})(\d{2})(\d{2})$")
+#: Bybit's inverse quarterlies, ``BTCUSDH26``: coin, ``USD``, futures month code, year.
+_BYBIT_INVERSE_FUT = re.compile(r"^([A-Z0-9]{2,10})USD([A-Z])(\d{2})$")
+#: Futures month codes of the quarterly cycle (the only ones Bybit lists).
+_QUARTER_CODES = {"H": 3, "M": 6, "U": 9, "Z": 12}
 
 
 def _bad(symbol: str, venue: str, why: str = "") -> InvalidInput:
@@ -84,6 +107,14 @@ def _expiry(text: str, symbol: str, venue: str) -> int:
         return to_ns(datetime(year, month, day, 8, 0, tzinfo=UTC))
     except ValueError as exc:
         raise _bad(symbol, venue, f"expiry {text!r} is not a date") from exc
+
+
+def _last_friday_ns(year: int, month: int) -> int:
+    """08:00 UTC on the last Friday of ``month`` (Bybit's quarterly delivery time)."""
+    nxt = datetime(year + month // 12, month % 12 + 1, 1, 8, 0, tzinfo=UTC)
+    last = nxt - timedelta(days=1)
+    back = (last.weekday() - 4) % 7  # Friday is weekday 4
+    return to_ns(last - timedelta(days=back))
 
 
 def _strike(text: str, symbol: str, venue: str) -> float:
@@ -134,11 +165,19 @@ def _perp(
 
 
 def _future(
-    symbol: str, venue: str, coin: str, settle: Settlement, size: float, lot: float, expiry: str
+    symbol: str,
+    venue: str,
+    coin: str,
+    settle: Settlement,
+    size: float,
+    lot: float,
+    expiry: str | int,
+    ccy: str = "USDT",
 ) -> Future:
-    ccy = coin if settle is Settlement.INVERSE else "USDT"
+    """A dated future; ``expiry`` is the name's date text or already UTC ns."""
+    ccy = coin if settle is Settlement.INVERSE else ccy
     tick = 0.5 if coin == "BTC" else 0.05
-    exp = _expiry(expiry, symbol, venue)
+    exp = expiry if isinstance(expiry, int) else _expiry(expiry, symbol, venue)
     return Future(symbol, venue, coin, settle, size, ccy, lot, lot, tick, expiry_ns=exp)
 
 
@@ -200,14 +239,35 @@ def _bybit(s: str) -> Instrument:
             ccy = parts.pop()
         coin = _coin_ok(parts[0], s, "bybit")
         return _option(s, "bybit", coin, parts, Settlement.LINEAR, 1.0, ccy)
+    if len(parts) == 2:
+        head, tail = parts
+        if tail == "PERP":  # BTC-PERP: the USDC perpetual's older name
+            return _perp(
+                s, "bybit", _coin_ok(head, s, "bybit"), Settlement.LINEAR, 1.0, 0.001, "USDC"
+            )
+        # BTC-27MAR26 settles in USDC, BTCUSDT-27MAR26 in USDT; 1 coin, lot 0.001
+        ccy = "USDT" if head.endswith("USDT") and len(head) > 4 else "USDC"
+        coin = _coin_ok(head[:-4] if ccy == "USDT" else head, s, "bybit")
+        return _future(s, "bybit", coin, Settlement.LINEAR, 1.0, 0.001, tail, ccy)
     if len(parts) == 1:
         for quote in ("USDT", "USDC"):
             if s.endswith(quote) and len(s) > len(quote):
                 coin = _coin_ok(s[: -len(quote)], s, "bybit")
                 return _perp(s, "bybit", coin, Settlement.LINEAR, 1.0, 0.001, quote)
+        if s.endswith("PERP") and len(s) > 4:  # BTCPERP: USDC perpetual
+            coin = _coin_ok(s[:-4], s, "bybit")
+            return _perp(s, "bybit", coin, Settlement.LINEAR, 1.0, 0.001, "USDC")
         if s.endswith("USD") and len(s) > 3:
             coin = _coin_ok(s[:-3], s, "bybit")
             return _perp(s, "bybit", coin, Settlement.INVERSE, 1.0, 1.0, coin)
+        m = _BYBIT_INVERSE_FUT.match(s)
+        if m:
+            code, month = m.group(2), _QUARTER_CODES.get(m.group(2))
+            if month is None:
+                raise _bad(s, "bybit", f"month code {code!r} is not one of H, M, U, Z")
+            exp = _last_friday_ns(2000 + int(m.group(3)), month)
+            coin = _coin_ok(m.group(1), s, "bybit")
+            return _future(s, "bybit", coin, Settlement.INVERSE, 1.0, 1.0, exp)
     raise _bad(s, "bybit")
 
 
@@ -219,8 +279,15 @@ def _binance(s: str) -> Instrument:
     if len(parts) == 1:
         if "_" in s:
             pair, tail = s.split("_", 1)
+            if pair.endswith("USDT") and len(pair) > 4:  # USD-M quarterly: 1 coin, lot 0.001
+                coin = _coin_ok(pair[:-4], s, "binance")
+                return _future(s, "binance", coin, Settlement.LINEAR, 1.0, 0.001, tail, "USDT")
             if not pair.endswith("USD") or len(pair) <= 3:
-                raise _bad(s, "binance", "COIN-M names look like BTCUSD_PERP")
+                raise _bad(
+                    s,
+                    "binance",
+                    "COIN-M names look like BTCUSD_PERP, USD-M quarterlies like BTCUSDT_260327",
+                )
             coin = _coin_ok(pair[:-3], s, "binance")
             size = 100.0 if coin == "BTC" else 10.0
             if tail == "PERP":

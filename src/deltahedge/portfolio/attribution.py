@@ -6,7 +6,8 @@ For a book held unchanged from ``before`` to ``after`` (Taylor expansion at ``be
 - gamma    ``sum_u Gamma_u dS_u^2 / 2``
 - vega     ``sum_i vega_i (sigma_i,after - sigma_i,before)``
 - theta    ``Theta dt`` (``dt`` in years)
-- funding  perpetual funding accrued at the ``before`` rates (or the amount passed in)
+- funding  the carry: perpetual funding plus collateral yield, accrued at the ``before``
+           rates and index for the elapsed time (or the amount passed in)
 - fees     minus the fees paid (passed in)
 - residual the real PnL minus all of the above (higher-order terms, cross terms)
 
@@ -77,8 +78,8 @@ def attribute_pnl(
     fees : float
         Fees paid over the period, in numeraire units (> 0 is a cost).
     funding : float, optional
-        Funding received over the period, numeraire units; default: accrued at the rates of
-        ``before`` for the elapsed time.
+        Funding and collateral yield received over the period, numeraire units; default:
+        accrued at the rates of ``before`` for the elapsed time.
 
     Returns
     -------
@@ -112,7 +113,7 @@ def attribute_pnl(
         g = r0.gamma_coin / S0 - r0.delta_coin / S0**2
         vega = float(np.dot(vega_i, dsig)) / s0
         theta = float(r0.theta_usd_per_day[0]) * 365.0 * dt / s0
-        fund = float(r0.funding_usd_per_day[0]) * 365.0 * dt / s0
+        fund = float(r0.carry_usd_per_day[0]) * 365.0 * dt / s0
     else:
         v0 = float(r0.value_usd.sum())
         v1 = float(r1.value_usd.sum())
@@ -120,7 +121,7 @@ def attribute_pnl(
         g = r0.gamma_coin
         vega = float(np.dot(vega_i, dsig))
         theta = float(r0.theta_usd_per_day.sum()) * 365.0 * dt
-        fund = float(r0.funding_usd_per_day.sum()) * 365.0 * dt
+        fund = float(r0.carry_usd_per_day.sum()) * 365.0 * dt
     if funding is not None:
         fund = float(funding)
     delta = float(np.dot(d, dS))

@@ -12,8 +12,9 @@ Conventions (DESIGN.md, Units and conventions):
   contributes 0, a USD balance ``B`` contributes ``-B/S``). ``delta_usd = delta_coin * S``.
 - ``gamma_coin`` is ``d(delta_coin)/dS`` (coin per USD); ``cash_gamma_usd = gamma S^2/100``
   is the change of the USD delta for a 1 % move.
-- Vega is USD per 1.00 of vol (per expiry slot and in total), theta USD per day, in both
-  numeraires (divide by S for coin); ``value_usd`` is the book's USD value.
+- Vega is USD per 1.00 of vol (per expiry slot and in total), theta, funding and collateral
+  yield USD per day, in both numeraires (divide by S for coin; ``BookRisk.carry`` does);
+  ``value_usd`` is the book's USD value.
 - Options are valued with Black-76 at r = 0 on their expiry's forward; an inverse option
   and a linear one of the same size have the same USD value, so their Greeks coincide in
   a given numeraire: the numeraire, not the settlement, makes deltas premium-adjusted.
@@ -32,9 +33,9 @@ fused path. Gamma, vega and theta are Black-76's (no smile term).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from itertools import pairwise
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -47,16 +48,9 @@ from deltahedge.instruments.specs import Future, Option, Perpetual, Spot
 from deltahedge.marketdata.state import MarketState
 from deltahedge.portfolio import _kernels as K
 from deltahedge.portfolio.positions import Collateral, Position
+from deltahedge.portfolio.risk import BookRisk
 
 _YEAR_NS = NS_PER_SECOND * SECONDS_PER_YEAR
-_COLS = (
-    "value_usd",
-    "delta_coin",
-    "gamma_coin",
-    "vega_usd",
-    "theta_usd_per_year",
-    "vanna_sigma_coin",
-)
 
 
 class VolSurface(Protocol):
@@ -97,122 +91,12 @@ def delta_models() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BookRisk:
-    """The book's risk at ``ts_ns``, per underlying and per position.
-
-    Attributes
-    ----------
-    underlyings : tuple of str
-        Order of the per-underlying arrays.
-    index : ndarray
-        Index price per underlying, USD.
-    value_usd, delta_coin, gamma_coin, vega_usd, theta_usd_per_day, funding_usd_per_day
-        Per underlying; see the module docstring for units. ``funding_usd_per_day`` is the
-        funding the perps earn per day at the current rates (> 0 = income).
-    vanna_sigma_coin : ndarray
-        ``sigma d(delta_coin)/d(sigma)`` per underlying: the delta change, in coin, if every
-        option's vol is scaled by ``1 + x``, per unit ``x`` (Black-76 part).
-    slot_underlying, slot_expiry_ns, slot_vega_usd : ndarray
-        Vega per (underlying, expiry), USD per 1.00 vol.
-    symbols : tuple of str
-        Row labels of ``contributions``: options, then linear positions, then collateral.
-    row_underlying : ndarray of int
-        Underlying index per row.
-    contributions : ndarray, shape (rows, 6)
-        Per row: value USD, delta coin, gamma coin/USD, vega USD, theta USD per year,
-        vanna_sigma coin; each column sums to the per-underlying totals.
-    """
-
-    ts_ns: int
-    numeraire: str
-    delta_model: str
-    underlyings: tuple[str, ...]
-    index: FloatArray
-    value_usd: FloatArray
-    delta_coin: FloatArray
-    gamma_coin: FloatArray
-    vega_usd: FloatArray
-    theta_usd_per_day: FloatArray
-    funding_usd_per_day: FloatArray
-    vanna_sigma_coin: FloatArray
-    slot_underlying: IntArray
-    slot_expiry_ns: IntArray
-    slot_vega_usd: FloatArray
-    symbols: tuple[str, ...]
-    row_underlying: IntArray
-    contributions: FloatArray
-
-    @property
-    def delta_usd(self) -> FloatArray:
-        """``delta_coin * index``, USD per underlying."""
-        return self.delta_coin * self.index
-
-    @property
-    def cash_gamma_usd(self) -> FloatArray:
-        """USD change of ``delta_usd`` for a 1 % move: ``gamma S^2 / 100``."""
-        return self.gamma_coin * self.index**2 / 100.0
-
-    @property
-    def usd_drift_per_day(self) -> FloatArray:
-        """Expected USD change of the book per day at unchanged prices: theta + funding."""
-        return self.theta_usd_per_day + self.funding_usd_per_day
-
-    def position(self, underlying: str) -> int:
-        """Index of ``underlying`` in the per-underlying arrays."""
-        try:
-            return self.underlyings.index(underlying)
-        except ValueError:
-            raise InvalidInput(
-                f"underlying {underlying!r} not in the book; have {self.underlyings}"
-            ) from None
-
-    def delta(self, underlying: str) -> float:
-        """Net delta of ``underlying`` in coin units."""
-        return float(self.delta_coin[self.position(underlying)])
-
-    def gamma(self, underlying: str) -> float:
-        """Gamma of ``underlying``, coin per USD."""
-        return float(self.gamma_coin[self.position(underlying)])
-
-    def vega_by_expiry(self, underlying: str) -> dict[int, float]:
-        """Vega per expiry (UTC ns) of ``underlying``, USD per 1.00 vol."""
-        u = self.position(underlying)
-        sel = self.slot_underlying == u
-        return {
-            int(e): float(v)
-            for e, v in zip(self.slot_expiry_ns[sel], self.slot_vega_usd[sel], strict=True)
-        }
-
-    def vega_by_tenor(
-        self, underlying: str, edges_days: Sequence[float] = (7, 30, 90, 180)
-    ) -> dict[str, float]:
-        """Vega of ``underlying`` in tenor buckets, USD per 1.00 vol.
-
-        Buckets are ``(lo, hi]`` days to expiry between consecutive ``edges_days``, labelled
-        ``"<=7d"``, ``"7-30d"``, ..., ``">180d"``.
-        """
-        edges = [float(e) for e in edges_days]
-        labels = [f"<={edges[0]:g}d"]
-        labels += [f"{a:g}-{b:g}d" for a, b in pairwise(edges)]
-        labels.append(f">{edges[-1]:g}d")
-        out = dict.fromkeys(labels, 0.0)
-        for e, v in self.vega_by_expiry(underlying).items():
-            days = (e - self.ts_ns) / (NS_PER_SECOND * 86_400.0)
-            out[labels[int(np.searchsorted(edges, days, side="left"))]] += v
-        return out
-
-    def contribution(self, symbol: str) -> dict[str, float]:
-        """One row of ``contributions`` as a dict, by symbol (the first match)."""
-        try:
-            r = self.symbols.index(symbol)
-        except ValueError:
-            raise InvalidInput(f"no position {symbol!r} in the book") from None
-        return {c: float(x) for c, x in zip(_COLS, self.contributions[r], strict=True)}
-
-
-@dataclass(frozen=True, slots=True, eq=False)
 class CompiledBook:
-    """Static arrays of a book; ``risk(market)`` reprices it. Build with ``compile_book``."""
+    """Static arrays of a book; ``risk(market)`` reprices it. Build with ``compile_book``.
+
+    ``with_surface`` keeps the last vols (and skews) it looked up, keyed on the surface
+    object and ``ts_ns``; the books derived from this one share that memo.
+    """
 
     underlyings: tuple[str, ...]
     symbols: tuple[str, ...]
@@ -233,6 +117,9 @@ class CompiledBook:
     lin_src: tuple[tuple[str, str, str, int], ...]  # (kind, venue, symbol, expiry_ns)
     funding: tuple[tuple[int, str, str, float, bool, float], ...]  # und, venue, sym, units...
     surface: Any = None
+    yields: tuple[tuple[int, float, bool], ...] = ()  # und, amount * yield per year, is USD
+    # the last surface lookup: (surface, ts_ns, sigma, skew or None, the book with them)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_options(self) -> int:
@@ -246,27 +133,50 @@ class CompiledBook:
         sk = np.zeros_like(sig) if skew is None else np.asarray(skew, dtype=np.float64)
         return replace(self, sigma=sig, skew=sk)
 
-    def with_surface(self, surface: VolSurface, market: MarketState) -> CompiledBook:
+    def with_surface(
+        self, surface: VolSurface, market: MarketState, skew: bool = True
+    ) -> CompiledBook:
         """Vols and skews from ``surface`` at each option's strike and current ``T``.
 
         The skew ``dsigma/dk`` (``k = ln(K/F)``) is the surface's own ``dvol_dk(K, T)`` when
         it has one (``deltahedge.surface.Surface`` does), else a central difference in
-        ``k`` with ``h = 1e-3``. Call it when the surface is refitted, off the hot path.
+        ``k`` with ``h = 1e-3``; ``skew=False`` skips it (zeros: only ``sticky_moneyness``
+        reads it). Call it when the surface is refitted, off the hot path.
+
+        A surface gives ``vol(K, T)`` for fixed strikes whatever the index, so the vols are
+        sticky-strike: after a spot move at the same ``ts_ns`` with the same surface object
+        they are the same, and the last lookup is reused (a surface is taken to be
+        immutable, as ``Surface`` is). A new surface object or a new ``ts_ns`` looks again.
         """
         if self.n_options == 0:
             return replace(self, surface=surface)
+        memo = self._memo.get("surface")
+        if memo is not None and memo[0] is surface and memo[1] == market.ts_ns:
+            if memo[3] is not None or not skew:
+                return memo[4]  # type: ignore[no-any-return]
+            sig = memo[2]  # the vols are known; only the skews are missing
+        else:
+            sig = None
         T = np.maximum((self.slot_exp - market.ts_ns) / _YEAR_NS, 1e-8)[self.opt_slot]
         Kx = self.opt_strike
-        sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
-        slope = getattr(surface, "dvol_dk", None)
-        if callable(slope):
-            skew = np.asarray(slope(Kx, T), dtype=np.float64)
-        else:
-            h = 1e-3
-            up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
-            dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
-            skew = (up - dn) / (2 * h)
-        return replace(self, sigma=sig, skew=skew, surface=surface)
+        if sig is None:
+            sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
+            sig.setflags(write=False)  # shared by the memo and every book built from it
+        sk: FloatArray | None = None
+        if skew:
+            slope = getattr(surface, "dvol_dk", None)
+            if callable(slope):
+                sk = np.array(slope(Kx, T), dtype=np.float64)
+            else:
+                h = 1e-3
+                up = np.asarray(surface.vol(Kx * np.exp(h), T), dtype=np.float64)
+                dn = np.asarray(surface.vol(Kx * np.exp(-h), T), dtype=np.float64)
+                sk = (up - dn) / (2 * h)
+            sk.setflags(write=False)
+        zeros = np.zeros_like(sig) if sk is None else sk
+        book = replace(self, sigma=sig, skew=zeros, surface=surface)
+        self._memo["surface"] = (surface, market.ts_ns, sig, sk, book)
+        return book
 
     def _slot_forwards(self, market: MarketState) -> FloatArray:
         fwd = np.empty(self.slot_exp.size)
@@ -369,6 +279,9 @@ class CompiledBook:
                 price = st.marks.get((venue, sym), st.index)
                 notional = units if inverse else units * price
                 funding[u] -= notional * rate * per_day
+        yld = np.zeros(index.size)
+        for u, per_year, is_usd in self.yields:
+            yld[u] += per_year / 365.0 * (1.0 if is_usd else index[u])
         return BookRisk(
             ts_ns=market.ts_ns,
             numeraire="coin" if coin else "usd",
@@ -381,6 +294,7 @@ class CompiledBook:
             vega_usd=sums[:, 3],
             theta_usd_per_day=sums[:, 4] / 365.0,
             funding_usd_per_day=funding,
+            yield_usd_per_day=yld,
             vanna_sigma_coin=sums[:, 5],
             slot_underlying=self.slot_und,
             slot_expiry_ns=self.slot_exp,
@@ -427,7 +341,8 @@ def compile_book(
     ----------
     positions : sequence of Position
     collateral : sequence of Collateral
-        Coin balances count as delta ``Q`` (usd numeraire); USD-like balances as value.
+        Coin balances count as delta ``Q`` (usd numeraire); USD-like balances as value;
+        their ``yield_per_year`` as ``BookRisk.yield_usd_per_day``.
     vols : mapping symbol -> vol, or one vol per option (in order), or None
         Implied vols (decimals); with None, call ``with_vols``/``with_surface`` before
         ``risk``.
@@ -476,6 +391,7 @@ def compile_book(
     lund: list[int] = []
     src: list[tuple[str, str, str, int]] = []
     fund: list[tuple[int, str, str, float, bool, float]] = []
+    yields: list[tuple[int, float, bool]] = []
     symbols = [p.symbol for p in options]
     for p in linear:
         ins = p.instrument
@@ -510,6 +426,8 @@ def compile_book(
             b.append(c.amount)
             lund.append(uidx[c.coin.upper()])
         src.append(("index", c.venue, c.coin, 0))
+        if c.yield_per_year:
+            yields.append((lund[-1], c.amount * c.yield_per_year, c.is_usd))
         symbols.append(f"collateral:{c.coin}@{c.venue}" if c.venue else f"collateral:{c.coin}")
 
     sigma = _vols_for(options, vols)
@@ -533,6 +451,7 @@ def compile_book(
         lin_und=np.array(lund, dtype=np.int64),
         lin_src=tuple(src),
         funding=tuple(fund),
+        yields=tuple(yields),
     )
 
 
@@ -556,6 +475,8 @@ def book_risk(
     market : MarketState
     surface : VolSurface, optional
         Implied vols (and, for ``sticky_moneyness``, skews) come from it; else ``vols``.
+        With a ``CompiledBook``, a spot move under the same surface object at the same
+        ``ts_ns`` reuses the last lookup (``CompiledBook.with_surface``).
     numeraire : {"usd", "coin"}
     delta_model : str
         One of ``delta_models()``.
@@ -569,15 +490,15 @@ def book_risk(
     -------
     BookRisk
     """
-    if isinstance(positions, CompiledBook):
-        book = positions
-        if surface is not None:
-            book = book.with_surface(surface, market)
-    else:
-        book = compile_book(positions, collateral, vols)
-        if surface is not None:
-            book = book.with_surface(surface, market)
-    if book.n_options and not np.all(np.isfinite(book.sigma)):
+    book = (
+        positions
+        if isinstance(positions, CompiledBook)
+        else compile_book(positions, collateral, vols)
+    )
+    if surface is not None:  # skews are read by the sticky_moneyness model only
+        book = book.with_surface(surface, market, skew=delta_model == "sticky_moneyness")
+    # a NaN or inf vol makes the sum non-finite: one pass, no temporary array
+    if book.n_options and not math.isfinite(float(book.sigma.sum())):
         raise InvalidInput("options in the book have no implied vol: pass surface= or vols=")
     return book.risk(market, numeraire, delta_model, min_variance)
 

@@ -71,15 +71,26 @@ class Collateral:
         Signed balance in ``coin`` (negative = borrowed).
     venue : str
         Where it is held; informational.
+    yield_per_year : float
+        Staking or lending yield of the balance, decimal per year (0.03 = 3 %/yr, e.g.
+        stETH or the staked ETH behind USDe), accrued simply in ``coin``:
+        ``amount * yield_per_year / 365`` coin a day. A borrowed balance (``amount < 0``)
+        with a positive rate pays it. 0 = no yield.
     """
 
     coin: str
     amount: float
     venue: str = ""
+    yield_per_year: float = 0.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.amount):
             raise InvalidInput(f"collateral {self.coin}: amount must be finite")
+        if not (math.isfinite(self.yield_per_year) and abs(self.yield_per_year) < 1.0):
+            raise InvalidInput(
+                f"collateral {self.coin}: yield_per_year is a decimal rate per year with "
+                f"|rate| < 1 (0.03 = 3 %/yr), got {self.yield_per_year!r}"
+            )
 
     @property
     def is_usd(self) -> bool:
