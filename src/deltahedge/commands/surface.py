@@ -68,6 +68,18 @@ def _fit_table(surface: Surface) -> object:
     return t
 
 
+def _skipped_line(surface: Surface) -> str:
+    """One line: how many rows the fit used and, per reason, the rows it did not."""
+    left = {k: v for k, v in surface.skipped.items() if v}
+    used = surface.n_rows - sum(surface.skipped.values())
+    line = f"fit used {used} of {surface.n_rows} rows"
+    if left:
+        line += "; not used: " + ", ".join(f"{k}={v}" for k, v in left.items())
+    if surface.forwards_filled:
+        line += f"; {surface.forwards_filled} forwards from put-call parity"
+    return line
+
+
 def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
     """Write a PNG: one panel per expiry with bid, ask and mark IV and the fitted smile."""
     import matplotlib
@@ -191,38 +203,128 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(
         help="Fit and plot volatility surfaces (SVI / SSVI); smile-delta gains.",
         no_args_is_help=True,
+        rich_markup_mode="rich",
     )
     app.add_typer(sub, name="surface")
 
     @sub.command("fit")
     def fit(
-        file: Path = typer.Argument(..., help="A chain file (any format load_chain reads)."),
-        method: str = typer.Option("svi", help="svi (per expiry) or ssvi (global)."),
-        underlying: str = typer.Option("BTC", help="Coin to fit, e.g. BTC or ETH."),
+        file: Path = typer.Argument(
+            ...,
+            help="Chain file, any format load_chain reads (detected from its first line): "
+            "Deribit snapshot CSV, Deribit daily file, Deribit API JSON, a DERIBIT.ws "
+            "recording, or a Tardis options_chain CSV(.gz).",
+            show_default=False,
+        ),
+        method: str = typer.Option(
+            "svi",
+            "--method",
+            "-m",
+            help="svi: a raw SVI smile per expiry (closest to the quotes); ssvi: one SSVI "
+            "surface across expiries, free of calendar and butterfly arbitrage by construction.",
+        ),
+        underlying: str = typer.Option(
+            "BTC", "--underlying", "-u", help="Coin to fit, e.g. BTC or ETH."
+        ),
+        snapshot: str | None = typer.Option(
+            None,
+            "--snapshot",
+            "-s",
+            help="Which snapshot of a file holding several (daily files: one a day): an "
+            "index (0 first, -1 last) or the start of its UTC time, e.g. 2021-06-15 or "
+            "2026-01-03T09. Default: the first, with a note saying how many there are.",
+        ),
         phi: str = typer.Option("power_law", help="SSVI phi: power_law or heston."),
-        plot: Path | None = typer.Option(None, help="Write the smiles to this PNG."),
+        repair: bool = typer.Option(
+            True,
+            "--repair/--no-repair",
+            help="SVI: refit a slice with butterfly arbitrage (Durrleman g < 0) under the "
+            "constraint g >= 0. --no-repair shows the free fits and their violations.",
+        ),
+        repair_calendar: bool = typer.Option(
+            False,
+            "--repair-calendar",
+            help="SVI: raise the level of each slice whose total variance falls below the "
+            "previous expiry's, so that the surface is free of calendar arbitrage (the fit "
+            "to the quotes gets worse; the table shows by how much). SSVI needs no repair.",
+        ),
+        min_strikes: int = typer.Option(
+            5, "--min-strikes", help="Fit only expiries with at least this many usable strikes."
+        ),
+        min_t_days: float = typer.Option(
+            0.0, "--min-t-days", help="Cleaning: drop options expiring within this many days."
+        ),
+        format: str | None = typer.Option(
+            None,
+            "--format",
+            help="Force the chain format instead of detecting it (deltahedge.marketdata.FORMATS).",
+        ),
+        plot: Path | None = typer.Option(
+            None, help="Write the smiles (bid, ask, mark IV and the fit) to this PNG."
+        ),
         json_out: Path | None = typer.Option(None, "--json", help="Write the surface as JSON."),
     ) -> None:
-        """Fit a surface to one chain and print, per expiry, parameters, errors and checks."""
+        """Fit a surface to one chain and print, per expiry, parameters, errors and checks.
+
+        Steps: load one snapshot of one coin; clean it (marketdata.clean_chain: rows that are expired, crossed, without any price, below intrinsic or above the no-arbitrage bound are dropped, and missing forwards are implied from put-call parity), printing the rows dropped per reason; fit; print the rows the fit could not use, per reason (no mark IV; one_sided: no call or put at the strike quoted on both sides; few_strikes: expiry with fewer than --min-strikes usable strikes).
+
+        Table, one row per expiry: the raw SVI parameters (a, b, rho, m, sigma) of total variance in k = ln(K/F); n, the usable strikes; RMSE and median |fit - mark IV| in vol points; inside, the share of rows quoted on both sides whose fitted vol lies inside their bid-ask IV, out of that many rows; butterfly, Durrleman's g >= 0 on a grid covering the quotes and the wings. Then the calendar check between consecutive expiries.
+
+        Targets on the Deribit snapshots (issue 3): median error <= 0.5 vol point, >= 90 % inside, no butterfly arbitrage.
+
+        Examples:
+
+        [bold]deltahedge surface fit ../shared/data/deribit_chain_2026/deribit_options_snapshot_20260105T092511Z.csv -u ETH --plot smiles.png[/bold]
+
+        [bold]deltahedge surface fit ../shared/data/deribit_eod_2021/btc_eod_202106.txt --snapshot 2021-06-15 --method ssvi[/bold]
+        """
         from rich.console import Console
 
-        from deltahedge.core.errors import DeltaHedgeError
-        from deltahedge.marketdata import load_chain
+        from deltahedge.core.errors import DataError, DeltaHedgeError
+        from deltahedge.core.units import ns_to_datetime
+        from deltahedge.marketdata import clean_chain, load_chains
         from deltahedge.surface import fit_surface
 
         console = Console(width=max(Console().width, 120))
+        snap: str | int | None = snapshot
+        if snapshot is not None and snapshot.strip().lstrip("-").isdigit():
+            snap = int(snapshot)
         try:
-            chain = load_chain(file, underlying=underlying, snapshot=0)
-            surface = fit_surface(chain, method, phi=phi)  # type: ignore[arg-type]
+            chains = load_chains(file, format, underlying, snap)
+            if len(chains) > 1:
+                times = [f"{ns_to_datetime(c.ts_ns):%Y-%m-%d %H:%M:%S}" for c in chains]
+                if snapshot is not None:
+                    raise DataError(
+                        f"--snapshot {snapshot!r} matches {len(chains)} snapshots ({times[0]} "
+                        f"... {times[-1]}); give more of the time, or an index"
+                    )
+                console.print(
+                    f"{file.name} holds {len(chains)} {chains[0].underlying} snapshots, "
+                    f"{times[0]} to {times[-1]} UTC; fitting the first (choose another "
+                    "with --snapshot INDEX or --snapshot TIME)",
+                    soft_wrap=True,
+                )
+            chain, report = clean_chain(chains[0], min_T=min_t_days / 365.0)
+            console.print(str(report), soft_wrap=True)
+            surface = fit_surface(
+                chain,
+                method,  # type: ignore[arg-type]
+                phi=phi,  # type: ignore[arg-type]
+                repair=repair,
+                repair_calendar=repair_calendar,
+                min_strikes=min_strikes,
+            )
         except DeltaHedgeError as exc:
             console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
             raise typer.Exit(2) from exc
         console.print(_fit_table(surface))
+        console.print(_skipped_line(surface), soft_wrap=True)
         cal = surface.calendar
         console.print(
             "calendar: no arbitrage between expiries"
             if not cal
-            else f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5])
+            else f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5]),
+            soft_wrap=True,
         )
         if plot is not None:
             plot_surface(surface, chain, plot)
