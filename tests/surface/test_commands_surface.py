@@ -58,6 +58,7 @@ def test_surface_gain_prints_the_table(snapshot_files: list[Path]) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "ETH: gain vs Black-Scholes delta" in res.output and "-0.9" in res.output
+    assert "SS in" in res.output and "SM out" in res.output and "MV out" in res.output
 
 
 def test_surface_slices_lists_the_slices_missing_a_target(
