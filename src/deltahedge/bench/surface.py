@@ -14,6 +14,7 @@ kernel writing into preallocated outputs), in wall and CPU time.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,7 @@ def _all_snapshot_fits(folder: Path, repeat: int) -> list[tuple[str, int, int, f
     for f in sorted(folder.glob("deribit_options_snapshot_*.csv")):
         chain = load_chain(f, underlying="BTC")
         t = best_time(
-            lambda chain=chain: fit_surface(chain),
-            repeat=repeat,
-            min_time=0.0,
-            clock=time.process_time,
+            partial(fit_surface, chain), repeat=repeat, min_time=0.0, clock=time.process_time
         )
         surf = fit_surface(chain)
         strikes = sum(d.n_strikes for d in surf.diagnostics)
