@@ -53,10 +53,8 @@ def _butterfly_free(a, b, rho, m, s, kg):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _score(x, T, k, mark, rk, rbid, rask, rho_max, buf, bound):  # type: ignore[no-untyped-def]
-    # The score without the butterfly check (inf when a parameter bound is broken, and
-    # inf as soon as the score is known to exceed ``bound``: the rows outside, plus 1000
-    # if they alone miss the inside target, are a lower bound of it).
+def _score(x, T, k, mark, rk, rbid, rask, rho_max, buf):  # type: ignore[no-untyped-def]
+    # The score without the butterfly check (inf when a parameter bound is broken).
     a, b, rho, m, s = x[0], x[1], x[2], x[3], math.exp(x[4])
     if not (b >= 0.0 and abs(rho) <= rho_max and b * (1.0 + abs(rho)) <= 2.0):
         return np.inf
@@ -68,25 +66,20 @@ def _score(x, T, k, mark, rk, rbid, rask, rho_max, buf, bound):  # type: ignore[
         v = math.sqrt(max(a + b * (rho * y + math.sqrt(y * y + s * s)), 0.0) / T)
         if v < rbid[i] or v > rask[i]:
             n_out += 1
-            if n_out > bound:
-                return np.inf
-    nr = rk.shape[0]
-    in_missed = (nr - n_out) / nr < INSIDE_TARGET
-    if 1000.0 * in_missed + n_out > bound:
-        return np.inf
     for i in range(k.shape[0]):
         y = k[i] - m
         w = a + b * (rho * y + math.sqrt(y * y + s * s))
         buf[i] = abs(math.sqrt(max(w, 0.0) / T) - mark[i])
     med = np.median(buf)
-    missed = (med > MEDIAN_TARGET) + in_missed
+    nr = rk.shape[0]
+    missed = (med > MEDIAN_TARGET) + ((nr - n_out) / nr < INSIDE_TARGET)
     return 1000.0 * missed + n_out + 10.0 * med
 
 
 @njit(cache=True)
 def slice_objective(x, T, k, mark, rk, rbid, rask, kg, rho_max, buf):  # type: ignore[no-untyped-def]
     """The score of raw SVI ``x = (a, b, rho, m, ln sigma)`` (module docstring); inf if inadmissible."""
-    f = _score(x, T, k, mark, rk, rbid, rask, rho_max, buf, np.inf)
+    f = _score(x, T, k, mark, rk, rbid, rask, rho_max, buf)
     if f < np.inf and not _butterfly_free(x[0], x[1], x[2], x[3], math.exp(x[4]), kg):
         return np.inf
     return f
@@ -128,7 +121,7 @@ def de_refine(x0, lo, hi, T, k, mark, rk, rbid, rask, kg, rho_max, n_pop, n_gen,
                 else:
                     trial[j] = pop[i, j]
             # the (longer) butterfly check only for a trial that would replace its parent
-            f = _score(trial, T, k, mark, rk, rbid, rask, rho_max, buf, fit[i])
+            f = _score(trial, T, k, mark, rk, rbid, rask, rho_max, buf)
             if f <= fit[i] and _butterfly_free(
                 trial[0], trial[1], trial[2], trial[3], math.exp(trial[4]), kg
             ):
