@@ -22,7 +22,7 @@ SVI slice fit (``fit_svi_slice``), in implied-vol terms:
    |residual|``, starting from a fresh full ``(m, s)`` grid (a second start); and if
    the targets are still missed, (d) differential evolution directly on the score
    (``_refine.de_refine``: targets missed, then rows outside, then median error),
-   butterfly-free on the check grid by construction, at most two seeded runs (~10-35 ms;
+   butterfly-free on the check grid by construction, at most two seeded runs (~5-20 ms CPU;
    deterministic, but which slices it rescues depends on the seeds).
 4. Check Durrleman's ``g >= 0`` on ``arbitrage.check_grid``; with ``repair`` a violating
    slice is refitted with ``g >= 0`` imposed on that grid (candidates breaking it are
