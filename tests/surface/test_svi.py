@@ -137,3 +137,25 @@ def test_compiled_min_g_matches_its_twin_and_svi_g() -> None:
     assert _min_g(*args) == pytest.approx(_min_g_py(*args), rel=1e-12)
     assert _min_g(*args) == pytest.approx(svi_g(p, grid).min(), rel=1e-9)
     assert _min_g(*args) < 0
+
+
+def test_early_exit_butterfly_checks_give_the_full_checks_answer() -> None:
+    from deltahedge.surface._refine import _butterfly_free
+    from deltahedge.surface.svi import _g_negative, _min_g
+
+    grid = np.linspace(-1.5, 1.5, 301)
+    rng = np.random.default_rng(4)
+    seen = set()
+    for _ in range(400):
+        a, b = rng.uniform(-0.05, 0.1), rng.uniform(0, 0.6) * (rng.random() < 0.8)
+        rho, m, s = rng.uniform(-0.99, 0.99), rng.uniform(-0.5, 0.5), rng.uniform(0.01, 0.5)
+        c, d = b * s, rho * b * s
+        full = bool(_min_g(a, c + d, c - d, m, s, grid) < 0)
+        assert _g_negative(a, c + d, c - d, m, s, grid) == full
+        # b = 0 (a flat smile, g = 1) is free iff a > 0: the shortcut agrees with the loop
+        assert _butterfly_free(a, b, rho, m, s, grid) == (not full)
+        assert _butterfly_free.py_func(a, b, rho, m, s, grid) == (not full)
+        seen.add((full, b == 0))
+    assert seen == {(True, True), (True, False), (False, True), (False, False)}
+    c, d = VOGT.b * VOGT.sigma, VOGT.rho * VOGT.b * VOGT.sigma
+    assert _g_negative(VOGT.a, c + d, c - d, VOGT.m, VOGT.sigma, grid)

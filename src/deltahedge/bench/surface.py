@@ -1,6 +1,9 @@
 """Surface benchmarks: fitting a full BTC chain, and vols / smile deltas for 1,000 options.
 
-Peers measured in the same run: ``scipy.optimize.least_squares`` fitting the same SVI
+The fit target (<= 100 ms for a full BTC chain, all expiries) is checked on every BTC
+snapshot of ``deribit_chain_2026``: CPU time of one fit, best of a few, then the median
+and the slowest snapshot (fits that miss a per-slice target run extra searches, so the
+time depends on the snapshot). Peers measured in the same run: ``scipy.optimize.least_squares`` fitting the same SVI
 slices to mark IVs only (5 bounded parameters from a generic start: less work than our
 fit, which also projects into the bid-ask and checks butterflies), and the pure-Python
 twins of the compiled kernels. Vol and smile delta are timed as two calls
@@ -11,6 +14,7 @@ kernel writing into preallocated outputs), in wall and CPU time.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +34,24 @@ def _data_file() -> Path | None:
         if (root / _CHAIN).is_file():
             return root / _CHAIN
     return None
+
+
+def _all_snapshot_fits(folder: Path, repeat: int) -> list[tuple[str, int, int, float]]:
+    # (snapshot time, expiries, usable strikes, best CPU seconds of one SVI fit) per BTC
+    # snapshot of the folder
+    from deltahedge.marketdata import load_chain
+    from deltahedge.surface import fit_surface
+
+    out = []
+    for f in sorted(folder.glob("deribit_options_snapshot_*.csv")):
+        chain = load_chain(f, underlying="BTC")
+        t = best_time(
+            partial(fit_surface, chain), repeat=repeat, min_time=0.0, clock=time.process_time
+        )
+        surf = fit_surface(chain)
+        strikes = sum(d.n_strikes for d in surf.diagnostics)
+        out.append((f.name.removeprefix("deribit_options_snapshot_")[:16], len(surf.T), strikes, t))
+    return out
 
 
 def _scipy_slice_fits(quotes) -> None:  # type: ignore[no-untyped-def]
@@ -61,6 +83,9 @@ def run(console: Console, quick: bool) -> None:
     chain = load_chain(path, underlying="BTC")
     repeat = 3 if quick else 7
     quotes = slice_quotes(chain)
+    every = _all_snapshot_fits(path.parent, repeat)
+    cpu_fit = np.array([x[3] for x in every])
+    slowest = every[int(np.argmax(cpu_fit))]
     t_fit = best_time(lambda: fit_surface(chain), repeat=repeat)
     t_ssvi = best_time(lambda: fit_surface(chain, "ssvi"), repeat=repeat)
     t_scipy = best_time(lambda: _scipy_slice_fits(quotes), repeat=repeat)
@@ -110,6 +135,16 @@ def run(console: Console, quick: bool) -> None:
     )
     t.add_row("fit full chain, SSVI", f"{t_ssvi * 1e3:.1f} ms", "", "", "", "")
     t.add_row(
+        f"fit full chain, SVI, {len(every)} BTC snapshots: median CPU",
+        f"{np.median(cpu_fit) * 1e3:.1f} ms",
+        "<= 100 ms",
+    )
+    t.add_row(
+        f"  slowest snapshot ({slowest[0]}, {slowest[1]} expiries, {slowest[2]} strikes)",
+        f"{slowest[3] * 1e3:.1f} ms",
+        "<= 100 ms",
+    )
+    t.add_row(
         "vol, 1,000 options",
         f"{wall['vol'] * 1e6:.1f} us",
         "<= 50 us",
@@ -118,6 +153,16 @@ def run(console: Console, quick: bool) -> None:
         f"{t_vol_py / wall['vol']:.0f}x",
     )
     console.print(t)
+
+    t3 = Table(
+        title=f"surface: SVI fit of every BTC snapshot, CPU time (best of {repeat}), slowest first"
+    )
+    for col in ("snapshot", "expiries", "strikes", "CPU ms"):
+        t3.add_column(col, justify="right")
+    for snap, n_exp, n_k, sec in sorted(every, key=lambda x: -x[3])[: 5 if quick else 8]:
+        t3.add_row(snap, str(n_exp), str(n_k), f"{sec * 1e3:.1f}")
+    t3.add_row("median", "", "", f"{np.median(cpu_fit) * 1e3:.1f}", style="bold", end_section=True)
+    console.print(t3)
 
     t2 = Table(
         title="surface: vol and smile delta for 1,000 random options (best of "

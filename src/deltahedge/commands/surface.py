@@ -68,6 +68,18 @@ def _fit_table(surface: Surface) -> object:
     return t
 
 
+def _skipped_line(surface: Surface) -> str:
+    """One line: how many rows the fit used and, per reason, the rows it did not."""
+    left = {k: v for k, v in surface.skipped.items() if v}
+    used = surface.n_rows - sum(surface.skipped.values())
+    line = f"fit used {used} of {surface.n_rows} rows"
+    if left:
+        line += "; not used: " + ", ".join(f"{k}={v}" for k, v in left.items())
+    if surface.forwards_filled:
+        line += f"; {surface.forwards_filled} forwards from put-call parity"
+    return line
+
+
 def plot_surface(surface: Surface, chain: OptionChain, path: Path) -> None:
     """Write a PNG: one panel per expiry with bid, ask and mark IV and the fitted smile."""
     import matplotlib
@@ -160,10 +172,23 @@ def print_gain_table(console: Console, rows: list[GainRow]) -> None:
     t = Table(
         title=f"{rows[0].underlying}: gain vs Black-Scholes delta (variance reduction of "
         "one-step hedging errors, %)",
-        caption="MV: Hull-White minimum variance, fitted on the first half; SM: sticky "
-        "moneyness. in: first half of the snapshots; out: second half.",
+        caption="BS delta: Black-76 at the option's own mark IV. SS: sticky strike "
+        "(Black-76 at the fitted surface's vol: differs from BS by the fit error only); "
+        "SM: sticky moneyness; MV: Hull-White minimum variance, fitted on the first half. "
+        "in: first half of the snapshots; out: second half.",
     )
-    for col in ("kind", "delta", "n in", "n out", "MV in", "MV out", "SM in", "SM out"):
+    for col in (
+        "kind",
+        "delta",
+        "n in",
+        "n out",
+        "SS in",
+        "SS out",
+        "SM in",
+        "SM out",
+        "MV in",
+        "MV out",
+    ):
         t.add_column(col, justify="right")
     for r in rows:
         style = "bold" if r.bucket == "all" else None
@@ -172,10 +197,7 @@ def print_gain_table(console: Console, rows: list[GainRow]) -> None:
             r.bucket,
             str(r.n_in),
             str(r.n_out),
-            f"{100 * r.mv_in:.1f}",
-            f"{100 * r.mv_out:.1f}",
-            f"{100 * r.sm_in:.1f}",
-            f"{100 * r.sm_out:.1f}",
+            *(f"{100 * x:.1f}" for x in (r.ss_in, r.ss_out, r.sm_in, r.sm_out, r.mv_in, r.mv_out)),
             style=style,
         )
     console.print(t)
@@ -191,38 +213,128 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(
         help="Fit and plot volatility surfaces (SVI / SSVI); smile-delta gains.",
         no_args_is_help=True,
+        rich_markup_mode="rich",
     )
     app.add_typer(sub, name="surface")
 
     @sub.command("fit")
     def fit(
-        file: Path = typer.Argument(..., help="A chain file (any format load_chain reads)."),
-        method: str = typer.Option("svi", help="svi (per expiry) or ssvi (global)."),
-        underlying: str = typer.Option("BTC", help="Coin to fit, e.g. BTC or ETH."),
+        file: Path = typer.Argument(
+            ...,
+            help="Chain file, any format load_chain reads (detected from its first line): "
+            "Deribit snapshot CSV, Deribit daily file, Deribit API JSON, a DERIBIT.ws "
+            "recording, or a Tardis options_chain CSV(.gz).",
+            show_default=False,
+        ),
+        method: str = typer.Option(
+            "svi",
+            "--method",
+            "-m",
+            help="svi: a raw SVI smile per expiry (closest to the quotes); ssvi: one SSVI "
+            "surface across expiries, free of calendar and butterfly arbitrage by construction.",
+        ),
+        underlying: str = typer.Option(
+            "BTC", "--underlying", "-u", help="Coin to fit, e.g. BTC or ETH."
+        ),
+        snapshot: str | None = typer.Option(
+            None,
+            "--snapshot",
+            "-s",
+            help="Which snapshot of a file holding several (daily files: one a day): an "
+            "index (0 first, -1 last) or the start of its UTC time, e.g. 2021-06-15 or "
+            "2026-01-03T09. Default: the first, with a note saying how many there are.",
+        ),
         phi: str = typer.Option("power_law", help="SSVI phi: power_law or heston."),
-        plot: Path | None = typer.Option(None, help="Write the smiles to this PNG."),
+        repair: bool = typer.Option(
+            True,
+            "--repair/--no-repair",
+            help="SVI: refit a slice with butterfly arbitrage (Durrleman g < 0) under the "
+            "constraint g >= 0. --no-repair shows the free fits and their violations.",
+        ),
+        repair_calendar: bool = typer.Option(
+            False,
+            "--repair-calendar",
+            help="SVI: raise the level of each slice whose total variance falls below the "
+            "previous expiry's, so that the surface is free of calendar arbitrage (the fit "
+            "to the quotes gets worse; the table shows by how much). SSVI needs no repair.",
+        ),
+        min_strikes: int = typer.Option(
+            5, "--min-strikes", help="Fit only expiries with at least this many usable strikes."
+        ),
+        min_t_days: float = typer.Option(
+            0.0, "--min-t-days", help="Cleaning: drop options expiring within this many days."
+        ),
+        format: str | None = typer.Option(
+            None,
+            "--format",
+            help="Force the chain format instead of detecting it (deltahedge.marketdata.FORMATS).",
+        ),
+        plot: Path | None = typer.Option(
+            None, help="Write the smiles (bid, ask, mark IV and the fit) to this PNG."
+        ),
         json_out: Path | None = typer.Option(None, "--json", help="Write the surface as JSON."),
     ) -> None:
-        """Fit a surface to one chain and print, per expiry, parameters, errors and checks."""
+        """Fit a surface to one chain and print, per expiry, parameters, errors and checks.
+
+        Steps: load one snapshot of one coin; clean it (marketdata.clean_chain: rows that are expired, crossed, without any price, below intrinsic or above the no-arbitrage bound are dropped, and missing forwards are implied from put-call parity), printing the rows dropped per reason; fit; print the rows the fit could not use, per reason (no mark IV; one_sided: no call or put at the strike quoted on both sides; few_strikes: expiry with fewer than --min-strikes usable strikes).
+
+        Table, one row per expiry: the raw SVI parameters (a, b, rho, m, sigma) of total variance in k = ln(K/F); n, the usable strikes; RMSE and median |fit - mark IV| in vol points; inside, the share of rows quoted on both sides whose fitted vol lies inside their bid-ask IV, out of that many rows; butterfly, Durrleman's g >= 0 on a grid covering the quotes and the wings. Then the calendar check between consecutive expiries.
+
+        Targets on the Deribit snapshots (issue 3): median error <= 0.5 vol point, >= 90 % inside, no butterfly arbitrage.
+
+        Examples:
+
+        [bold]deltahedge surface fit ../shared/data/deribit_chain_2026/deribit_options_snapshot_20260105T092511Z.csv -u ETH --plot smiles.png[/bold]
+
+        [bold]deltahedge surface fit ../shared/data/deribit_eod_2021/btc_eod_202106.txt --snapshot 2021-06-15 --method ssvi[/bold]
+        """
         from rich.console import Console
 
-        from deltahedge.core.errors import DeltaHedgeError
-        from deltahedge.marketdata import load_chain
+        from deltahedge.core.errors import DataError, DeltaHedgeError
+        from deltahedge.core.units import ns_to_datetime
+        from deltahedge.marketdata import clean_chain, load_chains
         from deltahedge.surface import fit_surface
 
         console = Console(width=max(Console().width, 120))
+        snap: str | int | None = snapshot
+        if snapshot is not None and snapshot.strip().lstrip("-").isdigit():
+            snap = int(snapshot)
         try:
-            chain = load_chain(file, underlying=underlying, snapshot=0)
-            surface = fit_surface(chain, method, phi=phi)  # type: ignore[arg-type]
+            chains = load_chains(file, format, underlying, snap)
+            if len(chains) > 1:
+                times = [f"{ns_to_datetime(c.ts_ns):%Y-%m-%d %H:%M:%S}" for c in chains]
+                if snapshot is not None:
+                    raise DataError(
+                        f"--snapshot {snapshot!r} matches {len(chains)} snapshots ({times[0]} "
+                        f"... {times[-1]}); give more of the time, or an index"
+                    )
+                console.print(
+                    f"{file.name} holds {len(chains)} {chains[0].underlying} snapshots, "
+                    f"{times[0]} to {times[-1]} UTC; fitting the first (choose another "
+                    "with --snapshot INDEX or --snapshot TIME)",
+                    soft_wrap=True,
+                )
+            chain, report = clean_chain(chains[0], min_T=min_t_days / 365.0)
+            console.print(str(report), soft_wrap=True)
+            surface = fit_surface(
+                chain,
+                method,  # type: ignore[arg-type]
+                phi=phi,  # type: ignore[arg-type]
+                repair=repair,
+                repair_calendar=repair_calendar,
+                min_strikes=min_strikes,
+            )
         except DeltaHedgeError as exc:
             console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
             raise typer.Exit(2) from exc
         console.print(_fit_table(surface))
+        console.print(_skipped_line(surface), soft_wrap=True)
         cal = surface.calendar
         console.print(
             "calendar: no arbitrage between expiries"
             if not cal
-            else f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5])
+            else f"calendar: {len(cal)} violation(s): " + "; ".join(v.describe() for v in cal[:5]),
+            soft_wrap=True,
         )
         if plot is not None:
             plot_surface(surface, chain, plot)
@@ -239,13 +351,18 @@ def register(app: typer.Typer) -> None:
         ),
         underlying: str = typer.Option("BTC,ETH", help="Comma-separated coins."),
     ) -> None:
-        """Hull-White gain of min-variance and sticky-moneyness deltas over Black-Scholes."""
+        """Hull-White gain of sticky-strike, sticky-moneyness and min-variance deltas over Black-Scholes.
+
+        For each option seen in two consecutive snapshots, the one-step hedging error of a delta d is dV - d dF (USD; V the option's USD value, F its expiry's forward). The gain of d in a bucket is 1 - SSE(d) / SSE(Black-Scholes delta): the share of the Black-Scholes hedging-error variance that d removes (Hull and White 2017, eq. 9). Buckets: Black-Scholes delta within 0.05 of 0.1 ... 0.9 (puts -0.1 ... -0.9), and all of them pooled (bold).
+
+        The minimum-variance coefficients (a, b, c) are fitted per kind on the first half of the snapshots (in-sample) and tested on the second half (out-of-sample); the sticky deltas need no fit. The surfaces are SVI fits of each snapshot.
+        """
         from rich.console import Console
 
         from deltahedge.marketdata import load_chains
         from deltahedge.surface import hedge_gain_table
 
-        console = Console()
+        console = Console(width=max(Console().width, 120))
         files = sorted(folder.glob("deribit_options_snapshot_*.csv"))
         if len(files) < 4:
             console.print(f"[red]error:[/red] {folder} holds {len(files)} snapshot files; need 4+")

@@ -24,7 +24,14 @@ from deltahedge.surface.delta import (
 )
 from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
 from deltahedge.surface.gain import GainRow, hedge_gain_table
-from deltahedge.surface.quotes import SliceQuotes, quote_ivs, slice_quotes
+from deltahedge.surface.quotes import (
+    SKIP_REASONS,
+    QuoteSelection,
+    SliceQuotes,
+    quote_ivs,
+    slice_quotes,
+    usable_quotes,
+)
 from deltahedge.surface.ssvi import (
     SSVIParams,
     calibrate_ssvi,
@@ -44,10 +51,12 @@ from deltahedge.surface.svi import (
 )
 
 __all__ = [
+    "SKIP_REASONS",
     "ArbitrageViolation",
     "Dynamics",
     "GainRow",
     "HedgeSteps",
+    "QuoteSelection",
     "SSVIParams",
     "SVIParams",
     "SliceDiagnostics",
@@ -78,4 +87,5 @@ __all__ = [
     "svi_derivatives",
     "svi_g",
     "svi_total_variance",
+    "usable_quotes",
 ]

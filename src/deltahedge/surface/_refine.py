@@ -38,6 +38,10 @@ def _rand(state):  # type: ignore[no-untyped-def]
 @njit(cache=True)
 def _butterfly_free(a, b, rho, m, s, kg):  # type: ignore[no-untyped-def]
     # Durrleman's g >= 0 (and w > 0) on the grid kg (svi.durrleman_g)
+    if b == 0.0 and a == a:
+        # a flat smile (w = a, w' = w'' = 0, so g = 1): the loop's answer without the loop
+        # (many DE trials sit on the b = 0 bound)
+        return a > 0.0
     for i in range(kg.shape[0]):
         y = kg[i] - m
         r = math.sqrt(y * y + s * s)
@@ -120,6 +124,14 @@ def de_refine(x0, lo, hi, T, k, mark, rk, rbid, rask, kg, rho_max, n_pop, n_gen,
                     trial[j] = min(max(v, lo[j]), hi[j])
                 else:
                     trial[j] = pop[i, j]
+            # once the population has converged most trials are their parent again
+            # (pop[r2] == pop[r3]): scoring one would change nothing, so it is skipped
+            same = True
+            for j in range(d):
+                if trial[j] != pop[i, j]:
+                    same = False
+            if same:
+                continue
             # the (longer) butterfly check only for a trial that would replace its parent
             f = _score(trial, T, k, mark, rk, rbid, rask, rho_max, buf)
             if f <= fit[i] and _butterfly_free(

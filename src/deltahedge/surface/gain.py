@@ -5,10 +5,18 @@ gain is ``1 - sum(e_d**2) / sum(e_BS**2)`` over a bucket (Hull and White 2017, e
 the share of the Black-Scholes hedging error variance that ``d`` removes. Buckets are
 Black-Scholes deltas within 0.05 of 0.1, 0.2, ..., 0.9 (calls) and -0.1, ..., -0.9 (puts).
 
-The minimum-variance coefficients are fitted per kind on the first half of the snapshots
-(all buckets together, ``0.05 <= |delta_BS| <= 0.95``) and tested both there
-(in-sample) and on the second half (out-of-sample). The sticky-moneyness delta needs no
-fit; it is reported on both halves too.
+Three deltas are compared with the Black-Scholes delta (Black-76 at the option's own
+mark IV):
+
+* sticky strike: Black-76 delta at the fitted surface's vol of the option (``dsigma/dF =
+  0``); it differs from the Black-Scholes delta only through the fit error, so its gain
+  measures what the surface fit itself adds or costs;
+* sticky moneyness: the smile moves with the forward (``delta.smile_delta``);
+* minimum variance (Hull and White 2017, eq. 7): its coefficients are fitted per kind on
+  the first half of the snapshots (all buckets together, ``0.05 <= |delta_BS| <= 0.95``)
+  and tested both there (in-sample) and on the second half (out-of-sample).
+
+The sticky deltas need no fit; they are reported on both halves too.
 """
 
 from __future__ import annotations
@@ -19,7 +27,12 @@ import numpy as np
 
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
-from deltahedge.surface.delta import HedgeSteps, fit_min_variance_steps, hedge_steps
+from deltahedge.surface.delta import (
+    HedgeSteps,
+    fit_min_variance_steps,
+    hedge_steps,
+    smile_delta,
+)
 from deltahedge.surface.surface import Surface, fit_surface
 
 BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 10))
@@ -30,9 +43,10 @@ class GainRow:
     """Gains of one (underlying, kind, delta bucket); ``bucket`` is ``"all"`` for the pooled row.
 
     ``n_in``/``n_out`` count hedge steps in the fitting and the test halves; ``mv_*`` are
-    minimum-variance gains, ``sm_*`` sticky-moneyness gains (fractions; 0.1 = 10 % less
-    error variance than Black-Scholes delta; negative means worse). ``coeffs`` are the
-    minimum-variance ``(a, b, c)`` fitted on the first half for this kind.
+    minimum-variance gains, ``sm_*`` sticky-moneyness gains, ``ss_*`` sticky-strike gains
+    (fractions; 0.1 = 10 % less error variance than Black-Scholes delta; negative means
+    worse). ``coeffs`` are the minimum-variance ``(a, b, c)`` fitted on the first half for
+    this kind.
     """
 
     underlying: str
@@ -44,6 +58,8 @@ class GainRow:
     mv_out: float
     sm_in: float
     sm_out: float
+    ss_in: float
+    ss_out: float
     coeffs: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -53,6 +69,14 @@ def _sm_delta(h: HedgeSteps, surfaces: list[Surface]) -> np.ndarray:
         m = h.step == s
         dvdk = surfaces[s].dvol_dk(h.K[m], h.T[m])
         out[m] = h.delta_bs[m] - h.vega[m] * dvdk / h.F[m]
+    return out
+
+
+def _ss_delta(h: HedgeSteps, surfaces: list[Surface]) -> np.ndarray:
+    out = np.empty(len(h.dV))
+    for s in np.unique(h.step):
+        m = h.step == s
+        out[m] = smile_delta(surfaces[s], h.kind[m], h.F[m], h.K[m], h.T[m], "sticky_strike")
     return out
 
 
@@ -98,6 +122,8 @@ def hedge_gain_table(
     h_out = hedge_steps(chains[half - 1 :])
     sm_in = _sm_delta(h_in, surfaces[:half])
     sm_out = _sm_delta(h_out, surfaces[half - 1 :])
+    ss_in = _ss_delta(h_in, surfaces[:half])
+    ss_out = _ss_delta(h_out, surfaces[half - 1 :])
     rows = []
     for kind, sign in (("call", 1), ("put", -1)):
         fit_m = (
@@ -126,6 +152,8 @@ def hedge_gain_table(
                     mv_out=_gain(h_out, mv_out, mo),
                     sm_in=_gain(h_in, sm_in, mi),
                     sm_out=_gain(h_out, sm_out, mo),
+                    ss_in=_gain(h_in, ss_in, mi),
+                    ss_out=_gain(h_out, ss_out, mo),
                     coeffs=coef,
                 )
             )

@@ -21,6 +21,7 @@ import numpy as np
 from deltahedge._typing import ArrayLike, FloatArray, IntArray
 from deltahedge.core.errors import InvalidInput
 from deltahedge.marketdata.chain import OptionChain
+from deltahedge.marketdata.forwards import with_forwards
 from deltahedge.surface import _eval
 from deltahedge.surface.arbitrage import (
     ArbitrageViolation,
@@ -28,7 +29,7 @@ from deltahedge.surface.arbitrage import (
 )
 from deltahedge.surface.delta import Dynamics, VolDelta, smile_vol_delta
 from deltahedge.surface.fit import SliceDiagnostics, diagnose_slice, fit_svi_slice
-from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, slice_quotes
+from deltahedge.surface.quotes import MIN_SPREAD, SliceQuotes, usable_quotes
 from deltahedge.surface.ssvi import (
     PhiKind,
     SSVIParams,
@@ -72,6 +73,12 @@ class Surface:
         Per-slice fit statistics and butterfly checks.
     calendar : tuple of ArbitrageViolation
         Calendar-spread violations between consecutive expiries (empty when free).
+    n_rows : int
+        Rows of the chain fitted (0 when unknown, e.g. a surface built by hand).
+    skipped : dict[str, int]
+        Rows of the chain the fit did not use, per reason of ``quotes.SKIP_REASONS``.
+    forwards_filled : int
+        Rows whose missing forward ``fit_surface`` filled from put-call parity.
     """
 
     method: str
@@ -86,6 +93,9 @@ class Surface:
     theta: FloatArray | None = None
     diagnostics: tuple[SliceDiagnostics, ...] = ()
     calendar: tuple[ArbitrageViolation, ...] = ()
+    n_rows: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    forwards_filled: int = 0
     _lfn: FloatArray = field(init=False, repr=False)
     _lspot: float = field(init=False, repr=False)
 
@@ -222,6 +232,9 @@ class Surface:
             "theta": self.theta.tolist() if self.theta is not None else None,
             "diagnostics": [asdict(x) for x in self.diagnostics],
             "calendar": [asdict(x) for x in self.calendar],
+            "n_rows": int(self.n_rows),
+            "skipped": dict(self.skipped),
+            "forwards_filled": int(self.forwards_filled),
         }
         return json.dumps(d)
 
@@ -247,6 +260,9 @@ class Surface:
             theta=np.asarray(d["theta"], dtype=np.float64) if d.get("theta") else None,
             diagnostics=tuple(diags),
             calendar=tuple(ArbitrageViolation(**v) for v in d.get("calendar", [])),
+            n_rows=int(d.get("n_rows", 0)),
+            skipped={str(k): int(v) for k, v in d.get("skipped", {}).items()},
+            forwards_filled=int(d.get("forwards_filled", 0)),
         )
 
 
@@ -284,6 +300,9 @@ def fit_surface(
     ----------
     chain : OptionChain
         One underlying's snapshot; bid/ask IVs are implied from prices where missing.
+        Rows without a forward get their expiry's forward from put-call parity
+        (``marketdata.forwards.with_forwards``, as ``clean_chain`` does); rows the fit
+        cannot use are counted per reason in ``Surface.skipped``.
     method : {"svi", "ssvi"}
         ``"svi"``: raw SVI per expiry (``fit.fit_svi_slice``); ``"ssvi"``: one SSVI surface
         (``ssvi.calibrate_ssvi_joint``: ``rho``, ``phi`` and a non-decreasing ATM term
@@ -293,10 +312,11 @@ def fit_surface(
     repair : bool
         SVI: refit slices with butterfly arbitrage under the constraint ``g >= 0``.
     repair_calendar : bool
-        SVI: raise the level ``a`` of slices whose total variance falls below the previous
-        expiry's (honest but crude: it worsens the fit; the diagnostics show by how much).
+        SVI only: raise the level ``a`` of slices whose total variance falls below the
+        previous expiry's (honest but crude: it worsens the fit; the diagnostics show by
+        how much).
     min_strikes : int
-        Expiries with fewer usable strikes are left out.
+        Expiries with fewer usable strikes are left out (``skipped["few_strikes"]``).
 
     Returns
     -------
@@ -305,15 +325,36 @@ def fit_surface(
     Raises
     ------
     InvalidInput
-        Unknown method, or no expiry with enough usable strikes.
+        Unknown method, ``repair_calendar`` with SSVI, ``min_strikes`` < 5, or no expiry
+        with enough usable strikes (the message counts the rows left out per reason).
     """
     if method not in ("svi", "ssvi"):
         raise InvalidInput(f"method {method!r} is not allowed; use 'svi' or 'ssvi'")
-    quotes = slice_quotes(chain, min_strikes=min_strikes)
+    if repair_calendar and method != "svi":
+        raise InvalidInput(
+            "repair_calendar applies to method='svi' only; an SSVI surface is free of "
+            "calendar arbitrage by construction"
+        )
+    if min_strikes < 5:
+        raise InvalidInput(f"min_strikes={min_strikes}: an SVI slice needs at least 5 strikes")
+    filled = 0
+    if len(chain) and not np.all(np.isfinite(chain.forward) & (chain.forward > 0)):
+        chain, filled = with_forwards(chain)
+    sel = usable_quotes(chain, min_strikes=min_strikes)
+    quotes = sel.slices
     if not quotes:
+        why = ", ".join(f"{k}={v}" for k, v in sel.skipped.items() if v) or "no rows"
+        hint = (
+            "; rows without a forward are at expiries with no call and put of one strike "
+            "to imply it from by put-call parity: load the chain with its forwards (listed "
+            "futures or the venue's underlying price)"
+            if sel.skipped["no_forward"]
+            else ""
+        )
         raise InvalidInput(
             f"{chain.underlying} chain at {chain.ts_ns}: no expiry has {min_strikes} usable "
-            "strikes (mark IV and two-sided quotes)"
+            f"strikes (mark IV and two-sided quotes); of {sel.n_rows} rows, not used: "
+            f"{why}{hint}"
         )
     T = np.array([q.T for q in quotes])
     fwd = np.array([q.forward for q in quotes])
@@ -348,6 +389,9 @@ def fit_surface(
         ssvi=ssvi_p,
         theta=theta,
         diagnostics=tuple(diags),
+        n_rows=sel.n_rows,
+        skipped=dict(sel.skipped),
+        forwards_filled=filled,
     )
     if method == "svi" and repair_calendar:
         new = _repair_calendar(surf)

@@ -333,6 +333,29 @@ def _min_g_py(a: float, u: float, v: float, m: float, s: float, kg: np.ndarray) 
 _min_g = njit(cache=True)(_min_g_py)
 
 
+def _g_negative_py(a: float, u: float, v: float, m: float, s: float, kg: np.ndarray) -> bool:
+    # ``_min_g(...) < 0`` without visiting the rest of the grid once the answer is known.
+    c = 0.5 * (u + v)
+    d = 0.5 * (u - v)
+    b = c / s
+    rho = d / c if c > 0 else 0.0
+    for i in range(kg.shape[0]):
+        x = kg[i] - m
+        r = math.sqrt(x * x + s * s)
+        w = a + b * (rho * x + r)
+        if w <= 0.0:
+            return True
+        w1 = b * (rho + x / r)
+        w2 = b * s * s / (r * r * r)
+        t = 1.0 - kg[i] * w1 / (2.0 * w)
+        if t * t - 0.25 * w1 * w1 * (1.0 / w + 0.25) + 0.5 * w2 < 0.0:
+            return True
+    return False
+
+
+_g_negative = njit(cache=True)(_g_negative_py)
+
+
 @njit(cache=True)
 def _qe_search(k, w, wt, m_lo, m_hi, ls_lo, ls_hi, n_grid, n_zoom, kg, out):  # type: ignore[no-untyped-def]
     # Grid over (m, ln s), then n_zoom finer grids around the best point so far.
@@ -355,7 +378,7 @@ def _qe_search(k, w, wt, m_lo, m_hi, ls_lo, ls_hi, n_grid, n_zoom, kg, out):  # 
                 s = math.exp(lsj)
                 obj = _qe_inner(mi, s, k, w, wt, a_hi, theta)
                 if obj < best and kg.shape[0] > 0:
-                    if _min_g(theta[0], theta[1], theta[2], mi, s, kg) < 0.0:
+                    if _g_negative(theta[0], theta[1], theta[2], mi, s, kg):
                         continue
                 if obj < best:
                     best = obj
