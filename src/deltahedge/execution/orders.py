@@ -17,7 +17,8 @@ Guarantees (tested under seeded random fault schedules in ``tests/execution``):
 - **Fills once.** Fills are de-duplicated by ``fill_id``; a terminal order whose counted
   fills fall short of its reported filled quantity has its fills fetched from the venue.
 - **Top-ups.** A leg whose order was rejected (it never reached the book), or a market
-  order that ran out of book, gets a new attempt for its unfilled rest. A limit leg that
+  order that ran out of book, gets a new attempt for its unfilled rest, except after an
+  :class:`UnknownInstrument` rejection: no retry can succeed, so the leg is closed. A limit leg that
   expired or was cancelled (IOC/FOK at its limit) is closed as partial: re-sending at the
   same limit would not fill, and the atomic option+hedge relies on a fill-or-kill leg
   never being topped up.
@@ -44,6 +45,7 @@ from deltahedge.core.errors import (
     InsufficientMargin,
     OrderRejected,
     RateLimited,
+    UnknownInstrument,
     UnknownOrder,
     VenueDisconnected,
 )
@@ -83,6 +85,10 @@ class ManagedOrder:
     record: OrderRecord
     fills: dict[str, Fill] = field(default_factory=dict)
     venue_order_id: str = ""
+    #: why the venue refused it; ``reject_final`` when no new attempt can succeed
+    #: (an unknown instrument)
+    reject_reason: str = ""
+    reject_final: bool = False
 
     @property
     def request(self) -> OrderRequest:
@@ -386,6 +392,8 @@ class OrderManager:
 
     def _leg_remaining(self, orders: list[ManagedOrder]) -> float:
         last = orders[-1]
+        if last.reject_final:
+            return 0.0  # a new attempt would be refused the same way
         if last.request.order_type is OrderType.LIMIT and last.status in (
             OrderStatus.CANCELLED,
             OrderStatus.EXPIRED,
@@ -425,10 +433,14 @@ class OrderManager:
                     continue
                 await self._sync_fills(last)
                 rest = self._leg_remaining(orders)
+                if last.reject_final:
+                    reason = f"leg {leg}: {last.reject_reason}"
                 if rest <= 0:
                     break
                 if len(orders) >= self.retry.max_attempts:
                     reason = f"leg {leg}: {rest} contracts unfilled after {len(orders)} orders"
+                    if last.reject_reason:
+                        reason += f"; last refusal: {last.reject_reason}"
                     break
                 nxt = replace(
                     last.request,
@@ -459,7 +471,8 @@ class OrderManager:
                     return  # it was placed after all (e.g. a duplicate id after a lost answer)
                 mo.record = replace(mo.record, status=OrderStatus.REJECTED, confirmed=True)
                 self.journal.record_order(mo.record)
-                self._last_reject = str(exc)
+                self._last_reject = mo.reject_reason = str(exc)
+                mo.reject_final = isinstance(exc, UnknownInstrument)
                 return
             except VenueDisconnected:
                 await self._sleep(self.retry.delay(n))
