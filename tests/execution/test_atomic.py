@@ -152,3 +152,65 @@ def test_amm_hedge_reverts_past_its_guard_and_the_option_is_not_traded():
     )
     assert small.committed and small.guarantee == "exact"
     assert amm.pair.price < price0  # our sale moved the pool
+
+
+def test_paper_venue_is_synchronous_only_without_latency():
+    book = {"BTCUSDT": synthetic_book("BTCUSDT", mid=60_000.0, levels=5, seed=1)}
+    instant = PaperVenue("p", [BINANCE_BTCUSDT], book).capabilities
+    slow = PaperVenue("p", [BINANCE_BTCUSDT], book, latency_ns=5_000_000).capabilities
+    assert (instant.synchronous, instant.combo_orders) == (True, True)
+    assert (slow.synchronous, slow.combo_orders) == (False, False)
+    assert slow.atomic_fill_or_kill  # a FOK still fills completely or not at all
+
+
+def _latency_setup(on_sleep=None):
+    """Option and hedge venues with 5 ms latency; ``sleep`` advances the clock, then runs
+    ``on_sleep(venues)`` (the market moving while our orders are in flight)."""
+    clock = SimClock(0)
+    hedge_book = synthetic_book(
+        "BTCUSDT", mid=60_000.0, levels=50, size_at_touch=1.0, growth=0.0, seed=3
+    )
+    venues = {
+        "opt": PaperVenue(
+            "opt", [CALL], {CALL.symbol: _option_book()}, clock=clock, latency_ns=5_000_000
+        ),
+        "perp": PaperVenue(
+            "perp", [BINANCE_BTCUSDT], {"BTCUSDT": hedge_book}, clock=clock, latency_ns=5_000_000
+        ),
+    }
+
+    async def sleep(s: float) -> None:
+        clock.advance(s)
+        if on_sleep is not None:
+            on_sleep(venues)
+
+    om = OrderManager(venues, clock=clock, retry=RetryPolicy(max_attempts=3), sleep=sleep)
+    return venues, AtomicExecutor(om)
+
+
+def test_latency_venues_get_the_best_effort_guarantee_and_both_legs_when_the_market_holds():
+    venues, ex = _latency_setup()
+    res = asyncio.run(ex.execute_atomic(_option(), _hedge(1.2), max_slippage_bps=5.0))
+    assert res.committed and res.guarantee == "best_effort"
+    assert venues["opt"]._positions[CALL.symbol] == pytest.approx(2.0)
+    assert venues["perp"]._positions["BTCUSDT"] == pytest.approx(-1.2)
+
+
+def test_option_liquidity_gone_while_its_order_is_in_flight_unwinds_the_hedge_best_effort():
+    """The pre-check saw 5 contracts at 0.0510; they are taken before our FOK arrives."""
+
+    def take_the_asks(venues):
+        opt = venues["opt"]
+        if opt.placed:  # our option order is in flight: someone lifts the offers first
+            for price in (0.0510, 0.0515):
+                opt.on_level(CALL.symbol, OrderSide.SELL, price, 0.0)
+
+    venues, ex = _latency_setup(take_the_asks)
+    res = asyncio.run(ex.execute_atomic(_option(), _hedge(1.0), max_slippage_bps=5.0))
+    assert not res.committed and res.guarantee == "best_effort"
+    assert "option leg failed" in res.reason and "hedge unwound (filled" in res.reason
+    # neither leg stands: the option never traded, the hedge was bought back
+    assert venues["opt"]._positions[CALL.symbol] == 0.0
+    assert venues["perp"]._positions["BTCUSDT"] == pytest.approx(0.0)
+    # the lone hedge cost the round trip: sold near the bid, bought back at the ask + fees
+    assert res.unwind_cost > 0 and res.hedge_avg_price > 0

@@ -110,3 +110,20 @@ def test_intent_naming_an_instrument_sends_that_order():
     (rep,) = asyncio.run(hedger.hedge(intent))
     assert rep.status == "filled" and inv._positions["BTCUSD_PERP"] == -30.0
     assert lin._positions["BTCUSDT"] == 0.0
+
+
+def test_funding_paid_hourly_reaches_the_router_as_its_8_hour_rate():
+    from deltahedge.execution.hedger import book_sources
+    from deltahedge.execution.venue import FundingRate
+
+    class HourlyFunding(PaperVenue):
+        async def funding_rate(self, instrument: str) -> FundingRate:
+            return FundingRate(instrument, 0.0000125, interval_s=3600.0)  # Hyperliquid-style
+
+    book = synthetic_book("BTCUSDT", levels=5, seed=1)
+    eight = PaperVenue("eight", [BINANCE_BTCUSDT], {"BTCUSDT": book}, funding={"BTCUSDT": 1e-4})
+    hourly = HourlyFunding("hourly", [BINANCE_BTCUSDT], {"BTCUSDT": book.copy()})
+    targets = [HedgeTarget("eight", "BTCUSDT"), HedgeTarget("hourly", "BTCUSDT")]
+    sources = asyncio.run(book_sources({"eight": eight, "hourly": hourly}, targets))
+    # 1e-4 per 8 h stays 1e-4; 1.25e-5 an hour is 8 x 1.25e-5 = 1e-4 per 8 h
+    assert [s.funding_rate for s in sources] == pytest.approx([1e-4, 1e-4], rel=1e-12)

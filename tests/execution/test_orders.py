@@ -181,3 +181,30 @@ def test_marketable_order_that_never_matches_raises_and_stays_in_flight():
     with pytest.raises(ExecutionError, match=r"still (acked|new)"):
         asyncio.run(om.execute(intent, legs))
     assert om.in_flight("BTC") == "i1"
+
+
+def test_execute_keeps_every_field_of_a_leg_but_its_id_intent_and_time():
+    """execute builds each order field by field (no dataclasses.replace on the hot path):
+    a field added to OrderRequest must not be dropped on the way to the venue."""
+    import dataclasses
+
+    from deltahedge.core import TimeInForce
+
+    clock = SimClock(5)
+    venue = PaperVenue(
+        "v", [BINANCE_BTCUSDT], {"BTCUSDT": synthetic_book("BTCUSDT", seed=2)}, clock=clock
+    )
+    sent: list = []
+    venue.submit_now = lambda req, _inner=venue.submit_now: sent.append(req) or _inner(req)
+    om = OrderManager({"v": venue}, clock=clock)
+    leg = OrderRequest(
+        "ignored", "v", "BTCUSDT", OrderSide.SELL, 0.25, OrderType.LIMIT, 59_000.0,
+        TimeInForce.IOC, reduce_only=False, intent_id="other", ts_ns=1,
+    )  # fmt: skip
+    asyncio.run(om.execute(HedgeIntent("keep", 0, "BTC", -0.25, "t"), [leg]))
+    (req,) = sent
+    for f in dataclasses.fields(OrderRequest):
+        if f.name not in ("client_order_id", "intent_id", "ts_ns"):
+            assert getattr(req, f.name) == getattr(leg, f.name), f.name
+    assert (req.intent_id, req.ts_ns) == ("keep", 5)
+    assert req.client_order_id == client_order_id("keep", 0, 0)

@@ -139,3 +139,80 @@ def test_amm_venue_buy_gets_the_quantity_and_slippage_limit_reverts_the_swap():
     rej = asyncio.run(venue.submit(tight))
     assert rej.status is OrderStatus.EXPIRED and "slippage" in rej.message
     assert venue.pair.price == before
+
+
+def test_one_pip_tier_has_tick_spacing_one_and_charges_one_basis_point():
+    pool = ConcentratedPool.at_price(600.0, 100)  # Uniswap v3's 0.01 % tier
+    assert pool.tick_spacing == 1
+    liquidity = 10**15
+    pool.add_liquidity(60_001, 65_999, liquidity)  # odd ticks: only spacing 1 allows them
+    with pytest.raises(InvalidInput, match="spacing 10"):
+        ConcentratedPool.at_price(600.0, 500).add_liquidity(60_001, 65_999, liquidity)
+    sp = Decimal(pool.sqrt_price_x96) / Q96
+    x_in = 10**7  # 0.1 WBTC
+    res = pool.swap_exact_in(True, x_in)
+    # fee 100 pips of 1e6 on the input: 1e7 * 100 / 1e6 = 1,000 raw units of WBTC
+    assert res.fee == pytest.approx(1_000, abs=1)
+    # closed form within one range (whitepaper 6.15-6.16) with f = 0.0001
+    x_net = Decimal(x_in) * Decimal(1_000_000 - 100) / Decimal(1_000_000)
+    out = liquidity * (sp - 1 / (1 / sp + x_net / liquidity))
+    assert abs(res.amount_out - out) <= 2
+
+
+def test_lower_fee_tier_gives_more_for_the_same_input():
+    outs = []
+    for fee in (100, 500, 3000, 10000):
+        pool, _ = _pool_one_range(fee)
+        outs.append(pool.swap_exact_in(True, 10**7).amount_out)
+    assert outs == sorted(outs, reverse=True) and len(set(outs)) == 4
+
+
+def _thin_pool(liquidity: int = 10**12) -> AmmPair:
+    # L = 1e12 on ticks [60000, 66000) at raw price 600 (sqrt 24.494897); the lower
+    # bound's sqrt price is 1.0001**(60000/2) = e**2.99985 = 20.0825, so the range takes
+    # L (1/20.0825 - 1/24.494897) = 1e12 * 0.0089698 = 8.9698e9 raw = 89.698 WBTC net of
+    # the 0.3 % fee, i.e. 89.698 / 0.997 = 89.968 WBTC sold
+    pool = ConcentratedPool.at_price(600.0, 3000)
+    pool.add_liquidity(60_000, 66_000, liquidity)
+    return AmmPair(pool)
+
+
+def test_selling_more_than_the_pool_holds_is_rejected_with_the_reason_and_changes_nothing():
+    from deltahedge.core import OrderRejected
+
+    venue = AmmVenue("uni", _thin_pool())
+    price0, sqrt0 = venue.pair.price, venue.pair.pool.sqrt_price_x96
+    req = OrderRequest("big", "uni", "BTC/USDC", OrderSide.SELL, 100.0)
+    with pytest.raises(OrderRejected, match="cannot fill") as info:
+        venue.swap(req)
+    assert "no liquidity left" in str(info.value) and info.value.venue == "uni"
+    assert venue.pair.price == price0 and venue.pair.pool.sqrt_price_x96 == sqrt0
+    assert asyncio.run(venue.positions()) == {"BTC/USDC": 0.0}
+    # 89 WBTC still fit in the range (89.968 do)
+    ok = venue.swap(OrderRequest("fits", "uni", "BTC/USDC", OrderSide.SELL, 89.0))
+    assert ok.status is OrderStatus.FILLED and ok.filled_quantity == 89.0
+
+
+def test_order_manager_reports_a_pool_that_cannot_fill_as_failed_without_raising():
+    from deltahedge.core import HedgeIntent, SimClock
+    from deltahedge.execution.orders import OrderManager, RetryPolicy
+
+    venue = AmmVenue("uni", _thin_pool())
+    price0 = venue.pair.price
+    om = OrderManager({"uni": venue}, clock=SimClock(0), retry=RetryPolicy(max_attempts=3))
+    intent = HedgeIntent("dry", 0, "BTC", -100.0, "test")
+    leg = OrderRequest("", "uni", "BTC/USDC", OrderSide.SELL, 100.0)
+    report = asyncio.run(om.execute(intent, [leg]))
+    assert report.status == "failed" and report.filled == {0: 0.0}
+    assert "cannot fill" in report.reason and "no liquidity left" in report.reason
+    assert all(o.status is OrderStatus.REJECTED for o in om.orders.values())
+    assert len(om.orders) == 3  # one order per allowed attempt, none sent twice
+    assert om.in_flight("BTC") is None and venue.pair.price == price0
+
+
+def test_pool_book_ends_where_its_liquidity_does():
+    venue = AmmVenue("uni", _thin_pool(10**11))  # a tenth of the liquidity: 8.9968 WBTC
+    snap = asyncio.run(venue.order_book("BTC/USDC", depth=100))  # 10 coin a side asked
+    # 8.9968 WBTC can be sold in 0.1 steps: 89 steps = 8.9, the 90th runs out
+    assert snap.bids[:, 1].sum() == pytest.approx(8.9) and len(snap.bids) == 89
+    assert np.all(np.diff(snap.bids[:, 0]) < 0) and np.all(np.diff(snap.asks[:, 0]) > 0)

@@ -6,7 +6,7 @@ DNS lookup raise, and a test checks that it does.
 The recorded ``public/get_instruments`` answers date from 2021-07-22. Deribit has since
 added two fields that current ccxt reads to build a symbol, ``counter_currency`` (USD for
 every BTC and ETH instrument) and ``settlement_currency`` (the coin, as all 2021 BTC and
-ETH instruments were coin-settled); :func:`_upgrade` adds those two fields, only where
+ETH instruments were coin-settled); ``ccxt_fakes.upgrade_instruments`` adds those two fields, only where
 they are absent, and changes nothing else.
 """
 
@@ -39,44 +39,23 @@ from deltahedge.core import (
 from deltahedge.venues.ccxt import CcxtVenue, CcxtVenueConfig, book_snapshot
 from deltahedge.venues.ccxt.mapping import translate_error
 
-
-class _NetworkBlocked(RuntimeError):
-    pass
+from .ccxt_fakes import (
+    NetworkBlocked,
+    block_network,
+    hand_books,
+    load_deribit_recording,
+    upgrade_instruments,
+)
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise _NetworkBlocked("network access attempted in an offline test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    block_network(monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def recorded(shared_data) -> dict:
-    path = shared_data / "deribit_ws_2021"
-    answers = {}
-    for line in (path / "DERIBIT.0").read_text().splitlines():
-        if " -> " not in line:
-            continue
-        url, rest = line.split(" -> ", 1)
-        answers[re.search(r"currency=(\w+)", url).group(1)] = json.loads(rest.split(": ", 1)[1])
-    ws = []
-    for line in (path / "DERIBIT.ws.1.0").read_text().splitlines():
-        if '"method":"subscription"' in line:
-            ws.append(json.loads(line[line.index("{") :]))
-    return {"rest": answers, "ws": ws}
-
-
-def _upgrade(answer: dict) -> dict:
-    rows = [
-        {"counter_currency": "USD", "settlement_currency": r["base_currency"], **r}
-        for r in answer["result"]
-    ]
-    return {**answer, "result": rows}
+    return load_deribit_recording(shared_data / "deribit_ws_2021")
 
 
 def _exchange(recorded: dict, private: list | None = None):
@@ -86,7 +65,7 @@ def _exchange(recorded: dict, private: list | None = None):
 
     async def fetch(url, method="GET", headers=None, body=None):
         if "public/get_instruments" in url:
-            return _upgrade(recorded["rest"][re.search(r"currency=(\w+)", url).group(1)])
+            return upgrade_instruments(recorded["rest"][re.search(r"currency=(\w+)", url).group(1)])
         if "public/get_currencies" in url:
             return {"jsonrpc": "2.0", "result": [{"currency": "BTC"}, {"currency": "ETH"}]}
         if private is not None:
@@ -117,6 +96,7 @@ def _exchange(recorded: dict, private: list | None = None):
         raise AssertionError(f"unexpected request {url}")
 
     ex.fetch = fetch
+    ex.timeout_on_exit = 0  # no sockets to drain on close
     return ex
 
 
@@ -125,7 +105,7 @@ async def _markets(ex) -> dict:
 
 
 def test_sockets_are_blocked_in_these_tests():
-    with pytest.raises(_NetworkBlocked):
+    with pytest.raises(NetworkBlocked):
         socket.create_connection(("www.deribit.com", 443))
 
 
@@ -187,26 +167,6 @@ def test_venue_maps_markets_to_contract_specs_in_contracts(recorded):
     assert opt.expiry_ns == 1632470400000 * 1_000_000
 
 
-def _hand_books(ws: list) -> dict[str, tuple[dict, dict]]:
-    """Deribit raw book channel by hand: snapshot rows ['new', p, q]; changes new/change/delete."""
-    books: dict[str, tuple[dict, dict]] = {}
-    for msg in ws:
-        data = msg["params"]["data"]
-        if not msg["params"]["channel"].startswith("book.BTC"):
-            continue
-        name = data["instrument_name"]
-        if data["type"] == "snapshot":
-            books[name] = ({}, {})
-        bids, asks = books[name]
-        for side, rows in ((bids, data["bids"]), (asks, data["asks"])):
-            for action, price, amount in rows:
-                if action == "delete":
-                    side.pop(price, None)
-                else:
-                    side[price] = amount
-    return books
-
-
 def test_ccxt_pro_rebuilds_recorded_books_and_tickers(recorded):
     ws = [m for m in recorded["ws"] if ".BTC-" in m["params"]["channel"]]
 
@@ -223,7 +183,7 @@ def test_ccxt_pro_rebuilds_recorded_books_and_tickers(recorded):
 
     books, tickers, markets = asyncio.run(go())
     by_id = {m["id"]: s for s, m in markets.items()}
-    hand = _hand_books(ws)
+    hand = hand_books(ws)
     assert len(hand) >= 5
     for name, (bids, asks) in hand.items():
         ob = books[by_id[name]]

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from deltahedge.core.clock import SimClock
 from deltahedge.core.enums import OrderSide
+from deltahedge.core.errors import InvalidInput
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.execution.hedger import Hedger, HedgeTarget
 from deltahedge.execution.journal import MemoryJournal
@@ -73,7 +74,18 @@ def _source(book: L2Book, spec: InstrumentInfo, venue: str, depth: int) -> BookS
     )
 
 
-async def _latency(lin: L2Book, inv: L2Book, n: int, mode: str) -> np.ndarray:
+async def _latency(
+    lin: L2Book, inv: L2Book, n: int, mode: str, warmup: int = _WARMUP
+) -> np.ndarray:
+    """Decision-to-submit latency of ``n`` intents (after ``warmup`` untimed ones).
+
+    ``mode``: ``"hedger"`` (books through the Venue port, route, order manager),
+    ``"routed"`` (route on ready snapshots + order manager) or ``"direct"`` (order manager,
+    one market order). Returns an (n, 2) array: wall-clock and process CPU time, us, from
+    the intent in hand to the first ``submit`` of the paper venue being called.
+    """
+    if mode not in ("hedger", "routed", "direct"):
+        raise InvalidInput(f"mode {mode!r}; allowed: 'hedger', 'routed', 'direct'")
     clock = SimClock(lin.ts_ns)
     v_lin = PaperVenue("binance_usdm", [BINANCE_BTCUSDT], {"BTCUSDT": lin.copy()}, clock=clock)
     v_inv = PaperVenue(
@@ -101,17 +113,21 @@ async def _latency(lin: L2Book, inv: L2Book, n: int, mode: str) -> np.ndarray:
     gc.collect()
     gc.disable()  # as timeit does: no collector pauses inside the timed path
     try:
-        await _loop(n, out, mode, lin, inv, v_lin, v_inv, om, hedger, sources, stamps, clock)
+        await _loop(
+            n, out, mode, lin, inv, v_lin, v_inv, om, hedger, sources, stamps, clock, warmup
+        )
     finally:
         gc.enable()
     return out
 
 
-async def _loop(n, out, mode, lin, inv, v_lin, v_inv, om, hedger, sources, stamps, clock) -> None:  # type: ignore[no-untyped-def]
+async def _loop(
+    n, out, mode, lin, inv, v_lin, v_inv, om, hedger, sources, stamps, clock, warmup
+) -> None:  # type: ignore[no-untyped-def]
     # the first _WARMUP intents are not timed (imports, caches, lazily built state); no
     # collection inside the timed loop either: a gc.collect() evicts the CPU caches and
     # the next intent then measures the collector, not the hedge path
-    for i in range(-_WARMUP, n):
+    for i in range(-warmup, n):
         # every intent meets the same books, as the router's snapshot (outside the timing);
         # the copies keep their sorted views, as a book the market-data side maintains would
         v_lin.books["BTCUSDT"] = book_lin = lin.copy()

@@ -11,6 +11,7 @@
     └── ExecutionError
         └── VenueError                 raised by a Venue adapter
             ├── OrderRejected
+            │   └── UnknownInstrument  the venue does not list the instrument
             ├── RateLimited
             ├── VenueDisconnected
             ├── InsufficientMargin
@@ -63,6 +64,14 @@ class OrderRejected(VenueError):
     """The venue refused the order (bad size, price, post-only would cross, ...)."""
 
 
+class UnknownInstrument(OrderRejected):
+    """The venue does not list the instrument asked for (a book, a funding rate, an order).
+
+    It is an :class:`OrderRejected`: an order for it never reaches a book, and the order
+    manager closes it as rejected. The message names the instrument and the venue.
+    """
+
+
 class RateLimited(VenueError):
     """The venue asked us to slow down; retry after ``retry_after`` seconds."""
 
@@ -94,6 +103,7 @@ __all__ = [
     "RateLimited",
     "RiskLimitBreached",
     "StaleMarketData",
+    "UnknownInstrument",
     "UnknownOrder",
     "VenueDisconnected",
     "VenueError",

@@ -53,6 +53,8 @@ async def book_sources(
 ) -> list[BookSource]:
     """Read each target's book, spec and funding; failing or unhealthy venues come back unhealthy.
 
+    Funding is handed to the router per 8 h, whatever interval the venue pays it over.
+
     ``specs``, when given, caches instrument specs by (venue, symbol) across calls: a spec
     is fetched from the venue once (contract size, lot and fees do not change intraday),
     and a target whose spec cannot be fetched is left out, as without a cache.
@@ -71,9 +73,11 @@ async def book_sources(
                 specs[key] = spec
         try:
             book = await venue.order_book(t.instrument, t.depth)
-            funding = (
-                (await venue.funding_rate(t.instrument)).rate if spec.kind == "perpetual" else 0.0
-            )
+            funding = 0.0
+            if spec.kind == "perpetual":
+                fr = await venue.funding_rate(t.instrument)
+                # the router charges a rate per 8 h; Hyperliquid's, for one, is per hour
+                funding = fr.rate * _EIGHT_HOURS_S / fr.interval_s
             healthy = venue.is_healthy() and len(book.bids) > 0 and len(book.asks) > 0
             ts = book.ts_ns
         except VenueError:
@@ -94,6 +98,7 @@ async def book_sources(
     return out
 
 
+_EIGHT_HOURS_S = 8 * 3600.0
 _EMPTY = np.empty((0, 2))
 _EMPTY.flags.writeable = False
 
@@ -133,11 +138,15 @@ class Hedger:
                 wait_s = (clip.start_ns - self.manager.clock.now_ns()) / 1e9
                 if wait_s > 0:
                     await self._sleep(wait_s)
-                sub = replace(
-                    intent,
-                    intent_id=f"{intent.intent_id}/c{k}" if len(clips) > 1 else intent.intent_id,
-                    delta_coin=clip.coin,
-                    ts_ns=self.manager.clock.now_ns(),
+                sub = (
+                    intent  # one clip is the intent itself (and skips a 13 us replace)
+                    if len(clips) == 1
+                    else replace(
+                        intent,
+                        intent_id=f"{intent.intent_id}/c{k}",
+                        delta_coin=clip.coin,
+                        ts_ns=self.manager.clock.now_ns(),
+                    )
                 )
                 reports.append(await self._routed(sub))
             return reports

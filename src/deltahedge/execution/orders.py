@@ -17,7 +17,8 @@ Guarantees (tested under seeded random fault schedules in ``tests/execution``):
 - **Fills once.** Fills are de-duplicated by ``fill_id``; a terminal order whose counted
   fills fall short of its reported filled quantity has its fills fetched from the venue.
 - **Top-ups.** A leg whose order was rejected (it never reached the book), or a market
-  order that ran out of book, gets a new attempt for its unfilled rest. A limit leg that
+  order that ran out of book, gets a new attempt for its unfilled rest, except after an
+  :class:`UnknownInstrument` rejection: no retry can succeed, so the leg is closed. A limit leg that
   expired or was cancelled (IOC/FOK at its limit) is closed as partial: re-sending at the
   same limit would not fill, and the atomic option+hedge relies on a fill-or-kill leg
   never being topped up.
@@ -44,11 +45,13 @@ from deltahedge.core.errors import (
     InsufficientMargin,
     OrderRejected,
     RateLimited,
+    UnknownInstrument,
     UnknownOrder,
     VenueDisconnected,
 )
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest, OrderUpdate
 from deltahedge.core.ids import client_order_id
+from deltahedge.execution._ids import leg_order_id
 from deltahedge.execution.journal import Journal, MemoryJournal, OrderRecord
 from deltahedge.execution.venue import Venue
 
@@ -83,6 +86,10 @@ class ManagedOrder:
     record: OrderRecord
     fills: dict[str, Fill] = field(default_factory=dict)
     venue_order_id: str = ""
+    #: why the venue refused it; ``reject_final`` when no new attempt can succeed
+    #: (an unknown instrument)
+    reject_reason: str = ""
+    reject_final: bool = False
 
     @property
     def request(self) -> OrderRequest:
@@ -244,7 +251,10 @@ class OrderManager:
         """Execute a hedge intent as the given legs (one order request per venue/instrument).
 
         Each leg's ``quantity`` is its target in contracts; its ``client_order_id`` is
-        replaced by ``client_order_id(intent_id, leg, attempt)``. Returns when every
+        replaced by ``client_order_id(intent_id, leg, attempt)`` and its ``ts_ns`` by the
+        clock's time, unless the leg already carries this id and intent (as
+        :meth:`~deltahedge.execution.router.Route.to_orders` makes them): such a leg is
+        sent as it is. Returns when every
         marketable leg has reached a terminal state (resting limit legs: when placed).
         An intent already known is resumed, never sent twice; an intent on an underlying
         with another intent in flight is refused with status ``skipped``.
@@ -269,12 +279,25 @@ class OrderManager:
         if not known:
             self.intents[intent.intent_id] = intent
             self.journal.record_intent(intent)
+        now = self.clock.now_ns()
         for k, leg in enumerate(legs):
-            req = replace(
-                leg,
-                client_order_id=client_order_id(intent.intent_id, k, 0),
+            coid = leg_order_id(intent.intent_id, k, 0)
+            if leg.client_order_id == coid and leg.intent_id == intent.intent_id:
+                self._new_order(leg, k, 0, float(leg.quantity))  # Route.to_orders made it
+                continue
+            # built field by field: dataclasses.replace costs ~13 us, on the hedge's hot path
+            req = OrderRequest(
+                client_order_id=coid,
+                venue=leg.venue,
+                instrument=leg.instrument,
+                side=leg.side,
+                quantity=leg.quantity,
+                order_type=leg.order_type,
+                price=leg.price,
+                time_in_force=leg.time_in_force,
+                reduce_only=leg.reduce_only,
                 intent_id=intent.intent_id,
-                ts_ns=self.clock.now_ns(),
+                ts_ns=now,
             )
             self._new_order(req, k, 0, float(leg.quantity))
         return await self._drive(intent.intent_id)
@@ -386,6 +409,8 @@ class OrderManager:
 
     def _leg_remaining(self, orders: list[ManagedOrder]) -> float:
         last = orders[-1]
+        if last.reject_final:
+            return 0.0  # a new attempt would be refused the same way
         if last.request.order_type is OrderType.LIMIT and last.status in (
             OrderStatus.CANCELLED,
             OrderStatus.EXPIRED,
@@ -425,10 +450,14 @@ class OrderManager:
                     continue
                 await self._sync_fills(last)
                 rest = self._leg_remaining(orders)
+                if last.reject_final:
+                    reason = f"leg {leg}: {last.reject_reason}"
                 if rest <= 0:
                     break
                 if len(orders) >= self.retry.max_attempts:
                     reason = f"leg {leg}: {rest} contracts unfilled after {len(orders)} orders"
+                    if last.reject_reason:
+                        reason += f"; last refusal: {last.reject_reason}"
                     break
                 nxt = replace(
                     last.request,
@@ -459,7 +488,8 @@ class OrderManager:
                     return  # it was placed after all (e.g. a duplicate id after a lost answer)
                 mo.record = replace(mo.record, status=OrderStatus.REJECTED, confirmed=True)
                 self.journal.record_order(mo.record)
-                self._last_reject = str(exc)
+                self._last_reject = mo.reject_reason = str(exc)
+                mo.reject_final = isinstance(exc, UnknownInstrument)
                 return
             except VenueDisconnected:
                 await self._sleep(self.retry.delay(n))

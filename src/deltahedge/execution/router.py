@@ -21,7 +21,6 @@ formula.
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -34,10 +33,12 @@ from deltahedge._typing import FloatArray
 from deltahedge.core.enums import OrderSide, OrderType, Settlement, TimeInForce
 from deltahedge.core.errors import InvalidInput
 from deltahedge.core.events import HedgeIntent, OrderRequest
-from deltahedge.core.ids import client_order_id
+from deltahedge.execution._ids import leg_order_id
 from deltahedge.execution.venue import InstrumentInfo
 
 _PREFIX = 32  # book levels read as Python floats before the array path is used
+# cache keys of BookSource: plain strings hash in C, an enum member hashes in Python
+_LEVELS_BUY, _LEVELS_SELL, _PREP_BUY, _PREP_SELL = "levels-buy", "levels-sell", "buy", "sell"
 
 
 @dataclass(slots=True)
@@ -167,14 +168,15 @@ class BookSource:
         (the callers then use the arrays of :meth:`_prep`). The sums run left to right, as
         ``cumsum`` does, so both paths give the same floats.
         """
-        got: _Levels | None = self._cache.get(("levels", side))  # type: ignore[assignment]
+        key = _LEVELS_BUY if side is OrderSide.BUY else _LEVELS_SELL
+        got: _Levels | None = self._cache.get(key)  # type: ignore[assignment]
         if got is None:
             rows = self.asks if side is OrderSide.BUY else self.bids
             whole = len(rows) <= _PREFIX
             got = _Levels(
                 [], [], [], [], [], [], whole and len(rows) == 0, whole, rows[:_PREFIX].tolist()
             )
-            self._cache[("levels", side)] = got
+            self._cache[key] = got
         if not got.cum_coin or got.cum_coin[-1] < coin:
             self._extend(got, coin)
         if got.complete or (got.cum_coin and got.cum_coin[-1] >= coin):
@@ -216,7 +218,8 @@ class BookSource:
         Column views of the book rows (no copy); one pass each for the running sums, so that
         :meth:`contracts_for_coin` and :meth:`execute_cost` are scalar look-ups afterwards.
         """
-        got: tuple[FloatArray, ...] | None = self._cache.get(side)  # type: ignore[assignment]
+        key = _PREP_BUY if side is OrderSide.BUY else _PREP_SELL
+        got: tuple[FloatArray, ...] | None = self._cache.get(key)  # type: ignore[assignment]
         if got is None:
             rows = self.asks if side is OrderSide.BUY else self.bids
             prices, sizes = rows[:, 0], rows[:, 1]
@@ -227,7 +230,7 @@ class BookSource:
                 else sizes * cs / prices
             )
             got = (prices, sizes, coin, coin.cumsum(), sizes.cumsum(), (coin * prices).cumsum())
-            self._cache[side] = got
+            self._cache[key] = got
         return got
 
     def segments(
@@ -284,7 +287,7 @@ class BookSource:
 
     def execute_cost(self, side: OrderSide, contracts: float) -> Execution:
         # whole levels 0..n-2 from the running sums, the last level n-1 possibly in part
-        lv = self._cache.get(("levels", side))
+        lv = self._cache.get(_LEVELS_BUY if side is OrderSide.BUY else _LEVELS_SELL)
         if isinstance(lv, _Levels) and lv.prices:
             n = bisect_left(lv.cum_sizes, contracts - 1e-12) + 1
             if n <= len(lv.prices) or lv.complete:
@@ -356,7 +359,7 @@ class Route:
         for k, a in enumerate(self.allocations):
             out.append(
                 OrderRequest(
-                    client_order_id=client_order_id(intent.intent_id, k, 0),
+                    client_order_id=leg_order_id(intent.intent_id, k, 0),
                     venue=a.venue,
                     instrument=a.instrument,
                     side=a.side,
@@ -426,18 +429,22 @@ class SmartRouter:
         # sorted: walking a book or a curve only gets dearer), until ``want`` coin is taken
         take = [0.0] * len(usable)
         room = [min(s.max_coin, want) for s in usable]
-        streams = []
+        slices: list[tuple[float, float, int]] = []
         for i, s in enumerate(usable):
             fast = getattr(s, "segment_lists", None)
             if fast is not None:
                 cl, ul = fast(side, max_slippage_bps, room[i])
             else:
-                c, u = s.segments(side, max_slippage_bps, room[i])
-                cl, ul = c.tolist(), u.tolist()
-            streams.append(zip(ul, cl, [i] * len(cl), strict=True))
+                coin_arr, cost_arr = s.segments(side, max_slippage_bps, room[i])
+                cl, ul = coin_arr.tolist(), cost_arr.tolist()
+            slices.extend(zip(ul, cl, [i] * len(cl), strict=True))
+        # each source's list is one ascending run: Python's sort (timsort) merges the runs in
+        # linear time, in C, quicker than heapq.merge's generator (same order: ties by
+        # coin, then source)
+        slices.sort()
         left = want
-        for _, c, i in heapq.merge(*streams):
-            q = min(c, room[i], left)
+        for _, amount, i in slices:
+            q = min(amount, room[i], left)
             if q <= 0:
                 continue
             take[i] += q

@@ -48,8 +48,10 @@ _TICK_BITS = (
     (0x80000, 0x48A170391F7DC42444E8FA2),
 )
 
-#: Fee tiers (pips per 1e6) and their tick spacings in Uniswap v3.
-FEE_TIERS = {500: 10, 3000: 60, 10000: 200}
+#: Fee tiers (pips per 1e6) and their tick spacings in Uniswap v3: 0.01 % (spacing 1,
+#: enabled by governance in November 2021), 0.05 %, 0.3 % and 1 % (UniswapV3Factory's
+#: ``feeAmountTickSpacing``).
+FEE_TIERS = {100: 1, 500: 10, 3000: 60, 10000: 200}
 
 
 def v2_amount_out(amount_in: int, reserve_in: int, reserve_out: int, fee_bps: int = 30) -> int:

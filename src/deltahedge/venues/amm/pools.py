@@ -83,7 +83,7 @@ class ConcentratedPool:
     sqrt_price_x96 : int
         Current sqrt price, Q64.96.
     fee_pips : int
-        500, 3000 or 10000 (0.05 %, 0.3 %, 1 %).
+        100, 500, 3000 or 10000 (0.01 %, 0.05 %, 0.3 %, 1 %).
     """
 
     sqrt_price_x96: int

@@ -5,7 +5,9 @@ swap: the least USD input whose output is at least ``q`` coin (found by bisectio
 the exact integer swap, so the coin received is ``>= q`` by under one raw unit of the
 price). A sell is an exact-input swap of ``q`` coin. A limit price on a market order acts
 as the swap's slippage guard (``amountOutMinimum``): when the average price would be
-worse, the swap reverts and nothing changes; a swap is atomic.
+worse, the swap reverts and nothing changes; a swap is atomic. A swap the pool cannot
+fill (a concentrated pool runs out of liquidity in range) is refused with
+:class:`~deltahedge.core.errors.OrderRejected`, the pool untouched.
 
 :class:`AmmSource` exposes a pool to the :class:`~deltahedge.execution.router.SmartRouter`.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from deltahedge._typing import FloatArray
 from deltahedge.core.clock import Clock, SimClock
 from deltahedge.core.enums import OrderSide, OrderStatus, Settlement
-from deltahedge.core.errors import InvalidInput, OrderRejected, UnknownOrder
+from deltahedge.core.errors import InvalidInput, OrderRejected, UnknownInstrument, UnknownOrder
 from deltahedge.core.events import Fill, OrderRequest, OrderUpdate
 from deltahedge.execution.router import Execution
 from deltahedge.execution.venue import (
@@ -112,17 +114,34 @@ class AmmVenue:
         return {self.spec.symbol: self.spec}
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
-        """A synthetic book: the pool's marginal price in ``depth`` steps of 0.1 coin each side."""
+        """A synthetic book: the pool's marginal price in ``depth`` steps of 0.1 coin each side.
+
+        A side ends where the pool's liquidity does (a concentrated pool out of range).
+        """
+        self._check(instrument)
         step = 0.1
-        bids, asks = [], []
-        prev_s = prev_b = 0.0
-        for k in range(1, depth + 1):
-            _, usd_s = self.pair.sell_coin(k * step)
-            _got, usd_b = self.pair.buy_coin(k * step)
-            bids.append(((usd_s - prev_s) / step, step))
-            asks.append(((usd_b - prev_b) / step, step))
-            prev_s, prev_b = usd_s, usd_b
-        return BookSnapshot(instrument, np.array(bids), np.array(asks), self.clock.now_ns())
+        rows: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for buy in (False, True):
+            prev = 0.0
+            for k in range(1, depth + 1):
+                try:
+                    _coin, usd = (
+                        self.pair.buy_coin(k * step) if buy else self.pair.sell_coin(k * step)
+                    )
+                except InvalidInput:
+                    break
+                rows[buy].append(((usd - prev) / step, step))
+                prev = usd
+        bids = np.array(rows[False], dtype=float).reshape(-1, 2)
+        asks = np.array(rows[True], dtype=float).reshape(-1, 2)
+        return BookSnapshot(instrument, bids, asks, self.clock.now_ns())
+
+    def _check(self, instrument: str) -> None:
+        if instrument != self.spec.symbol:
+            raise UnknownInstrument(
+                f"{self.name}: unknown instrument {instrument!r}; this pool trades {self.spec.symbol!r}",
+                self.name,
+            )
 
     def set_price(self, instrument: str, price: float, ts_ns: int | None = None) -> None:
         """Arbitrageurs bring a constant-product pool back to ``price`` (USD per coin).
@@ -147,6 +166,7 @@ class AmmVenue:
         return {}
 
     async def funding_rate(self, instrument: str) -> FundingRate:
+        self._check(instrument)
         return FundingRate(instrument, 0.0)
 
     async def submit(self, request: OrderRequest) -> OrderUpdate:
@@ -158,14 +178,20 @@ class AmmVenue:
             raise OrderRejected(
                 f"{self.name}: duplicate client order id {request.client_order_id}", self.name
             )
-        if request.instrument != self.spec.symbol:
-            raise OrderRejected(
-                f"{self.name}: unknown instrument {request.instrument!r}", self.name
-            )
+        self._check(request.instrument)
         buy = request.side is OrderSide.BUY
-        coin, usd = (
-            self.pair.buy_coin(request.quantity) if buy else self.pair.sell_coin(request.quantity)
-        )
+        try:
+            coin, usd = (
+                self.pair.buy_coin(request.quantity)
+                if buy
+                else self.pair.sell_coin(request.quantity)
+            )
+        except InvalidInput as exc:  # the pool cannot fill it: refused, nothing traded
+            raise OrderRejected(
+                f"{self.name}: {request.side.value} {request.quantity} {request.instrument} "
+                f"refused, the pool cannot fill it ({exc}); nothing traded",
+                self.name,
+            ) from None
         avg = usd / coin
         vid = f"{self.name}-{next(self._ids)}"
         now = self.clock.now_ns()
@@ -257,7 +283,14 @@ class AmmSource:
     ) -> tuple[FloatArray, FloatArray]:
         mid = self.pair.price
         grid = np.linspace(0.0, self.max_coin, self._chunks + 1)[1:]
-        usd = np.array([self._usd(side, q) for q in grid])
+        usd_list: list[float] = []
+        for q in grid:
+            try:
+                usd_list.append(self._usd(side, q))
+            except InvalidInput:  # the pool's liquidity ends before max_coin
+                break
+        grid = grid[: len(usd_list)]
+        usd = np.array(usd_list, dtype=float)
         dq = np.diff(np.concatenate([[0.0], grid]))
         du = np.diff(np.concatenate([[0.0], usd]))
         cost = side.sign * (du / dq - mid)  # USD per coin over the pool's mid (fee in the curve)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import ccxt
@@ -59,6 +60,46 @@ def instrument_from_market(market: Mapping[str, Any], venue: str) -> InstrumentI
         strike=float(market["strike"]) if market.get("strike") else None,
         option_kind=(OptionKind.CALL if option == "call" else OptionKind.PUT) if option else None,
     )
+
+
+def contract_spec(
+    exchange: str, market: Mapping[str, Any], venue: str
+) -> tuple[InstrumentInfo, float]:
+    """The spec of a ccxt market in contracts, and ccxt's ``amount`` per contract.
+
+    :func:`instrument_from_market`, corrected where ccxt's unified market is not in
+    contracts of the size the exchange trades:
+
+    - **Deribit** inverse futures and perpetuals: ccxt's ``amount`` is in USD (Deribit's
+      API sizes them in USD, BTC-PERPETUAL in multiples of 10), so one contract is
+      ``contract_size`` of ccxt's amount and the lot is divided by it.
+    - **OKX**: a contract is ``ctVal * ctMult`` of ``ctValCcy`` (BTC options since
+      2022-07-14: ``ctVal`` 0.01 x ``ctMult`` 1 = 0.01 BTC; before, ``ctVal`` 1 x
+      ``ctMult`` 0.1); ccxt reads ``ctVal`` alone.
+    - **Bybit** inverse contracts are sized in USD, one USD each; ccxt takes the minimum
+      order quantity as the contract size, which is 1 USD only while the minimum is 1.
+    - **Hyperliquid**: ccxt's market id is the asset's index (``"0"`` for BTC); the
+      venue's own name of the perpetual is the coin (``"BTC"``), used as the symbol.
+
+    Returns
+    -------
+    spec : InstrumentInfo
+    scale : float
+        ccxt ``amount`` per contract (orders multiply by it, fills and books divide).
+    """
+    spec = instrument_from_market(market, venue)
+    info = market.get("info") or {}
+    scale = 1.0
+    if exchange == "deribit" and market.get("inverse") and spec.kind != "option":
+        scale = spec.contract_size
+        spec = replace(spec, lot_size=spec.lot_size / scale)
+    elif exchange == "okx" and info.get("ctVal") and info.get("ctMult"):
+        spec = replace(spec, contract_size=float(info["ctVal"]) * float(info["ctMult"]))
+    elif exchange == "bybit" and market.get("inverse"):
+        spec = replace(spec, contract_size=1.0)
+    elif exchange == "hyperliquid" and market.get("baseName"):
+        spec = replace(spec, symbol=str(market["baseName"]))
+    return spec, scale
 
 
 def to_venue_client_id(exchange: str, client_order_id: str) -> str:
@@ -172,6 +213,7 @@ def order_params(
 
 __all__ = [
     "client_id_of",
+    "contract_spec",
     "fill_from_trade",
     "from_venue_client_id",
     "instrument_from_market",

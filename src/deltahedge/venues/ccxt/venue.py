@@ -12,7 +12,12 @@
 - Quantities are in contracts everywhere in deltahedge. Deribit's API (and so ccxt's
   ``amount``) sizes inverse futures and perpetuals in USD (BTC-PERPETUAL: multiples of
   10 USD), so for those the adapter multiplies by the contract size on the way out and
-  divides on the way in.
+  divides on the way in: orders, fills, order updates, positions and order books.
+  Contract sizes are corrected where ccxt's are not the exchange's
+  (:func:`~deltahedge.venues.ccxt.mapping.contract_spec`).
+- Instruments are named by the venue's own symbol (``BTC-PERPETUAL``, ``BTC-USD-SWAP``,
+  ``BTCUSD_PERP``, Hyperliquid ``BTC``); an unknown one raises
+  :class:`~deltahedge.core.errors.UnknownInstrument`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from deltahedge.core.enums import OrderType, TimeInForce
-from deltahedge.core.errors import UnknownOrder, VenueError
+from deltahedge.core.errors import UnknownInstrument, UnknownOrder, VenueError
 from deltahedge.core.events import Fill, OrderRequest, OrderUpdate
 from deltahedge.execution.venue import (
     Balance,
@@ -39,9 +44,9 @@ from deltahedge.execution.venue import (
 from deltahedge.venues.ccxt.config import CLIENT_ID_PARAM, CcxtVenueConfig
 from deltahedge.venues.ccxt.mapping import (
     client_id_of,
+    contract_spec,
     fill_from_trade,
     from_venue_client_id,
-    instrument_from_market,
     order_params,
     to_venue_client_id,
     translate_error,
@@ -92,6 +97,7 @@ class CcxtVenue:
         self._listeners: list[Listener] = []
         self._specs: dict[str, InstrumentInfo] = {}
         self._unified: dict[str, str] = {}  # venue id -> ccxt symbol
+        self._ours: dict[str, str] = {}  # ccxt symbol -> venue id
         self._venue_ids: dict[str, str] = {}  # our client id -> venue order id
         self._order_symbol: dict[str, str] = {}
         self._scale: dict[str, float] = {}  # ccxt symbol -> ccxt amount per contract
@@ -117,19 +123,16 @@ class CcxtVenue:
         if not self._specs:
             markets = await self._do("load_markets")
             for symbol, market in markets.items():
-                spec = instrument_from_market(market, self.name)
-                scale = 1.0
-                if (
-                    self.config.exchange == "deribit"
-                    and market.get("inverse")
-                    and spec.kind != "option"
-                ):
-                    scale = spec.contract_size
-                    spec = replace(spec, lot_size=spec.lot_size / scale)
+                spec, scale = contract_spec(self.config.exchange, market, self.name)
                 self._scale[symbol] = scale
                 self._specs[spec.symbol] = spec
                 self._unified[spec.symbol] = symbol
+                self._ours[symbol] = spec.symbol
         return dict(self._specs)
+
+    def _name(self, ccxt_symbol: object) -> str:
+        """Our (the venue's) name of a ccxt unified symbol."""
+        return self._ours.get(str(ccxt_symbol), str(ccxt_symbol))
 
     async def _symbol(self, instrument: str) -> str:
         if not self._unified:
@@ -137,21 +140,30 @@ class CcxtVenue:
         try:
             return self._unified[instrument]
         except KeyError:
-            raise UnknownOrder(
-                f"{self.name}: unknown instrument {instrument!r}", self.name
+            raise UnknownInstrument(
+                f"{self.name}: unknown instrument {instrument!r}; the venue lists "
+                f"{len(self._unified)} instruments, e.g. {sorted(self._unified)[:3]}",
+                self.name,
             ) from None
 
     async def order_book(self, instrument: str, depth: int = 50) -> BookSnapshot:
-        book = await self._do("fetch_order_book", await self._symbol(instrument), depth)
-        return book_snapshot(instrument, book)
+        symbol = await self._symbol(instrument)
+        book = await self._do("fetch_order_book", symbol, depth)
+        return book_snapshot(instrument, book, self._scale.get(symbol, 1.0))
 
     async def positions(self) -> Mapping[str, float]:
+        """Signed positions in contracts by instrument.
+
+        ccxt's ``contracts`` is the size and ``side`` its sign; Deribit's raw ``size`` is
+        itself signed (negative when short), so the size is taken without its sign.
+        """
+        if not self._unified:
+            await self.instruments()
         out: dict[str, float] = {}
         for p in await self._do("fetch_positions"):
             sign = -1.0 if p.get("side") == "short" else 1.0
             scale = self._scale.get(str(p.get("symbol")), 1.0)
-            name = str((p.get("info") or {}).get("instrument_name") or p["symbol"])
-            out[name] = sign * float(p.get("contracts") or 0.0) / scale
+            out[self._name(p.get("symbol"))] = sign * abs(float(p.get("contracts") or 0.0)) / scale
         return out
 
     async def balances(self) -> Mapping[str, Balance]:
@@ -166,6 +178,7 @@ class CcxtVenue:
         return FundingRate(
             instrument,
             float(fr.get("fundingRate") or 0.0),
+            interval_s=_interval_s(fr.get("interval")),
             next_ts_ns=int(fr.get("fundingTimestamp") or 0) * 1_000_000,
         )
 
@@ -218,24 +231,53 @@ class CcxtVenue:
         if vid is not None:
             return await self._do("fetch_order", vid, self._order_symbol.get(client_order_id))
         for method in ("fetch_open_orders", "fetch_closed_orders"):
-            for order in await self._do(method):
-                if (
-                    from_venue_client_id(self.config.exchange, client_id_of(order))
-                    == client_order_id
-                ):
-                    self._venue_ids[client_order_id] = str(order["id"])
-                    self._order_symbol[client_order_id] = str(order.get("symbol"))
-                    return order
+            for params in await self._scan_params():
+                orders = await self._do(method, None, None, None, params)
+                found = self._match(orders, client_order_id)
+                if found is not None:
+                    return found
         raise UnknownOrder(f"{self.name}: no order with client id {client_order_id!r}", self.name)
 
+    async def _scan_params(self) -> list[dict[str, Any]]:
+        # Deribit lists orders per currency (ccxt asks for BTC alone when none is given):
+        # an ETH or USDC order must be looked for under its own settlement currency
+        if self.config.exchange != "deribit":
+            return [{}]
+        if not self._unified:
+            await self.instruments()
+        markets = getattr(self.exchange, "markets", None) or {}
+        codes = sorted({str(m.get("settleId") or m.get("settle")) for m in markets.values()})
+        return [{"currency": c} for c in codes if c != "None"] or [{}]
+
+    def _match(
+        self, orders: Sequence[dict[str, Any]], client_order_id: str
+    ) -> dict[str, Any] | None:
+        for order in orders:
+            if from_venue_client_id(self.config.exchange, client_id_of(order)) == client_order_id:
+                self._venue_ids[client_order_id] = str(order["id"])
+                self._order_symbol[client_order_id] = str(order.get("symbol"))
+                return order
+        return None
+
     async def open_orders(self) -> Sequence[OrderUpdate]:
-        return [self._update(o) for o in await self._do("fetch_open_orders")]
+        out: list[OrderUpdate] = []
+        for params in await self._scan_params():
+            out += [
+                self._update(o)
+                for o in await self._do("fetch_open_orders", None, None, None, params)
+            ]
+        return out
 
     async def fills_for(self, client_order_id: str) -> Sequence[Fill]:
+        """The order's trades: by order id where ccxt can (``fetch_order_trades``), else the
+        instrument's recent trades filtered by order id (Hyperliquid)."""
         order = await self._find(client_order_id)
         symbol = str(order.get("symbol"))
-        trades = await self._do("fetch_my_trades", symbol)
-        instrument = str((order.get("info") or {}).get("instrument_name") or symbol)
+        if (getattr(self.exchange, "has", None) or {}).get("fetchOrderTrades") is True:
+            trades = await self._do("fetch_order_trades", str(order["id"]), symbol)
+        else:
+            trades = await self._do("fetch_my_trades", symbol)
+        instrument = self._name(symbol)
         return [
             self._fill(t, instrument, client_order_id)
             for t in trades
@@ -264,7 +306,7 @@ class CcxtVenue:
             for t in await self._do("watch_my_trades"):
                 self._last_msg = time.monotonic()
                 coid = next((c for c, v in self._venue_ids.items() if v == str(t.get("order"))), "")
-                instrument = str((t.get("info") or {}).get("instrument_name") or t.get("symbol"))
+                instrument = self._name(t.get("symbol"))
                 self._emit(self._fill(t, instrument, coid))
 
     def _emit(self, event: OrderUpdate | Fill) -> None:
@@ -281,11 +323,29 @@ class CcxtVenue:
         await self.exchange.close()
 
 
-def book_snapshot(instrument: str, book: Mapping[str, Any]) -> BookSnapshot:
-    """A :class:`BookSnapshot` from a ccxt order book (``bids``/``asks`` of [price, amount, ...])."""
+def book_snapshot(instrument: str, book: Mapping[str, Any], scale: float = 1.0) -> BookSnapshot:
+    """A :class:`BookSnapshot` from a ccxt order book (``bids``/``asks`` of [price, amount, ...]).
+
+    ``scale`` is ccxt's ``amount`` per contract (10 for Deribit BTC-PERPETUAL, whose book
+    is in USD): sizes are divided by it, so the snapshot is in contracts as the port says.
+    """
     bids = np.array([row[:2] for row in book.get("bids", [])], dtype=float).reshape(-1, 2)
     asks = np.array([row[:2] for row in book.get("asks", [])], dtype=float).reshape(-1, 2)
+    if scale != 1.0:
+        bids[:, 1] /= scale
+        asks[:, 1] /= scale
     return BookSnapshot(instrument, bids, asks, int(book.get("timestamp") or 0) * 1_000_000)
+
+
+_UNIT_S = {"m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _interval_s(interval: object) -> float:
+    """Seconds of a ccxt funding ``interval`` (``"8h"``, ``"1h"``); 8 h when not given."""
+    text = str(interval or "")
+    if len(text) >= 2 and text[-1] in _UNIT_S and text[:-1].isdigit():
+        return int(text[:-1]) * _UNIT_S[text[-1]]
+    return 8 * 3600.0
 
 
 __all__ = ["CcxtVenue", "book_snapshot", "make_exchange"]

@@ -13,7 +13,8 @@ Matching rules
   position they reduce and rejected when they would increase it.
 - Latency: an order sent at ``t`` reaches the matching engine at ``t + latency_ns`` of
   the injected clock; before then it waits (status NEW) and :meth:`PaperVenue.pump`
-  matches it once the clock has moved.
+  matches it once the clock has moved. Only a venue with zero latency reports itself
+  ``synchronous`` (see :attr:`PaperVenue.latency_ns`).
 - Faults (:class:`FaultConfig`) come from a seeded generator: rejects, rate limits,
   disconnects before or after the order is placed, dropped and duplicated fill messages,
   dropped order updates, stale books. The venue's own records (``get_order``,
@@ -32,6 +33,7 @@ from deltahedge.core.errors import (
     InvalidInput,
     OrderRejected,
     RateLimited,
+    UnknownInstrument,
     UnknownOrder,
     VenueDisconnected,
 )
@@ -108,9 +110,6 @@ class PaperVenue:
         balances: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
-        self.capabilities = VenueCapabilities(
-            atomic_fill_or_kill=True, combo_orders=True, synchronous=True
-        )
         self._instruments = {i.symbol: i for i in instruments}
         missing = [s for s in self._instruments if s not in books]
         if missing:
@@ -123,6 +122,7 @@ class PaperVenue:
         self._funding = dict(funding or {})
         self._orders: dict[str, _Order] = {}
         self._positions: dict[str, float] = dict.fromkeys(self._instruments, 0.0)
+        self._traded: dict[str, float] = dict.fromkeys(self._instruments, 0.0)  # exact sums
         self._fees: dict[str, float] = {}
         self._start = dict(balances or {})
         self._listeners: list[Listener] = []
@@ -134,6 +134,26 @@ class PaperVenue:
         self.placed: list[str] = []
 
     # ------------------------------------------------------------------ port
+    @property
+    def latency_ns(self) -> int:
+        """One-way latency to the matching engine, ns; setting it updates the capabilities."""
+        return self._latency_ns
+
+    @latency_ns.setter
+    def latency_ns(self, value: int) -> None:
+        # FOK is all-or-none; matching is synchronous (and combos atomic) only at zero
+        # latency: with latency an order waits in flight while the book may change (other
+        # trades, depth updates), so a check of the book before sending guarantees nothing
+        # about the fill. The atomic executor must then not claim an exact guarantee, and
+        # submit_combo, whose legs also wait, is not offered as atomic.
+        if value < 0:
+            raise InvalidInput(f"PaperVenue {self.name}: latency_ns must be >= 0, got {value}")
+        self._latency_ns = int(value)
+        instant = self._latency_ns == 0
+        self.capabilities = VenueCapabilities(
+            atomic_fill_or_kill=True, combo_orders=instant, synchronous=instant
+        )
+
     async def instruments(self) -> Mapping[str, InstrumentInfo]:
         return dict(self._instruments)
 
@@ -346,7 +366,7 @@ class PaperVenue:
     def _spec(self, instrument: str) -> InstrumentInfo:
         spec = self._instruments.get(instrument)
         if spec is None:
-            raise OrderRejected(
+            raise UnknownInstrument(
                 f"{self.name}: unknown instrument {instrument!r}; known: {sorted(self._instruments)}",
                 self.name,
             )
@@ -456,8 +476,11 @@ class PaperVenue:
         order.fills.append(fill)
         order.filled += qty
         order.notional += qty * price
-        # positions are whole lots: snap the float sum (0.1 + 0.2 style drift) back onto them
-        pos = self._positions[req.instrument] + req.side.sign * qty
+        # positions are whole lots: snap the running sum of the fills (0.1 + 0.2 style drift)
+        # onto them; the sum itself is kept unsnapped, so that fills of parts of a lot (a
+        # book level of 228.484 contracts of lot 1) add up to the whole lots they make
+        self._traded[req.instrument] += req.side.sign * qty
+        pos = self._traded[req.instrument]
         self._positions[req.instrument] = round(round(pos / spec.lot_size) * spec.lot_size, 12)
         self._fees[ccy] = self._fees.get(ccy, 0.0) + fee
         if not self.faults.hit("drop_fill"):
