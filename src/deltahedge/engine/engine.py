@@ -226,6 +226,9 @@ class Engine(Background):
         self.last_index_ns = 0
         self.last_hedge_latency_s = math.nan
         self._new_hedges: list[HedgeLogEntry] = []
+        #: venue -> positions it holds that are not hedges the engine traded (the options of
+        #: a book read from it): recovery does not report them as differences
+        self.held_elsewhere: dict[str, dict[str, float]] = {}
         self._last_denial = ""
         self._metrics: Any = None
         self._init_background()
@@ -268,8 +271,10 @@ class Engine(Background):
                 lines.append(
                     f"kill switch set by a pending request: {self.kill_switch.state.value}"
                 )
-            for venue in self.venues.values():
-                report = await reconcile(self.journal, venue)
+            for name, venue in self.venues.items():
+                report = await reconcile(
+                    self.journal, venue, baseline=self.held_elsewhere.get(name)
+                )
                 lines.append(report.summary())
                 log.info("%s", report.summary())
             lines.append(self.restore_daily_pnl())

@@ -326,7 +326,7 @@ async def load_venue_book(scenario: Scenario, venue_name: str) -> str:
     venue = engine.venues[venue_name]
     exchange = str(getattr(getattr(venue, "config", None), "exchange", venue_name))
     held = await venue.positions()
-    positions, skipped = [], 0
+    positions, book, skipped = [], [], 0
     for name, qty in sorted(held.items()):
         try:
             inst = parse_instrument(name, exchange)
@@ -334,6 +334,7 @@ async def load_venue_book(scenario: Scenario, venue_name: str) -> str:
             inst = None
         if qty and isinstance(inst, Option) and inst.underlying == u and inst.expiry_ns > now:
             positions.append(Position(inst, float(qty)))
+            book.append(name)
         elif qty:
             skipped += 1
     if not positions:
@@ -343,6 +344,7 @@ async def load_venue_book(scenario: Scenario, venue_name: str) -> str:
             "open positions first or set book.positions_file"
         )
     engine.use_book(compile_book(positions).with_surface(engine.surface, engine.market))
+    engine.held_elsewhere[venue_name] = {name: held[name] for name in book}
     scenario.positions = positions
     return (f"book: {len(positions)} {u} option position(s) read from {venue_name} "
             f"({skipped} other position(s) left out)")  # fmt: skip
