@@ -202,10 +202,11 @@ def funding_note(engine: Engine, venue: str) -> str:
         return "funding rate not read yet" if perps else ""
     parts = []
     for sym, (rate, interval_s) in rates:
+        name = f"{sym} " if len(rates) > 1 else ""
         if rate == 0.0:
-            parts.append(f"{sym}: funding rate 0, no funding accrues")
+            parts.append(f"{name}funding rate 0: none accrues")
         else:
-            parts.append(f"{sym}: funding {1e4 * rate:+.2f} bp / {interval_s / 3600:g} h")
+            parts.append(f"{name}funding {1e4 * rate:+.2f} bp/{interval_s / 3600:g}h")
     return "; ".join(parts)
 
 
