@@ -335,3 +335,20 @@ def test_paper_venues_quote_no_funding_so_none_accrues_and_the_dashboard_says_so
     snap = rm.snapshot()
     assert e.counters.hedges >= 1 and e.pnl.funding == 0.0 and snap.pnl.funding == 0.0
     assert all(v.message == "funding rate 0: none accrues" for v in snap.venues)
+
+
+def test_the_terminal_view_shows_the_vol_forecast_funding_and_the_days_pnl():
+    from rich.console import Console
+
+    from deltahedge.engine.view import render
+    from deltahedge.engine.volforecast import atm_vol
+
+    sc = build_demo(band_coin=2.0, settings=S)
+    e = sc.engine
+    asyncio.run(e.start())
+    asyncio.run(e.on_tick(_tick(sc, _breach_price(sc, 2.0))))
+    console = Console(record=True, width=200)
+    console.print(render(e))
+    text = " ".join(console.export_text().split())
+    assert f"vol forecast {100 * atm_vol(sc.surface):.1f} % (surface ATM)" in text
+    assert "funding" in text and "today (UTC)" in text
