@@ -99,6 +99,7 @@ class Background:
     _last_log: dict[str, float]
     _metrics: Any
     funding: dict[tuple[str, str], tuple[float, float]]
+    _accruing: dict[tuple[str, str], tuple[float, float]]
     venue_data_ns: dict[str, int]
 
     def _init_background(self) -> None:
@@ -118,6 +119,7 @@ class Background:
         self._last_log = {}
         #: ``(venue, symbol) -> (rate per interval, interval s)`` of the perpetual legs
         self.funding = {}
+        self._accruing = {}
         #: venue -> UTC ns of its newest own data (book snapshot, quote or mark tick)
         self.venue_data_ns = {}
         self.kill_switch.subscribe(self._on_kill_change)
@@ -319,6 +321,8 @@ class Background:
                 self._log_once(f"funding:{spec.venue}", f"funding rate of {spec.venue}: {exc}", 60)
                 continue
             self.funding[(spec.venue, spec.symbol)] = (float(fr.rate), float(fr.interval_s))
+        # what the attribution accrues on the hot path: only the legs with a rate
+        self._accruing = {k: r for k, r in self.funding.items() if r[0]}
 
     # ------------------------------------------------------------------ kill switch, metrics
     def _poll_kill_requests(self) -> None:

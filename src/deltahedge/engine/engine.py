@@ -370,7 +370,7 @@ class Engine(Background):
             await self._flatten(now)
             return None
         c.decisions += 1
-        vol = self.vol.forecast()
+        vol = self.vol.value
         if vol != self.hedge_state.vol_forecast:
             self.hedge_state = self.hedge_state.with_vol_forecast(vol)
         intent = self.policy.decide(risk, self.market, self.hedge_state, self.rng)
@@ -498,7 +498,7 @@ class Engine(Background):
 
     # ------------------------------------------------------------------ bookkeeping
     def _attribute(self, risk: BookRisk, now: int) -> None:
-        self.attribution.step(risk, self._ui, self.account, now, self.funding)
+        self.attribution.step(risk, self._ui, self.account, now, self._accruing)
         self.daily.update(now, self.pnl.total)
 
     def _count_hedge(self, entry: HedgeLogEntry) -> None:

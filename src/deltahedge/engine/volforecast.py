@@ -123,6 +123,8 @@ class VolForecaster:
         self._hl_ns = settings.half_life_s * NS_PER_SECOND
         self._garch = settings.model == "garch"
         self.returns: deque[float] = deque(maxlen=settings.garch_window)
+        #: the forecast now (``forecast()``, kept up to date so the hot path only reads it)
+        self.value = 0.0
         self.set_fallback(fallback)
 
     def set_fallback(self, vol: float) -> None:
@@ -131,6 +133,7 @@ class VolForecaster:
             self.fallback = float(vol)
             if self.n_returns == 0:
                 self._var = vol * vol
+        self.value = self.forecast()
 
     def on_index(self, price: float, ts_ns: int) -> None:
         """Feed an accepted index price (USD) stamped ``ts_ns`` (UTC ns); the hot path."""
@@ -152,6 +155,7 @@ class VolForecaster:
         if self._garch:
             # a return over dt rescaled to one sampling period (variance proportional to time)
             self.returns.append(r * math.sqrt(self._sample_ns / dt) if self._sample_ns else r)
+        self.value = self.forecast()
 
     @property
     def ewma(self) -> float:
@@ -205,6 +209,7 @@ class VolForecaster:
         if vol > 0 and math.isfinite(vol):
             self.garch_vol = float(vol)
             self.garch_fits += 1
+            self.value = self.forecast()
 
 
 __all__ = ["GARCH_MIN_RETURNS", "MODELS", "VolForecaster", "VolSettings", "atm_vol"]
