@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.test_browser import _chromium, _page, _seq, _wait_until
+from tests.dashboard.test_browser import _chromium, _page, _playwright, _seq, _wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def demo_run():
-    pytest.importorskip("playwright.sync_api")
+    _playwright()
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT / "src"), COLUMNS="200")
     cmd = [sys.executable, "-m", "deltahedge.cli", "demo", "--duration", "60", "--no-browser",
            "--port", str(_free_port()), "--speed", "300"]  # fmt: skip
@@ -84,6 +84,14 @@ def test_make_demo_serves_a_live_dashboard_of_the_engine(demo_run) -> None:
             _wait_until(page, lambda: sel.locator("option").count() >= 3, 10, "smiles arrive")
             assert sel.input_value() == "BTC 2026-01-30"  # the first expiry with quotes
             assert int(sel.get_attribute("data-quotes") or 0) == 6  # 80k..110k, OTM side
+            # each paper venue: its own book's age (re-centred every simulated second), and
+            # why its funding bar is zero
+            venues = page.locator("#venues tbody tr[data-venue]")
+            _wait_until(page, lambda: venues.count() == 2 and "none accrues"
+                        in venues.first.inner_text(), 20, "venue rows with their funding")  # fmt: skip
+            for k in range(2):
+                age = venues.nth(k).locator("td").nth(3).inner_text()
+                assert 0.0 <= float(age) <= 2.0, age  # the limit is 2 s
             page.wait_for_timeout(500)
             ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACT), full_page=True)

@@ -4,7 +4,7 @@
 with the venue in ``FOLDER/venue.sqlite``) and then hedges the demo book on a seeded
 simulated market for ``N_TICKS`` ticks; the market continues from the venue's last traded
 price and time, so each restart carries on where the killed run left off. It prints ``READY`` once recovered and
-``DONE`` at the end of the path. With ``KILL_AFTER_SUBMIT=p`` it also kills itself
+``DONE <index> <ts_ns> <net delta>`` at the end of the path. With ``KILL_AFTER_SUBMIT=p`` it also kills itself
 (SIGKILL) right after a venue has committed an order and before it answers, with
 probability ``p`` per order
 (seeded): the worst moment, the order at the exchange and its answer lost. Not a test
@@ -80,7 +80,10 @@ async def main(folder: Path, seed: int, n_ticks: int) -> None:
         start_ns=start + 100_000_000,
     )  # fmt: skip
     await engine.run(feed)
-    print("DONE", flush=True)
+    # where the path ended, for the test to value the book there itself
+    m = engine.market
+    print("DONE", repr(m.index("BTC")), m.ts_ns, repr(float(engine._risk().delta_coin[0])),
+          flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

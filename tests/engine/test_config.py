@@ -176,3 +176,27 @@ def test_risk_config_builds_guard_limits_and_margin_models() -> None:
         10.0,
         0.01,
     )
+
+
+def test_book_venue_must_be_a_ccxt_venue_and_not_beside_a_positions_file() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({"book": {"venue": "paper"}})  # the default venue is a paper one
+    assert "book.venue = 'paper' must name a venue of kind 'ccxt'" in str(err.value)
+    assert "allowed: none" in str(err.value)
+    deribit = {"name": "deribit", "kind": "ccxt", "exchange": "deribit",
+               "api_key_env": "K", "api_secret_env": "S"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"set book\.venue or book\.positions_file, not both"):
+        parse_config({"venues": [deribit], "book": {"venue": "deribit", "positions_file": "b.csv"}})
+    cfg = load_config(EXAMPLES / "deribit-testnet.toml")
+    assert cfg.book.venue == "deribit" and cfg.book.positions_file is None
+
+
+def test_volatility_section_builds_the_engines_forecast_settings() -> None:
+    cfg = parse_config({"volatility": {"model": "garch", "half_life_s": 120.0}})
+    s = cfg.volatility.settings()
+    assert (s.model, s.half_life_s, s.garch_window) == ("garch", 120.0, 2000)
+    with pytest.raises(ConfigError) as err:
+        parse_config({"volatility": {"model": "arch", "garch_window": 10}})
+    text = str(err.value)
+    assert "volatility.model = 'arch': allowed: 'ewma' or 'garch'" in text
+    assert "volatility.garch_window = 10: must be >= 100" in text

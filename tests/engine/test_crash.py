@@ -71,6 +71,8 @@ def test_kill9_twenty_times_then_journal_and_venue_agree_and_nothing_sent_twice(
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0 and "DONE" in out
     assert kills >= 20
+    done = next(line.split() for line in out.splitlines() if line.startswith("DONE"))
+    index, ts, worker_delta = float(done[1]), int(done[2]), float(done[3])
 
     from deltahedge.engine.durable_venue import DurablePaperVenue
     from deltahedge.store import Journal
@@ -102,6 +104,22 @@ def test_kill9_twenty_times_then_journal_and_venue_agree_and_nothing_sent_twice(
     ours = journal.positions_from_fills()
     for key, q in positions.items():
         assert ours.get(key, 0.0) == pytest.approx(q, abs=1e-9)
+    # the net delta where the path ended, valued here from the journal's fills (which are
+    # the venues', above) and the demo book: inside the band (0.1 BTC) plus at most a lot of
+    # each perpetual (0.001 BTC linear; 100 USD / ~93,000 = 0.0011 BTC inverse)
+    from deltahedge.engine.accounts import HedgeAccount
+    from deltahedge.engine.scenario import demo_market, demo_options, load_demo_surface
+
+    surface = load_demo_surface()
+    market = demo_market(surface)
+    _, book = demo_options(surface, market)
+    account = HedgeAccount([BINANCE_BTCUSDT, BINANCE_BTCUSD_PERP])
+    for f in journal.fills():
+        account.apply(f)
+    options_delta = float(book.risk(market.with_index("BTC", index, ts)).delta_coin[0])
+    net = options_delta + account.delta_coin()
+    assert net == pytest.approx(worker_delta, abs=1e-9)  # the engine's own figure agrees
+    assert abs(net) <= 0.1 + 0.0025, net
     # orders the journal left in flight: none (every one reconciled)
     assert journal.in_flight_orders() == []
     # recovery had real work: orders whose answer was lost were learned from the venue

@@ -89,8 +89,8 @@ def test_metrics_record_latency_hedges_rejections_staleness() -> None:
     m = EngineMetrics("e1")
     for us in (40, 80, 120, 900):
         m.observe_latency(us * 1e-6)
-    m.hedge_sent("paper", "buy", 1.5)
-    m.hedge_sent("paper", "sell", -0.5)
+    m.hedge_sent("buy", [("paper", 1.5)])
+    m.hedge_sent("sell", [("paper", -0.5), ("other", -0.25)])  # one hedge, two legs
     m.tick_rejected("jump")
     m.tick_rejected("jump")
     m.price_age("BTC-PERPETUAL", 12.3)
@@ -101,8 +101,11 @@ def test_metrics_record_latency_hedges_rejections_staleness() -> None:
     assert s[("deltahedge_tick_to_decision_seconds_count", (e,))] == 4
     assert s[("deltahedge_tick_to_decision_seconds_bucket", (e, ("le", "0.0001")))] == 2
     assert s[("deltahedge_tick_to_decision_seconds_bucket", (e, ("le", "0.001")))] == 4
-    assert s[("deltahedge_hedges_total", (e, ("side", "buy"), ("venue", "paper")))] == 1
-    assert s[("deltahedge_hedged_coin_total", (e, ("venue", "paper")))] == 2.0
+    assert s[("deltahedge_hedges_total", (e, ("side", "buy")))] == 1
+    assert s[("deltahedge_hedges_total", (e, ("side", "sell")))] == 1
+    assert s[("deltahedge_hedge_orders_total", (e, ("side", "sell"), ("venue", "other")))] == 1
+    assert s[("deltahedge_hedged_coin_total", (e, ("venue", "paper")))] == 2.0  # 1.5 + 0.5
+    assert s[("deltahedge_hedged_coin_total", (e, ("venue", "other")))] == 0.25
     assert s[("deltahedge_rejected_ticks_total", (e, ("reason", "jump")))] == 2
     assert s[("deltahedge_price_age_seconds", (e, ("instrument", "BTC-PERPETUAL")))] == 12.3
     # Slippage can be negative (price improvement), so the histogram has buckets below 0
@@ -122,13 +125,13 @@ def test_two_engines_have_separate_registries_not_the_global_one() -> None:
 
 def test_metrics_served_on_loopback() -> None:
     m = EngineMetrics("served")
-    m.hedge_sent("paper", "buy", 1.0)
+    m.hedge_sent("buy", [("paper", 1.0)])
     server = serve_metrics(m)
     try:
         assert server.host == "127.0.0.1" and server.port > 0
         with urllib.request.urlopen(server.url, timeout=5) as resp:
             body = resp.read().decode()
-        assert 'deltahedge_hedges_total{engine="served",side="buy",venue="paper"} 1.0' in body
+        assert 'deltahedge_hedge_orders_total{engine="served",side="buy",venue="paper"} 1.0' in body
     finally:
         server.close()
 

@@ -1,7 +1,13 @@
 """``deltahedge run --config FILE``: run the engine as configured (paper or live).
 
 Paper venues keep their exchange-side state in SQLite files beside the journal, so a run
-stopped (or killed) and started again reconciles with them and resumes. ``--kill freeze``
+stopped (or killed) and started again reconciles with them and resumes.
+
+Everything runs in one asyncio loop (a ccxt.pro exchange is bound to the loop that first
+used it): reading the book from a venue (``[book] venue``), recovery, the live venues' own
+order and fill streams (``CcxtVenue.run_streams``, restarted after an error), the feed
+(live: the perpetual's ticker and book, and the tickers of the book's options and of
+``market.options``, whose mark IVs refit the surface) and the engine. ``--kill freeze``
 or ``--kill flatten`` signals the engine of the same configuration that is running
 (a ``kill_switch_request`` in its journal, which the engine polls twice a second, and,
 when the engine runs on this machine, SIGUSR1 / SIGUSR2 to the pid in its pid file).
@@ -78,9 +84,13 @@ def build_feed(cfg: Any, scenario: Any) -> Any:
     exchange = getattr(venue, "exchange", None)
     if exchange is None:
         raise ConfigError("market.feed = 'live' needs market.venue naming a ccxt venue")
+    # the book's own options first (their marks and IVs), then any extra quotes asked for
+    options = list(
+        dict.fromkeys([p.instrument.symbol for p in scenario.positions] + list(m.options))
+    )
     return feeds.CcxtProFeed(
         exchange, m.venue, cfg.engine.underlying, tickers=m.instruments, books=m.instruments,
-        clock=clock,
+        options=options, clock=clock,
     )  # fmt: skip
 
 
@@ -93,8 +103,8 @@ def run_config(config: Path, duration: float | None, view: bool, console: Any) -
     from deltahedge.engine.config import load_config
     from deltahedge.engine.engine import EngineControls
     from deltahedge.engine.observability import EngineMetrics, configure_logging, serve_metrics
-    from deltahedge.engine.runner import run_engine
-    from deltahedge.engine.scenario import build_from_config, load_demo_surface
+    from deltahedge.engine.runner import run_engine, start_venue_streams, stop_venue_streams
+    from deltahedge.engine.scenario import build_from_config, load_demo_surface, load_venue_book
     from deltahedge.store import Journal
 
     cfg = load_config(config)
@@ -130,14 +140,23 @@ def run_config(config: Path, duration: float | None, view: bool, console: Any) -
                 f"dashboard {dash.url} (token {'from $' + cfg.dashboard.token_env if token else dash.token})"
             )
         console.print(f"journal {target}")
-        lines = asyncio.run(engine.start(cfg))
-        for line in lines:
-            console.print(line)
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(str(os.getpid()))
-        feed = build_feed(cfg, sc)
-        asyncio.run(run_engine(engine, feed, duration_s=duration, console=console, view=view,
-                               speed=cfg.market.speed if cfg.market.feed == "simulated" else None))  # fmt: skip
+
+        async def main() -> None:
+            if cfg.book.venue is not None:
+                console.print(await load_venue_book(sc, cfg.book.venue))
+            for line in await engine.start(cfg):
+                console.print(line)
+            pid_file.parent.mkdir(parents=True, exist_ok=True)
+            pid_file.write_text(str(os.getpid()))
+            feed = build_feed(cfg, sc)
+            streams = start_venue_streams(engine.venues.values())
+            try:
+                await run_engine(engine, feed, duration_s=duration, console=console, view=view,
+                                 speed=cfg.market.speed if cfg.market.feed == "simulated" else None)  # fmt: skip
+            finally:
+                await stop_venue_streams(streams, engine.venues.values())
+
+        asyncio.run(main())
     finally:
         pid_file.unlink(missing_ok=True)
         for s in servers:

@@ -2,10 +2,12 @@
 
 ::
 
-    [engine]        name, underlying, numeraire, clock, cadences
+    [engine]        name, underlying, numeraire, clock, cadences, refit triggers
     [market]        feed kind (simulated | replay | live) and its settings
-    [book]          where the options book comes from (a positions file, or embedded)
+    [book]          where the options book comes from (a positions file, a ccxt venue's
+                    option positions, or the embedded demo book)
     [policy]        name = "...", [policy.params] the policy's own numbers
+    [volatility]    the realised-vol forecast the vol-dependent policies read (EWMA, GARCH)
     [[venues]]      name, kind (paper | ccxt | amm), testnet, settlement, margin rates,
                     *names* of the environment variables holding API keys
     [risk]          staleness, jumps, order / notional / position / loss limits, margin
@@ -73,6 +75,20 @@ class EngineConfig(_Model):
     numeraire: Numeraire = Numeraire.USD
     clock: Literal["live", "sim"] = "live"
     surface_refit_s: float = Field(default=60.0, gt=0, description="seconds between surface refits")
+    surface_refit_iv_move: float = Field(
+        default=0.01, ge=0, description="refit sooner when the option quotes' mark IVs moved "
+        "this much on average since the last fit (decimal vol, 0.01 = 1 vol point); 0: off",
+    )  # fmt: skip
+    surface_refit_index_move: float = Field(
+        default=0.02, ge=0, description="refit sooner when the index moved this fraction since "
+        "the last fit; 0: off",
+    )  # fmt: skip
+    surface_refit_min_s: float = Field(
+        default=5.0, ge=0, description="fewest seconds between two refits started by moves"
+    )
+    funding_poll_s: float = Field(
+        default=60.0, ge=0, description="seconds between polls of the perpetuals' funding rates"
+    )
     greeks_snapshot_s: float = Field(
         default=5.0, gt=0, description="seconds between journal snapshots"
     )
@@ -86,6 +102,11 @@ class MarketConfig(_Model):
         default=None, description="venue the live feed reads; one of [[venues]]"
     )
     instruments: tuple[str, ...] = ()
+    options: tuple[str, ...] = Field(
+        default=(),
+        description="live: option tickers to subscribe besides the book's own options "
+        "(more quotes for the surface refits)",
+    )
     replay_path: Path | None = None
     model: Literal["gbm", "merton", "heston", "bates"] = "gbm"
     seed: int = 0
@@ -104,6 +125,11 @@ class BookConfig(_Model):
 
     positions_file: Path | None = Field(
         default=None, description="CSV/JSON of positions; None: embedded"
+    )
+    venue: str | None = Field(
+        default=None,
+        description="a ccxt venue of [[venues]] whose option positions are the book, read "
+        "at start; None: positions_file, else the embedded demo book",
     )
 
 
@@ -150,6 +176,29 @@ class PolicyConfig(_Model):
         if underlying is not None:
             params.setdefault("underlying", underlying)
         return make_policy(self.name, **params)
+
+
+class VolatilityConfig(_Model):
+    """The realised-vol forecast of the index (``deltahedge.engine.volforecast``)."""
+
+    model: Literal["ewma", "garch"] = "ewma"
+    sample_s: float = Field(default=1.0, ge=0, description="least seconds between index samples")
+    half_life_s: float = Field(default=600.0, gt=0, description="EWMA half-life, seconds")
+    min_returns: int = Field(
+        default=30, ge=1, description="returns before the forecast replaces the surface ATM vol"
+    )
+    garch_refit_s: float = Field(default=300.0, gt=0, description="seconds between GARCH fits")
+    garch_window: int = Field(default=2000, ge=100, description="returns kept for a GARCH fit")
+
+    def settings(self) -> Any:
+        """The engine's ``VolSettings``."""
+        from deltahedge.engine.volforecast import VolSettings
+
+        return VolSettings(
+            model=self.model, sample_s=self.sample_s, half_life_s=self.half_life_s,
+            min_returns=self.min_returns, garch_refit_s=self.garch_refit_s,
+            garch_window=self.garch_window,
+        )  # fmt: skip
 
 
 class VenueConfig(_Model):
@@ -326,6 +375,7 @@ class DeltaHedgeConfig(_Model):
     market: MarketConfig = MarketConfig()
     book: BookConfig = BookConfig()
     policy: PolicyConfig = PolicyConfig()
+    volatility: VolatilityConfig = VolatilityConfig()
     venues: tuple[VenueConfig, ...] = Field(default=(VenueConfig(name="paper"),), min_length=1)
     risk: RiskConfig = RiskConfig()
     journal: JournalConfig = JournalConfig()
@@ -343,6 +393,16 @@ class DeltaHedgeConfig(_Model):
                 f"market.venue = {self.market.venue!r} is not a configured venue; "
                 f"allowed: {', '.join(repr(n) for n in names)}"
             )
+        b = self.book
+        if b.venue is not None:
+            ccxt = [v.name for v in self.venues if v.kind == "ccxt"]
+            if b.venue not in ccxt:
+                raise ValueError(
+                    f"book.venue = {b.venue!r} must name a venue of kind 'ccxt' (the option "
+                    f"positions are read from it); allowed: {', '.join(map(repr, ccxt)) or 'none'}"
+                )
+            if b.positions_file is not None:
+                raise ValueError("set book.venue or book.positions_file, not both")
         return self
 
     def venue(self, name: str) -> VenueConfig:
@@ -519,6 +579,7 @@ __all__ = [
     "RiskConfig",
     "VenueConfig",
     "VenueCredentials",
+    "VolatilityConfig",
     "format_validation_error",
     "load_config",
     "parse_config",

@@ -9,9 +9,15 @@ Per tick (``Engine.on_tick``)::
          -> SmartRouter.route over the venues' books -> OrderManager.execute
             (journal first, idempotent client order ids) -> fills -> HedgeAccount
 
-Off the hot path: the surface is re-evaluated on the book (new ``T``, forwards; or refitted
-from option quotes when a ``refit`` function is given) in an executor every
-``surface_refit_s``; the book's Greeks are journaled every ``greeks_snapshot_s``; the
+The policy's ``HedgeState`` carries a realised-vol forecast of the index
+(:mod:`deltahedge.engine.volforecast`: EWMA per index tick, GARCH refitted off the loop,
+the surface's ATM vol until enough returns exist), which the vol-dependent policies read.
+The daily loss limit reads the PnL of the UTC day (:class:`~deltahedge.engine.attribution.DailyPnL`).
+
+Off the hot path (:mod:`deltahedge.engine.background`): the surface is re-evaluated on the
+book (new ``T``, forwards; or refitted from option quotes when a ``refit`` function is
+given) in an executor every ``surface_refit_s`` or when the quotes have moved enough; the
+book's Greeks are journaled every ``greeks_snapshot_s``; funding rates are polled; the
 dashboard's read-model gets an update at most ``publish_hz`` times a second.
 
 The clock is injected (a ``SimClock`` moved by the feed in backtests and the demo, a
@@ -35,21 +41,22 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from deltahedge.core.clock import Clock
 from deltahedge.core.enums import OrderSide, OrderType
-from deltahedge.core.errors import ExecutionError
+from deltahedge.core.errors import ConfigError, ExecutionError
 from deltahedge.core.events import Fill, HedgeIntent, OrderRequest
-from deltahedge.core.units import NS_PER_SECOND
 from deltahedge.engine.accounts import HedgeAccount, LatencyHistogram
-from deltahedge.engine.attribution import Attribution, options_value
+from deltahedge.engine.attribution import Attribution, DailyPnL
+from deltahedge.engine.background import Background
 from deltahedge.engine.controls import EngineControls
 from deltahedge.engine.records import EngineCounters, HedgeLogEntry, PnL, TeeJournal
 from deltahedge.engine.risk_guard import KillState, RiskGuard, RiskLimits, Verdict
+from deltahedge.engine.volforecast import VolForecaster, VolSettings, atm_vol
 from deltahedge.execution.journal import Journal as JournalPort
 from deltahedge.execution.journal import MemoryJournal
 from deltahedge.execution.orders import ExecutionReport, OrderManager
@@ -78,7 +85,23 @@ class EngineSettings:
     delta_model : str
         One of ``deltahedge.portfolio.delta_models()``.
     surface_refit_s : float
-        Clock seconds between surface re-evaluations (off the loop); 0 = never.
+        Clock seconds between surface re-evaluations (off the loop); 0 = never (neither on
+        the timer nor on moves).
+    surface_refit_iv_move : float
+        Refit sooner when the option quotes' mark IVs have moved by more than this on
+        average since the last fit (decimal vol: 0.01 = 1 vol point); 0 = off.
+    surface_refit_index_move : float
+        Refit sooner when the index has moved by more than this fraction since the last
+        fit (0.02 = 2 %); 0 = off.
+    surface_refit_min_s : float
+        Fewest clock seconds between two refits started by moves.
+    vol : VolSettings
+        The realised-vol forecast handed to the policy.
+    venue_sync_s : float
+        Clock seconds between re-centring the paper venues' books on the market (besides
+        before each route); 0 = only before a route.
+    funding_poll_s : float
+        Clock seconds between polls of the perpetual legs' funding rates; 0 = never.
     greeks_snapshot_s : float
         Clock seconds between Greeks snapshots in the journal; 0 = never.
     publish_hz : float
@@ -96,6 +119,12 @@ class EngineSettings:
     numeraire: str = "usd"
     delta_model: str = "black76"
     surface_refit_s: float = 30.0
+    surface_refit_iv_move: float = 0.01
+    surface_refit_index_move: float = 0.02
+    surface_refit_min_s: float = 5.0
+    vol: VolSettings = field(default_factory=VolSettings)
+    venue_sync_s: float = 0.0
+    funding_poll_s: float = 60.0
     greeks_snapshot_s: float = 5.0
     publish_hz: float = 4.0
     limit_orders: bool = True
@@ -103,7 +132,7 @@ class EngineSettings:
     seed: int = 0
 
 
-class Engine:
+class Engine(Background):
     """Wires feed, book risk, policy, risk guard, router, order manager and journal.
 
     Parameters
@@ -131,7 +160,8 @@ class Engine:
     read_model : deltahedge.dashboard.ReadModel, optional
     metrics : EngineMetrics, optional
     venue_sync : callable, optional
-        ``venue_sync(market)`` before each route (paper venues move their books to the market).
+        ``venue_sync(market)`` before each route and every ``venue_sync_s`` (paper venues
+        move their books to the market); it may return the names of the venues it moved.
     router : SmartRouter, optional
     margin : MarginWatch, optional
         Liquidation-distance watch of the venues (``deltahedge.engine.margin``).
@@ -153,7 +183,7 @@ class Engine:
         refit: Callable[[Mapping[str, Tick], MarketState], Any] | None = None,
         read_model: Any = None,
         metrics: Any = None,
-        venue_sync: Callable[[MarketState], None] | None = None,
+        venue_sync: Callable[[MarketState], Any] | None = None,
         router: SmartRouter | None = None,
         margin: Any = None,
     ) -> None:
@@ -170,7 +200,6 @@ class Engine:
         self.surface = surface
         self.refit = refit
         self.read_model = read_model
-        self.metrics = metrics
         self.venue_sync = venue_sync
         self.router = router or SmartRouter()
         self.margin = margin
@@ -184,6 +213,8 @@ class Engine:
         self.hedge_log: deque[HedgeLogEntry] = deque(maxlen=settings.max_log)
         self.attribution = Attribution(settings.numeraire)
         self.pnl = self.attribution.pnl
+        self.daily = DailyPnL()
+        self.vol = VolForecaster(settings.vol, atm_vol(surface))
         self.message = ""
         #: market IVs shown with the dashboard's smiles, by the surface's expiry index
         self.smile_quotes: dict[int, tuple[Any, ...]] = {}
@@ -194,28 +225,37 @@ class Engine:
         self._index_key = ""
         self.last_index_ns = 0
         self.last_hedge_latency_s = math.nan
-        self._option_quotes: dict[str, Tick] = {}
-        self._quotes_dirty = False
-        self._refit_pending = False
-        self._next_refit = 0
-        self._next_greeks = 0
-        self._last_publish = 0.0
-        self._ks_seq = 0
-        self._next_ks_poll = 0.0
         self._new_hedges: list[HedgeLogEntry] = []
-        self._last_log: dict[str, float] = {}
+        #: venue -> positions it holds that are not hedges the engine traded (the options of
+        #: a book read from it): recovery does not report them as differences
+        self.held_elsewhere: dict[str, dict[str, float]] = {}
         self._last_denial = ""
+        self._metrics: Any = None
+        self._init_background()
+        self.metrics = metrics
         if journal is not None:
             self.kill_switch.journal_to(journal)
 
     # ------------------------------------------------------------------ lifecycle
+    def use_book(self, options: CompiledBook) -> None:
+        """Hedge ``options`` (a compiled book with vols) from now on, e.g. one read from a venue."""
+        self.cbook = options
+        u = self._u
+        self._ui = options.underlyings.index(u) if u in options.underlyings else 0
+
     async def start(self, config: Any = None) -> list[str]:
         """Recover from the journal (reconcile each venue, rebuild and resume the orders).
 
-        Returns the reconciliation summaries (one line per venue).
+        Returns the reconciliation summaries (one line per venue) and what the daily loss
+        limit counts from.
         """
         from deltahedge.store import OrderJournal, last_kill_switch_state, reconcile
 
+        if self._u not in self.cbook.underlyings:
+            raise ConfigError(
+                f"the book holds no {self._u} option (underlyings: "
+                f"{list(self.cbook.underlyings) or 'none'}): nothing to hedge"
+            )
         lines: list[str] = []
         if self.journal is not None:
             restored = last_kill_switch_state(self.journal)
@@ -231,10 +271,14 @@ class Engine:
                 lines.append(
                     f"kill switch set by a pending request: {self.kill_switch.state.value}"
                 )
-            for venue in self.venues.values():
-                report = await reconcile(self.journal, venue)
+            for name, venue in self.venues.items():
+                report = await reconcile(
+                    self.journal, venue, baseline=self.held_elsewhere.get(name)
+                )
                 lines.append(report.summary())
                 log.info("%s", report.summary())
+            lines.append(self.restore_daily_pnl())
+            log.info("%s", lines[-1])
             port: JournalPort = OrderJournal(self.journal)
         else:
             port = MemoryJournal()
@@ -246,7 +290,7 @@ class Engine:
                 self.account.apply(fill)
         if self.om.intents:
             last = max(i.ts_ns for i in self.om.intents.values())
-            self.hedge_state = HedgeState(last, len(self.om.intents))
+            self.hedge_state = HedgeState(last, len(self.om.intents), 0.0, self.vol.forecast())
             await self.om.reconcile()
             for rep in await self.om.resume():
                 lines.append(f"resumed {rep.intent_id}: {rep.status}")
@@ -286,26 +330,31 @@ class Engine:
         if kind is TickKind.OPTION:
             self._option_quotes[tick.symbol] = tick
             self._quotes_dirty = True
+            self._moves.on_quote(tick.symbol, tick.iv)
             return None
         u = tick.underlying
         if kind is TickKind.INDEX:
             self._index_key = tick.key
             self.last_index_ns = tick.venue_ts_ns
             self.market = self.market.with_index(u, tick.price, now)
-        elif kind is TickKind.MARK:
+            if u == self._u:
+                self.vol.on_index(tick.price, tick.venue_ts_ns)
+        else:  # a venue's own data: a mark or the top of its book
+            data = self.venue_data_ns
+            if tick.venue_ts_ns > data.get(tick.venue, 0):
+                data[tick.venue] = tick.venue_ts_ns
             st = self.market.underlyings[u]
-            marks = dict(st.marks)
-            marks[(tick.venue, tick.symbol)] = tick.price
-            self.market = MarketState(now, {**self.market.underlyings, u: replace(st, marks=marks)})
-        else:
-            st = self.market.underlyings[u]
-            quotes = dict(st.quotes)
-            quotes[(tick.venue, tick.symbol)] = Quote(
-                tick.bid, tick.ask, tick.bid_size, tick.ask_size, tick.venue_ts_ns, tick.recv_ts_ns
-            )
-            self.market = MarketState(
-                now, {**self.market.underlyings, u: replace(st, quotes=quotes)}
-            )
+            if kind is TickKind.MARK:
+                marks = dict(st.marks)
+                marks[(tick.venue, tick.symbol)] = tick.price
+                st = replace(st, marks=marks)
+            else:
+                quotes = dict(st.quotes)
+                quotes[(tick.venue, tick.symbol)] = Quote(tick.bid, tick.ask, tick.bid_size,
+                                                          tick.ask_size, tick.venue_ts_ns,
+                                                          tick.recv_ts_ns)  # fmt: skip
+                st = replace(st, quotes=quotes)
+            self.market = MarketState(now, {**self.market.underlyings, u: st})
         self._housekeeping(now)
         if kind is not TickKind.INDEX or u != self._u:
             return None
@@ -321,17 +370,22 @@ class Engine:
             await self._flatten(now)
             return None
         c.decisions += 1
+        vol = self.vol.value
+        if vol != self.hedge_state.vol_forecast:
+            self.hedge_state = self.hedge_state.with_vol_forecast(vol)
         intent = self.policy.decide(risk, self.market, self.hedge_state, self.rng)
         if intent is None:
             self.latency.observe((time.perf_counter_ns() - t0) * 1e-9)
             return None
         c.intents += 1
         decision = self.guard.check_intent(
-            intent, self._index_key, self.account.delta_coin(), self.pnl.total
+            intent, self._index_key, self.account.delta_coin(), self.daily.value, label="index"
         )
+        if decision.notice:  # hedging paused on a stale price, or resumed: once each
+            self._notice(decision.notice, paused=not decision.allowed)
         if not decision.allowed:
             self.latency.observe((time.perf_counter_ns() - t0) * 1e-9)
-            self._deny("; ".join(decision.reasons))
+            self._deny("; ".join(decision.reasons), quiet=decision.stale)
             return None
         if decision.verdict is Verdict.CLIP:
             intent = replace(
@@ -371,6 +425,8 @@ class Engine:
                 out.append(AmmSource(venue))
                 continue
             snap = await venue.order_book(spec.symbol, 50)
+            if snap.ts_ns > self.venue_data_ns.get(spec.venue, 0):
+                self.venue_data_ns[spec.venue] = snap.ts_ns
             if len(snap.bids) == 0 or len(snap.asks) == 0:
                 continue
             out.append(
@@ -383,8 +439,7 @@ class Engine:
     async def _execute(self, intent: HedgeIntent, risk: BookRisk) -> ExecutionReport | None:
         if self.om is None:
             raise ExecutionError("the engine has no order manager: await engine.start() first")
-        if self.venue_sync is not None:
-            self.venue_sync(self.market)
+        self._sync_venues()
         sources = await self._sources()
         now = self.clock.now_ns()
         route = self.router.route(intent.delta_coin, sources, now, intent.max_slippage_bps)
@@ -400,10 +455,11 @@ class Engine:
             return report
         self.hedge_state = self.hedge_state.after_hedge(intent, self.rng)
         self.counters.hedges += 1
-        self._log_hedge(intent, report, legs, risk, self.account.delta_coin() - before, fees0)
-        if self.metrics is not None:
-            for leg in legs:
-                self.metrics.hedge_sent(leg.venue, leg.side.value, intent.delta_coin)
+        entry = self._log_hedge(
+            intent, report, legs, risk, self.account.delta_coin() - before, fees0
+        )
+        if self._metrics is not None:
+            self._count_hedge(entry)
         if self.journal is not None:
             for venue in {leg.venue for leg in legs}:
                 pos = {s: q for (v, s), q in self.account.contracts().items() if v == venue}
@@ -430,8 +486,7 @@ class Engine:
                          OrderType.MARKET, reduce_only=True)
             for (venue, sym), q in legs
         ]  # fmt: skip
-        if self.venue_sync is not None:
-            self.venue_sync(self.market)
+        self._sync_venues()
         before, fees0 = self.account.delta_coin(), self.account.fees_usd()
         report = await self.om.execute(intent, reqs)
         self.hedge_state = self.hedge_state.after_hedge(intent, self.rng)
@@ -443,18 +498,22 @@ class Engine:
 
     # ------------------------------------------------------------------ bookkeeping
     def _attribute(self, risk: BookRisk, now: int) -> None:
-        self.attribution.step(risk, self._ui, self.account, now)
+        self.attribution.step(risk, self._ui, self.account, now, self._accruing)
+        self.daily.update(now, self.pnl.total)
 
-    def _vega_pnl(self, old: CompiledBook, new: CompiledBook) -> None:
-        """A new surface revalues the options at the same market: that jump is vol PnL."""
-        s = self.settings
-        try:
-            v_old = options_value(old, self.market, s.numeraire, s.delta_model, self._ui)
-            v_new = options_value(new, self.market, s.numeraire, s.delta_model, self._ui)
-        except Exception as exc:  # attribution must never stop the loop
-            log.warning("vega attribution skipped: %s", exc)
-            return
-        self.attribution.revalue(v_old, v_new)
+    def _count_hedge(self, entry: HedgeLogEntry) -> None:
+        """Prometheus: one hedge, each leg's order, size (coin) and fill slippage (bps)."""
+        from deltahedge.engine.publish import leg_coin
+
+        specs = {(h.venue, h.symbol): h for h in self.hedges}
+        legs = []
+        for venue, symbol, contracts, price in entry.legs:
+            coin = leg_coin(specs.get((venue, symbol)), contracts, price)
+            legs.append((venue, entry.filled_coin if coin is None else coin))
+            if contracts and price and entry.mid:
+                bps = 1e4 * (price / entry.mid - 1.0) * (1.0 if contracts > 0 else -1.0)
+                self._metrics.fill_slippage(venue, bps)
+        self._metrics.hedge_sent("buy" if entry.delta_coin > 0 else "sell", legs)
 
     def _log_hedge(
         self,
@@ -464,7 +523,7 @@ class Engine:
         risk: BookRisk,
         filled_coin: float,
         fees0: float,
-    ) -> None:
+    ) -> HedgeLogEntry:
         rows = tuple(
             (leg.venue, leg.instrument, leg.side.sign * report.filled.get(k, 0.0),
              report.avg_price.get(k, 0.0))
@@ -482,90 +541,7 @@ class Engine:
         self._log_once(
             "hedge", f"hedge {intent.delta_coin:+.3f} coin ({report.status}): {intent.reason}", 0.0
         )
-
-    def _housekeeping(self, now: int) -> None:
-        s = self.settings
-        if s.surface_refit_s > 0 and now >= self._next_refit and not self._refit_pending:
-            self._next_refit = now + int(s.surface_refit_s * NS_PER_SECOND)
-            self._start_refit()
-        if self.journal is not None and s.greeks_snapshot_s > 0 and now >= self._next_greeks:
-            self._next_greeks = now + int(s.greeks_snapshot_s * NS_PER_SECOND)
-            r = self.last_risk
-            if r is not None:
-                u = self._ui
-                self.journal.record_greeks(
-                    now, self._u, delta=float(r.delta_coin[u]), gamma=float(r.gamma_coin[u]),
-                    vega=float(r.vega_usd[u]), theta=float(r.theta_usd_per_day[u]) * 365.0,
-                    extra={"index": float(r.index[u]), "pnl_usd": self.pnl.total},
-                )  # fmt: skip
-        if self.journal is not None and time.monotonic() >= self._next_ks_poll:
-            self._next_ks_poll = time.monotonic() + 0.5
-            self._poll_kill_requests()
-        self.publish()
-
-    def _poll_kill_requests(self) -> None:
-        """Apply kill-switch requests journaled by ``deltahedge run --kill`` or another tool."""
-        from deltahedge.store import pending_kill_switch_requests
-
-        for req in pending_kill_switch_requests(self.journal, self._ks_seq, self.settings.name):
-            self._ks_seq = req.seq
-            self.kill_switch.set(req.state, req.source or "journal", req.reason)
-            self.paused = False
-
-    def _start_refit(self) -> None:
-        if self.surface is None and self.refit is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        market, book = self.market, self.cbook
-        quotes = dict(self._option_quotes) if self._quotes_dirty and self.refit else None
-        self._quotes_dirty = False
-        refit, surface = self.refit, self.surface
-
-        u = self.settings.underlying
-
-        def work() -> tuple[Any, CompiledBook, Any]:
-            if quotes is None or refit is None:
-                return surface, book.with_surface(surface, market), None
-            surf = refit(quotes, market)
-            # the quotes the new surface was fitted to, for the dashboard's smiles
-            from deltahedge.engine.publish import smile_quotes_from_chain
-            from deltahedge.engine.refit import quotes_to_chain
-
-            shown = smile_quotes_from_chain(surf, quotes_to_chain(quotes, market, u))
-            return surf, book.with_surface(surf, market), shown
-
-        self._refit_pending = True
-        fut = loop.run_in_executor(None, work)
-        fut.add_done_callback(self._refit_done)
-        self._refit_future = fut
-
-    async def refit_now(self) -> None:
-        """Start a refit now (quotes or surface re-evaluation) and wait for it."""
-        self._quotes_dirty = self._quotes_dirty or bool(self._option_quotes)
-        self._start_refit()
-        fut = getattr(self, "_refit_future", None)
-        if fut is not None:
-            await asyncio.wait([fut])
-            await asyncio.sleep(0)  # let the done callback swap the surface in
-
-    def _refit_done(self, fut: asyncio.Future[tuple[Any, CompiledBook, Any]]) -> None:
-        self._refit_pending = False
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        if exc is not None:
-            self.counters.errors += 1
-            log.warning("surface refit failed, keeping the previous one: %s", exc)
-            return
-        old = self.cbook
-        self.surface, self.cbook, shown = fut.result()
-        if shown is not None:
-            self.smile_quotes = shown
-        if self.attribution.started:
-            self._vega_pnl(old, self.cbook)
+        return entry
 
     def _reject(self, tick: Tick, reason: str, message: str) -> None:
         c = self.counters
@@ -578,14 +554,26 @@ class Engine:
             )
         self._log_once(f"reject:{reason}", f"tick rejected ({reason}): {message}")
 
-    def _deny(self, reason: str) -> None:
+    def _deny(self, reason: str, quiet: bool = False) -> None:
+        """Count a refused hedge; log and journal it when the reason changes (unless quiet:
+        a stale price is said once, by ``_notice``, not on every tick with its new age)."""
         self.counters.denied += 1
-        if reason != self._last_denial:
+        if quiet:
+            self._last_denial = ""
+        elif reason != self._last_denial:
             self._last_denial = reason
             self.message = f"hedge refused: {reason}"
             log.warning("%s", self.message)
             if self.journal is not None:
                 self.journal.record_event("hedge_refused", self._u, {"reason": reason})
+
+    def _notice(self, text: str, paused: bool) -> None:
+        """Hedging paused on a stale price or resumed on a fresh one: one line each."""
+        self.message = text
+        (log.warning if paused else log.info)("%s", text)
+        if self.journal is not None:
+            kind = "hedging_paused" if paused else "hedging_resumed"
+            self.journal.record_event(kind, self._u, {"reason": text})
 
     def _error(self, exc: Exception, tick: Tick) -> None:
         self.counters.errors += 1
@@ -596,27 +584,6 @@ class Engine:
                 self.journal.record_event("error", tick.key, {"error": repr(exc)})
             except Exception:  # the journal itself may be what failed
                 log.exception("could not journal the error")
-
-    def _log_once(self, key: str, message: str, every_s: float = 1.0) -> None:
-        now = time.monotonic()
-        if now - self._last_log.get(key, -math.inf) >= every_s:
-            self._last_log[key] = now
-            log.info("%s", message)
-
-    # ------------------------------------------------------------------ publishing
-    def publish(self, force: bool = False) -> None:
-        """Publish a dashboard update (at most ``publish_hz`` a second unless ``force``)."""
-        if self.read_model is None or self.last_risk is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_publish < 1.0 / self.settings.publish_hz:
-            return
-        self._last_publish = now
-        from deltahedge.engine.publish import build_update
-
-        update = build_update(self, self._new_hedges)
-        self._new_hedges = []
-        self.read_model.publish(update)
 
     @property
     def mode(self) -> str:

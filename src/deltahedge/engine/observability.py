@@ -5,8 +5,8 @@
   secrets it is given and anything shaped like ``api_key=...`` / ``"secret": "..."``.
 * ``EngineMetrics`` owns a ``CollectorRegistry`` per engine (never the global default, so
   two engines in one process, or tests, do not collide): tick-to-decision latency
-  histogram, hedges, slippage, rejected ticks by reason, staleness, kill-switch state,
-  margin ratio.
+  histogram, hedges (one per intent) and their orders and sizes per venue, slippage per
+  fill, rejected ticks by reason, price age, kill-switch state, margin ratio.
 * ``serve_metrics`` exposes a registry on ``127.0.0.1`` (other hosts only when asked).
 """
 
@@ -177,11 +177,16 @@ class EngineMetrics:
             registry=r,
         ).labels(engine)
         self.hedges = Counter(
-            "deltahedge_hedges", "Hedge orders sent", ["engine", "venue", "side"], registry=r
-        )
-        self.hedged_coin = Counter(
-            "deltahedge_hedged_coin", "Absolute hedge size sent, coin", ["engine", "venue"],
+            "deltahedge_hedges", "Hedges done (one per intent, however many legs)",
+            ["engine", "side"], registry=r,
+        )  # fmt: skip
+        self.hedge_orders = Counter(
+            "deltahedge_hedge_orders", "Hedge orders (legs) sent", ["engine", "venue", "side"],
             registry=r,
+        )  # fmt: skip
+        self.hedged_coin = Counter(
+            "deltahedge_hedged_coin", "Absolute hedge size filled per venue, coin",
+            ["engine", "venue"], registry=r,
         )  # fmt: skip
         self.slippage_bps = Histogram(
             "deltahedge_slippage_bps",
@@ -211,10 +216,16 @@ class EngineMetrics:
         """Record one tick-to-decision latency, seconds."""
         self.tick_to_decision.observe(seconds)
 
-    def hedge_sent(self, venue: str, side: str, size_coin: float) -> None:
-        """Count one hedge order of ``size_coin`` coin."""
-        self.hedges.labels(self.engine, venue, side).inc()
-        self.hedged_coin.labels(self.engine, venue).inc(abs(size_coin))
+    def hedge_sent(self, side: str, legs: Iterable[tuple[str, float]]) -> None:
+        """Count one hedge on ``side`` and each of its ``legs``: ``(venue, filled coin)``.
+
+        A hedge split over two venues counts one hedge, one order per venue, and adds each
+        venue's own size (not the whole hedge's) to that venue's hedged coin.
+        """
+        self.hedges.labels(self.engine, side).inc()
+        for venue, coin in legs:
+            self.hedge_orders.labels(self.engine, venue, side).inc()
+            self.hedged_coin.labels(self.engine, venue).inc(abs(coin))
 
     def fill_slippage(self, venue: str, bps: float) -> None:
         """Record a fill's slippage against the decision mid, bps (> 0 is a cost)."""

@@ -42,8 +42,8 @@ def band_of(policy: object, last_inputs: dict[str, float] | None = None) -> floa
     return None
 
 
-def _leg_coin(spec: Any, contracts: float, price: float) -> float | None:
-    # the coin delta of one leg: n s (linear), n c / price (inverse)
+def leg_coin(spec: Any, contracts: float, price: float) -> float | None:
+    """The coin delta of one leg: ``n s`` (linear), ``n c / price`` (inverse); None if no spec."""
     if spec is None:
         return None
     if getattr(spec.settlement, "value", spec.settlement) == "linear":
@@ -67,7 +67,7 @@ def hedge_records(
     for e in entries:
         coins = []
         for venue, symbol, contracts, price in e.legs:
-            coin = _leg_coin((specs or {}).get((venue, symbol)), contracts, price)
+            coin = leg_coin((specs or {}).get((venue, symbol)), contracts, price)
             coins.append(e.filled_coin if coin is None else coin)  # no spec: the hedge's total
         total = sum(abs(c) for c in coins)
         for (venue, symbol, contracts, price), coin in zip(e.legs, coins, strict=True):
@@ -194,6 +194,22 @@ def _smiles(engine: Engine) -> tuple[SmileFit, ...]:
     return fits
 
 
+def funding_note(engine: Engine, venue: str) -> str:
+    """What the venue's perpetual legs accrue in funding, for its row on the dashboard."""
+    rates = [(sym, r) for (v, sym), r in engine.funding.items() if v == venue]
+    if not rates:
+        perps = [h for h in engine.hedges if h.venue == venue and h.kind == "perpetual"]
+        return "funding rate not read yet" if perps else ""
+    parts = []
+    for sym, (rate, interval_s) in rates:
+        name = f"{sym} " if len(rates) > 1 else ""
+        if rate == 0.0:
+            parts.append(f"{name}funding rate 0: none accrues")
+        else:
+            parts.append(f"{name}funding {1e4 * rate:+.2f} bp/{interval_s / 3600:g}h")
+    return "; ".join(parts)
+
+
 def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdate:
     """The dashboard update of the engine's current state and the hedges since the last one."""
     r = engine.last_risk
@@ -221,19 +237,22 @@ def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdat
     )
     p = engine.pnl
     pnl = PnlAttribution(
-        delta=p.delta, gamma=p.gamma, vega=p.vega, theta=p.theta, fees=p.fees, residual=p.residual
-    )
+        delta=p.delta, gamma=p.gamma, vega=p.vega, theta=p.theta, funding=p.funding, fees=p.fees,
+        residual=p.residual,
+    )  # fmt: skip
     now = engine.clock.now_ns()
     limits = engine.guard.limits
+    ages = engine.venue_ages(now)
     venues = []
     for name, venue in engine.venues.items():
-        age = (now - engine.last_index_ns) / 1e9 if engine.last_index_ns else None
+        age = ages.get(name)
         venues.append(
             VenueStatus(
                 venue=name,
                 connected=venue.is_healthy(),
                 staleness_s=age if age is not None and math.isfinite(age) else None,
                 staleness_limit_s=limits.max_staleness_s,
+                message=funding_note(engine, name),
             )
         )
     used = [
@@ -241,7 +260,7 @@ def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdat
                   limit=limits.max_position_coin, unit="coin"),
         RiskLimit(name="hedge notional / min", used=engine.guard.notional_last_minute(),
                   limit=limits.max_notional_per_minute_usd, unit="USD"),
-        RiskLimit(name="daily loss", used=max(0.0, -p.total),
+        RiskLimit(name="daily loss (UTC day)", used=max(0.0, -engine.daily.value),
                   limit=limits.max_daily_loss_usd, unit="USD"),
     ]  # fmt: skip
     return DashboardUpdate(
@@ -259,4 +278,12 @@ def build_update(engine: Engine, new: Sequence[HedgeLogEntry]) -> DashboardUpdat
     )
 
 
-__all__ = ["band_of", "build_update", "hedge_records", "smile_fits", "smile_quotes_from_chain"]
+__all__ = [
+    "band_of",
+    "build_update",
+    "funding_note",
+    "hedge_records",
+    "leg_coin",
+    "smile_fits",
+    "smile_quotes_from_chain",
+]

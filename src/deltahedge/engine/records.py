@@ -35,6 +35,7 @@ class PnL:
     gamma: float = 0.0
     theta: float = 0.0
     vega: float = 0.0
+    funding: float = 0.0
     fees: float = 0.0
     residual: float = 0.0
     total: float = 0.0
@@ -71,6 +72,8 @@ class EngineCounters:
     hedges: int = 0
     denied: int = 0
     errors: int = 0
+    refits: int = 0  # surface refits started (timer or quotes moved)
+    refits_on_move: int = 0  # of which started because the quotes or the index moved
     rejected: dict[str, int] = field(default_factory=dict)
 
 

@@ -5,10 +5,15 @@ executor on its cadence: it turns the latest option ticks (mark, bid/ask in coin
 into an :class:`~deltahedge.marketdata.chain.OptionChain` priced off the market's forward
 curve and fits it with :func:`deltahedge.surface.fit_surface`. Pure apart from a cache of
 parsed instrument names; no I/O.
+
+:class:`QuoteMoves` tells the engine when the quotes have moved enough since the last fit
+to refit before the timer: the mean absolute change of the option mark IVs since the fit
+(kept in O(1) per option tick), or the index's relative move.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -94,4 +99,47 @@ def chain_refitter(
     return refit
 
 
-__all__ = ["chain_refitter", "quotes_to_chain"]
+class QuoteMoves:
+    """How far the option quotes and the index have moved since the last surface fit.
+
+    ``iv_move()`` is the mean over the quotes of the fit of ``|IV now - IV at the fit|``
+    (decimal vol): a running sum updated per option tick, so a single quote's jump moves
+    it by ``jump / n`` and a shift of the whole smile by the shift. A quote first seen after
+    the fit takes its first IV as its reference.
+    """
+
+    def __init__(self) -> None:
+        self._ref: dict[str, float] = {}
+        self._dev: dict[str, float] = {}
+        self._sum = 0.0
+        self.index_ref = math.nan
+
+    def reset(self, quotes: Mapping[str, Tick], index: float) -> None:
+        """A fit starts on ``quotes`` at ``index`` (USD): they are the new references."""
+        self._ref = {s: t.iv for s, t in quotes.items() if math.isfinite(t.iv)}
+        self._dev = {}
+        self._sum = 0.0
+        self.index_ref = index
+
+    def on_quote(self, symbol: str, iv: float) -> None:
+        """An option tick's mark IV (decimal); NaN is ignored."""
+        if iv != iv:
+            return
+        ref = self._ref.get(symbol)
+        if ref is None:
+            self._ref[symbol] = iv
+            return
+        d = abs(iv - ref)
+        self._sum += d - self._dev.get(symbol, 0.0)
+        self._dev[symbol] = d
+
+    def iv_move(self) -> float:
+        """Mean absolute mark-IV change since the fit, decimal (0 with no quotes)."""
+        return self._sum / len(self._ref) if self._ref else 0.0
+
+    def index_move(self, index: float) -> float:
+        """``|index / index at the fit - 1|`` (0 before the first fit)."""
+        return abs(index / self.index_ref - 1.0) if self.index_ref > 0 else 0.0
+
+
+__all__ = ["QuoteMoves", "chain_refitter", "quotes_to_chain"]

@@ -115,12 +115,19 @@ class RiskDecision:
         Signed delta asked for and allowed, coin.
     reasons : tuple of str
         Why it was clipped or denied, one sentence each.
+    notice : str
+        Set exactly when hedging pauses on a stale price or resumes on a fresh one (the
+        line to log once per transition); empty otherwise.
+    stale : bool
+        Denied because the price is too old (said once by ``notice``, not on every tick).
     """
 
     verdict: Verdict
     requested_coin: float
     approved_coin: float
     reasons: tuple[str, ...] = ()
+    notice: str = ""
+    stale: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -380,6 +387,7 @@ class RiskGuard:
         position_coin: float,
         daily_pnl_usd: float = 0.0,
         commit: bool = True,
+        label: str = "mark",
     ) -> RiskDecision:
         """Decide how much of a hedge intent may go out.
 
@@ -396,6 +404,8 @@ class RiskGuard:
             PnL of the day so far, USD (a loss is negative).
         commit : bool
             Add the approved notional to the rolling minute (as if sent).
+        label : str
+            What the price of ``market`` is, for the staleness lines ("index", "mark").
 
         Returns
         -------
@@ -404,16 +414,19 @@ class RiskGuard:
         lim = self.limits
         want = float(intent.delta_coin)
 
+        notice = ""
+
         def deny(reason: str) -> RiskDecision:
-            return RiskDecision(Verdict.DENY, want, 0.0, (reason,))
+            return RiskDecision(Verdict.DENY, want, 0.0, (reason,), notice)
 
         if not self.kill_switch.allows_hedging:
             return deny(f"kill switch is {self.kill_switch.state.value}; no new hedges")
         if not math.isfinite(want) or want == 0.0:
             return deny(f"hedge size {want} coin is not a finite non-zero number")
-        fresh = self.check_fresh(market)
+        fresh = self.check_fresh(market, label)
+        notice = fresh.message if fresh.changed else ""
         if not fresh.fresh:
-            return deny(fresh.message)
+            return RiskDecision(Verdict.DENY, want, 0.0, (fresh.message,), notice, stale=True)
         price = self._last[market][0]
         if daily_pnl_usd <= -lim.max_daily_loss_usd:
             return deny(
@@ -453,7 +466,7 @@ class RiskGuard:
         if commit:
             self.record_hedge(size * price)
         verdict = Verdict.CLIP if reasons else Verdict.ALLOW
-        return RiskDecision(verdict, want, sign * size, tuple(reasons))
+        return RiskDecision(verdict, want, sign * size, tuple(reasons), notice)
 
 
 # --------------------------------------------------------------------------- margin

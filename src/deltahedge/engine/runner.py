@@ -1,5 +1,7 @@
 """Run an engine on a feed with a live terminal view, signals and a time limit.
 
+Live venues' own order and fill streams run beside it (:func:`start_venue_streams`).
+
 Signals (POSIX): ``SIGINT``/``SIGTERM`` stop cleanly; ``SIGUSR1`` freezes (no new hedges);
 ``SIGUSR2`` flattens the hedge legs then freezes. The kill switch journals each change.
 """
@@ -8,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import logging
 import signal
+from collections.abc import Iterable
 from typing import Any
 
 from deltahedge.engine.engine import Engine, EngineCounters
 from deltahedge.marketdata.feeds.base import Feed
+
+log = logging.getLogger("deltahedge.engine")
 
 
 async def run_engine(
@@ -97,4 +104,46 @@ async def run_engine(
     return engine.counters
 
 
-__all__ = ["run_engine"]
+async def keep_streaming(venue: Any, retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
+    """Run ``venue.run_streams()`` (its own orders and fills) until cancelled, restarting it
+    after an error with a doubling wait (``retry_s`` up to ``max_retry_s``)."""
+    wait = retry_s
+    while True:
+        try:
+            await venue.run_streams()
+            wait = retry_s
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a dropped stream is restarted, never fatal to the engine
+            log.warning("%s: order/fill stream stopped (%r); restarting in %g s",
+                        getattr(venue, "name", venue), exc, wait)  # fmt: skip
+            await asyncio.sleep(wait)
+            wait = min(2.0 * wait, max_retry_s)
+
+
+def start_venue_streams(venues: Iterable[Any]) -> list[asyncio.Task[None]]:
+    """Start :func:`keep_streaming` for every venue that has streams (live ones: ccxt.pro)."""
+    return [
+        asyncio.create_task(keep_streaming(v), name=f"streams:{getattr(v, 'name', v)}")
+        for v in venues
+        if callable(getattr(v, "run_streams", None))
+    ]
+
+
+async def stop_venue_streams(tasks: Iterable[asyncio.Task[None]], venues: Iterable[Any]) -> None:
+    """Cancel the stream tasks, then close the venues that hold connections (async ``close``)."""
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await t
+    for v in venues:
+        close = getattr(v, "close", None)
+        if close is not None and inspect.iscoroutinefunction(close):
+            try:
+                await close()
+            except Exception as exc:  # closing must not hide why the run ended
+                log.warning("closing %s: %r", getattr(v, "name", v), exc)
+
+
+__all__ = ["keep_streaming", "run_engine", "start_venue_streams", "stop_venue_streams"]

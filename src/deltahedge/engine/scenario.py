@@ -131,16 +131,20 @@ def paper_venues(
 
 
 def book_follower(venues: Mapping[str, Venue], hedges: Sequence[InstrumentInfo], seed: int = 0):  # type: ignore[no-untyped-def]
-    """``venue_sync``: recentre each paper venue's synthetic book on the index before a route."""
+    """``venue_sync``: recentre each paper venue's synthetic book on the index (before a route,
+    and on the engine's ``venue_sync_s`` cadence); returns the names of the venues moved (a
+    live venue has its own books and is left alone)."""
     counter = [0]
 
-    def sync(market: MarketState) -> None:
+    def sync(market: MarketState) -> list[str]:
         counter[0] += 1
+        moved = []
         for k, spec in enumerate(hedges):
             venue = venues[spec.venue]
             if not isinstance(venue, PaperVenue):
                 if hasattr(venue, "set_price"):
                     venue.set_price(spec.symbol, market.index(spec.underlying), market.ts_ns)
+                    moved.append(spec.venue)
                 continue
             mid = market.index(spec.underlying)
             size = 2.0 if spec.settlement is Settlement.LINEAR else 2.0 * mid / spec.contract_size
@@ -148,6 +152,8 @@ def book_follower(venues: Mapping[str, Venue], hedges: Sequence[InstrumentInfo],
                                   seed=seed + 7919 * counter[0] + k)  # fmt: skip
             book.ts_ns = market.ts_ns
             venue.books[spec.symbol] = book
+            moved.append(spec.venue)
+        return moved
 
     return sync
 
@@ -189,7 +195,8 @@ def build_demo(
     guard = RiskGuard(limits or RiskLimits(), clock)
     engine = Engine(
         options=cbook, policy=policy, venues=venues, hedges=hedges, market=market, clock=clock,
-        guard=guard, journal=journal, settings=settings or EngineSettings(seed=seed),
+        guard=guard, journal=journal,
+        settings=settings or EngineSettings(seed=seed, venue_sync_s=1.0),
         surface=surface, read_model=read_model, venue_sync=book_follower(venues, hedges, seed),
     )  # fmt: skip
     engine.smile_quotes = demo_smile_quotes(surface)
@@ -241,7 +248,10 @@ def build_from_config(
         )
     surface = shift_surface(load_demo_surface(), clock.now_ns())
     market = demo_market(surface)
-    if cfg.book.positions_file is None:
+    positions: list[Position]
+    if cfg.book.venue is not None:  # read from the venue by load_venue_book, before start
+        positions, cbook = [], compile_book([])
+    elif cfg.book.positions_file is None:
         positions, cbook = demo_options(surface, market)
     else:
         positions = book_from_file(cfg.book.positions_file, u, clock.now_ns())
@@ -263,10 +273,14 @@ def build_from_config(
         hedges.append(spec)
     policy = policy_from_config(cfg.policy.name, cfg.policy.effective_params(), u)
     guard = RiskGuard(cfg.risk.limits(), clock)
+    e = cfg.engine
     settings = EngineSettings(
-        underlying=u, name=cfg.engine.name, numeraire=str(cfg.engine.numeraire.value),
-        surface_refit_s=cfg.engine.surface_refit_s, greeks_snapshot_s=cfg.engine.greeks_snapshot_s,
-        seed=cfg.market.seed,
+        underlying=u, name=e.name, numeraire=str(e.numeraire.value),
+        surface_refit_s=e.surface_refit_s, surface_refit_iv_move=e.surface_refit_iv_move,
+        surface_refit_index_move=e.surface_refit_index_move,
+        surface_refit_min_s=e.surface_refit_min_s, vol=cfg.volatility.settings(),
+        venue_sync_s=1.0, funding_poll_s=e.funding_poll_s,
+        greeks_snapshot_s=e.greeks_snapshot_s, seed=cfg.market.seed,
     )  # fmt: skip
     from deltahedge.engine.margin import MarginWatch
     from deltahedge.engine.risk_guard import LiquidationMonitor
@@ -289,6 +303,51 @@ def build_from_config(
 
         engine.refit = chain_refitter(u, "deribit")
     return Scenario(engine, surface, clock, positions)
+
+
+async def load_venue_book(scenario: Scenario, venue_name: str) -> str:
+    """Read the book from ``venue_name``'s option positions (``[book] venue``); before start.
+
+    Options of the engine's underlying that have not expired become the book, priced on the
+    scenario's surface; everything else the venue holds (its perpetuals and futures, other
+    coins' options) is left out, and the returned line says how much.
+
+    Raises
+    ------
+    ConfigError
+        When the venue holds no open option of the underlying (nothing to hedge).
+    """
+    from deltahedge.core.errors import InvalidInput
+    from deltahedge.instruments import Option
+
+    engine = scenario.engine
+    u = engine.settings.underlying
+    now = scenario.clock.now_ns()
+    venue = engine.venues[venue_name]
+    exchange = str(getattr(getattr(venue, "config", None), "exchange", venue_name))
+    held = await venue.positions()
+    positions, book, skipped = [], [], 0
+    for name, qty in sorted(held.items()):
+        try:
+            inst = parse_instrument(name, exchange)
+        except InvalidInput:
+            inst = None
+        if qty and isinstance(inst, Option) and inst.underlying == u and inst.expiry_ns > now:
+            positions.append(Position(inst, float(qty)))
+            book.append(name)
+        elif qty:
+            skipped += 1
+    if not positions:
+        raise ConfigError(
+            f"book.venue = {venue_name!r}: the account holds no open {u} option "
+            f"({len(held)} position(s) read, none an unexpired {u} option): nothing to hedge; "
+            "open positions first or set book.positions_file"
+        )
+    engine.use_book(compile_book(positions).with_surface(engine.surface, engine.market))
+    engine.held_elsewhere[venue_name] = {name: held[name] for name in book}
+    scenario.positions = positions
+    return (f"book: {len(positions)} {u} option position(s) read from {venue_name} "
+            f"({skipped} other position(s) left out)")  # fmt: skip
 
 
 def book_from_file(path: Path, underlying: str, now_ns: int) -> list[Position]:
@@ -372,6 +431,7 @@ __all__ = [
     "demo_positions",
     "demo_smile_quotes",
     "load_demo_surface",
+    "load_venue_book",
     "model_for",
     "paper_venues",
     "policy_from_config",

@@ -65,9 +65,11 @@ def render(engine: Engine, speed: float | None = None, note: str = "") -> Group:
         )  # fmt: skip
     p = engine.pnl
     pnl = Table(title="PnL since start, USD", title_justify="left")
-    for col in ("total", "delta", "gamma", "theta", "fees", "residual"):
+    for col in ("total", "delta", "gamma", "vega", "theta", "funding", "fees", "residual",
+                "today (UTC)"):  # fmt: skip
         pnl.add_column(col, justify="right")
-    pnl.add_row(*(f"{x:,.0f}" for x in (p.total, p.delta, p.gamma, p.theta, p.fees, p.residual)))
+    pnl.add_row(*(f"{x:,.0f}" for x in (p.total, p.delta, p.gamma, p.vega, p.theta, p.funding,
+                                         p.fees, p.residual, engine.daily.value)))  # fmt: skip
     hedges = Table(title="last hedges", title_justify="left")
     for col in ("time (sim)", "delta before", "hedge BTC", "legs", "fees $", "status"):
         hedges.add_column(col)
@@ -86,6 +88,8 @@ def render(engine: Engine, speed: float | None = None, note: str = "") -> Group:
         if lat.n
         else f"ticks {c.ticks:,}  no hedge yet  bad ticks rejected {rej}"
     )
+    vol = engine.vol
+    stats.append(f"  vol forecast {100 * vol.forecast():.1f} % ({vol.source})")
     parts: list = [head, greeks, pnl, hedges, stats]
     if engine.message:
         parts.append(Text(engine.message, style="yellow"))
