@@ -4,7 +4,8 @@
 with the venue in ``FOLDER/venue.sqlite``) and then hedges the demo book on a seeded
 simulated market for ``N_TICKS`` ticks; the market continues from the venue's last traded
 price and time, so each restart carries on where the killed run left off. It prints ``READY`` once recovered and
-``DONE <index> <ts_ns> <net delta>`` at the end of the path. With ``KILL_AFTER_SUBMIT=p`` it also kills itself
+``DONE <index> <ts_ns> <net delta>`` at the end of the path, and ``COMMIT <client order id>``
+each time a venue has committed an order. With ``KILL_AFTER_SUBMIT=p`` it also kills itself
 (SIGKILL) right after a venue has committed an order and before it answers, with
 probability ``p`` per order
 (seeded): the worst moment, the order at the exchange and its answer lost. Not a test
@@ -54,15 +55,16 @@ async def main(folder: Path, seed: int, n_ticks: int) -> None:
     start = max(last, market.ts_ns)
     clock.set(start)
     p_kill = float(os.environ.get("KILL_AFTER_SUBMIT", "0"))
-    if p_kill > 0:
-        rng = random.Random(seed)
+    rng = random.Random(seed)
 
-        def maybe_die(coid: str) -> None:
-            if rng.random() < p_kill:
-                os.kill(os.getpid(), signal.SIGKILL)
+    def committed(coid: str) -> None:
+        # the test counts these lines to kill at a point of the run, not of the wall clock
+        print("COMMIT", coid, flush=True)
+        if p_kill > 0 and rng.random() < p_kill:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-        for v in venues.values():
-            v.after_commit = maybe_die
+    for v in venues.values():
+        v.after_commit = committed
     _, book = demo_options(surface, market)
     journal = Journal(folder / "journal.sqlite", clock=clock, synchronous="NORMAL")
     limits = RiskLimits(max_jump_fraction=0.5, max_notional_per_minute_usd=1e12)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,7 +49,39 @@ def _start(
 def _wait_ready(proc: subprocess.Popen[str]) -> None:
     assert proc.stdout is not None
     line = proc.stdout.readline()
+    while line.startswith("COMMIT"):  # recovery may resend a replaced order before READY
+        line = proc.stdout.readline()
     assert line.strip() == "READY", f"worker did not start: {line!r}"
+
+
+def _wait_commits(proc: subprocess.Popen[str], n: int, timeout_s: float = 60.0) -> None:
+    """Read the worker's output until it has reported ``n`` committed orders (or ended).
+
+    Kill points are drawn in orders committed, not in seconds, so a slow (loaded) machine
+    kills at the same points of the run as a fast one.
+    """
+    assert proc.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = proc.stdout
+
+    def pump() -> None:  # blocking reads in a thread, so the wait below can time out
+        for line in stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    seen = 0
+    while seen < n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"worker committed {seen} of {n} orders in {timeout_s} s"
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            continue
+        if not line:  # the worker died (its own kill after a commit) or ended
+            return
+        seen += line.startswith("COMMIT")
 
 
 @pytest.mark.slow
@@ -60,7 +94,9 @@ def test_kill9_twenty_times_then_journal_and_venue_agree_and_nothing_sent_twice(
         # odd runs also die right after a venue commits an order (answer lost)
         proc = _start(tmp_path, seed=k, kill_after_submit=0.3 if k % 2 else 0.0)
         _wait_ready(proc)
-        time.sleep(float(rng.uniform(0.05, 0.7)))  # a random point of the run
+        # a random point of the run: after 0 to 3 committed orders, then a short random delay
+        _wait_commits(proc, int(rng.integers(0, 4)))
+        time.sleep(float(rng.uniform(0.0, 0.2)))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
@@ -140,7 +176,7 @@ def test_after_a_kill_the_recovered_engine_holds_the_venues_legs_and_hedges_into
     the engine's legs are the venues', and one tick later the book is inside the band."""
     proc = _start(tmp_path, seed=1, kill_after_submit=0.2)
     _wait_ready(proc)
-    time.sleep(1.0)
+    _wait_commits(proc, 3)  # a run with orders at the venues (or its own kill after a commit)
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)

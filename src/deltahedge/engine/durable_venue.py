@@ -195,6 +195,8 @@ class DurablePaperVenue:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        if self.after_commit is not None:
+            self.after_commit(coid)
         update = OrderUpdate(
             coid, self.name, status, filled, now, voi, avg_price=price if fills else 0.0
         )
