@@ -15,7 +15,7 @@ final value of the legs.
 
 Delta models: ``BLACK76`` (the leg's fixed vol, or one flat vol), ``SMILE`` (sticky
 moneyness on SVI slices: ``delta_BS + vega dsigma/dF``, ``dsigma/dF = -(1/F) dsigma/dk``;
-see DESIGN.md), ``MODEL`` (Heston/Bates delta tabulated by ``cos.model_delta_table``,
+see DESIGN.md), ``MODEL`` (Heston/Bates/SVCJ delta tabulated by ``cos.model_delta_table``,
 read at the path's variance).
 
 Not yet covered: the parity test against a replay through the real-time engine (issue
