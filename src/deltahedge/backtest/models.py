@@ -239,8 +239,16 @@ def path_seeds(seed: int | np.random.Generator, n_paths: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, inline="always")
-def _step(x: float, v: float, dt: float, p: np.ndarray, kbar: float) -> tuple[float, float]:
-    """One step of the jump-diffusion; draws from the calling thread's numba stream."""
+def _step(
+    x: float, v: float, dt: float, p: np.ndarray, kbar: float, to_jump: float
+) -> tuple[float, float, float]:
+    """One step of the jump-diffusion; draws from the calling thread's numba stream.
+
+    ``to_jump`` is the time (years) left to the next jump of the Poisson process: jumps
+    arrive after exponential waits of mean ``1/lam``, so a step draws no random number
+    for its jump count (exactly Poisson(``lam dt``) per step, independent across steps).
+    Returns the new ``(x, v, to_jump)``.
+    """
     vp = v if v > 0.0 else 0.0
     sq = math.sqrt(vp * dt)
     z1 = np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
@@ -251,12 +259,13 @@ def _step(x: float, v: float, dt: float, p: np.ndarray, kbar: float) -> tuple[fl
         w2 = rho * z1 + math.sqrt(1.0 - rho * rho) * z2
         v += p[P_KAPPA] * (p[P_THETA] - vp) * dt + p[P_SIGV] * sq * w2
     if p[P_LAM] > 0.0:
-        n = np.random.poisson(p[P_LAM] * dt)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
-        for _ in range(n):
+        to_jump -= dt
+        while to_jump <= 0.0:
             zv = np.random.exponential(p[P_MUV]) if p[P_MUV] > 0.0 else 0.0  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             x += p[P_MUJ] + p[P_RHOJ] * zv + p[P_SJ] * np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             v += zv
-    return x, v
+            to_jump += np.random.exponential(1.0 / p[P_LAM])  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+    return x, v, to_jump
 
 
 @nb.njit(cache=True)
@@ -268,8 +277,9 @@ def _fill_path(
     var = p[P_V0]
     f[0] = f0
     v[0] = var
+    to_jump = np.random.exponential(1.0 / p[P_LAM]) if p[P_LAM] > 0.0 else math.inf  # noqa: NPY002 (numba's per-thread stream, seeded per path)
     for j in range(1, f.shape[0]):
-        x, var = _step(x, var, dt, p, kbar)
+        x, var, to_jump = _step(x, var, dt, p, kbar, to_jump)
         f[j] = math.exp(x)
         v[j] = var if var > 0.0 else 0.0
 

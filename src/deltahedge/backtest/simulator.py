@@ -51,7 +51,13 @@ import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
-from deltahedge.backtest._b76 import b76_delta_only, b76_greeks, b76_price_delta
+from deltahedge.backtest._b76 import (
+    b76_delta_only,
+    b76_delta_x,
+    b76_greeks,
+    b76_price_delta,
+    b76_price_delta_x,
+)
 from deltahedge.backtest.book import Book, Costs, SimResult
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
@@ -132,6 +138,7 @@ def _book_greeks(
     slot,
     slot_exp,
     slot_vega,
+    slot_sqt,
     settled,
     settle_val,
     need_gv: bool,
@@ -140,9 +147,9 @@ def _book_greeks(
 ):
     """Book value, delta, gamma, vanna_sigma and vega-weighted expiry at f, t, variance v.
 
-    ``legs`` rows are (cp, strike, expiry, qty, vol); settles expiring legs. Without
-    ``need_price`` (and ``need_gv``) the value is not computed (returned as 0); vanna and
-    the expiry (``need_vt``, for Zakamouline) are 0 and 1 day otherwise.
+    ``legs`` rows are (cp, strike, expiry, qty, vol, ln strike); settles expiring legs.
+    Without ``need_price`` (and ``need_gv``) the value is not computed (returned as 0);
+    vanna and the expiry (``need_vt``, for Zakamouline) are 0 and 1 day otherwise.
     """
     val = 0.0
     dlt = 0.0
@@ -151,6 +158,11 @@ def _book_greeks(
     if need_vt:
         slot_vega[:] = 0.0
     table, taus, xs, vs = dtab
+    lf = math.log(f)
+    for e in range(slot_exp.shape[0]):  # sqrt(tau) once per expiry
+        te = slot_exp[e] - t
+        slot_sqt[e] = math.sqrt(te) if te > 0.0 else 0.0
+    fast = did == 0 and not need_gv and not need_vt
     for i in range(legs.shape[0]):
         cp, strike, expiry, qty, vol = legs[i, 0], legs[i, 1], legs[i, 2], legs[i, 3], legs[i, 4]
         if settled[i]:
@@ -162,6 +174,26 @@ def _book_greeks(
             settle_val[i] = pay if pay > 0.0 else 0.0
             settled[i] = True
             val += qty * settle_val[i]
+            continue
+        if fast:
+            # the hot path: a sticky-strike Black-76 delta at the leg's own vol (times
+            # Leland's or a flat-vol factor), the mark at the surface vol when marking
+            x = lf - legs[i, 5]
+            sqt = slot_sqt[slot[i]]
+            sq0 = vol * dvol_mult[i] * sqt
+            if not need_price:
+                d = b76_delta_x(cp, x, sq0)
+            elif not use_svi:
+                p, d = b76_price_delta_x(cp, f, strike, x, vol * sqt)
+                if dvol_mult[i] != 1.0:
+                    d = b76_delta_x(cp, x, sq0)
+                val += qty * p
+            else:
+                s, _ = _svi_vol(svi, i, -x)
+                p, _ = b76_price_delta_x(cp, f, strike, x, s * sqt)
+                d = b76_delta_x(cp, x, sq0)
+                val += qty * p
+            dlt += qty * d
             continue
         s = vol
         dsdk = 0.0
@@ -269,10 +301,11 @@ def _sim_kernel(
         settled = np.zeros(n_leg, dtype=np.bool_)
         settle_val = np.zeros(n_leg)
         slot_vega = np.zeros(slot_exp.shape[0])
+        slot_sqt = np.zeros(slot_exp.shape[0])
         f = fbuf[0]
         val0, dlt, gam, van, tau_b = _book_greeks(
             f, 0.0, vbuf[0], legs, svi, use_svi, did, dvol_mult, mv, dtab, slot, slot_exp,
-            slot_vega, settled, settle_val, need_gv, True, need_vt,
+            slot_vega, slot_sqt, settled, settle_val, need_gv, True, need_vt,
         )  # fmt: skip
         h = 0.0
         cash = -val0  # premium received for a short book
@@ -328,7 +361,7 @@ def _sim_kernel(
             t = j * dt
             val, dlt, gam, van, tau_b = _book_greeks(
                 f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, dtab, slot, slot_exp,
-                slot_vega, settled, settle_val, need_gv, marking, need_vt,
+                slot_vega, slot_sqt, settled, settle_val, need_gv, marking, need_vt,
             )  # fmt: skip
             if marking:
                 mtm = cash + val
@@ -527,7 +560,7 @@ def simulate(
         int(n_steps),
         mp,
         kbar,
-        np.ascontiguousarray(np.column_stack([cp, strike, expiry, qty, vol])),
+        np.ascontiguousarray(np.column_stack([cp, strike, expiry, qty, vol, np.log(strike)])),
         svi,
         book.svi is not None,
         int(delta_model),
