@@ -220,7 +220,7 @@ def run(console: Console, quick: bool) -> None:
     real = data.is_dir()
     svi = deribit_svi_slice(data, 7.0) if real else None
     mv = deribit_min_variance_coeffs(data) if real else None
-    dms = (DeltaModel.BLACK76, DeltaModel.SMILE, DeltaModel.MODEL)
+    dms: tuple[DeltaModel, ...] = (DeltaModel.BLACK76, DeltaModel.SMILE, DeltaModel.MODEL)
     dms += (DeltaModel.MIN_VARIANCE,) if mv else ()
     sc = Scenario(
         model=SVCJ_BTC,
