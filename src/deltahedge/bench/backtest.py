@@ -146,6 +146,7 @@ def _svcj_book(console: Console, quick: bool) -> None:
     for col in ("marking", "paths", "s", "M path-steps/s", "10k paths (s)", "target (s)"):
         table.add_column(col, justify="right")
     runs = ((60, 100), (1, 100)) if quick else ((60, target_paths), (1, 1_000))
+    load = os.getloadavg()[0]
     for mark_every, n_paths in runs:
         t0 = time.perf_counter()
         simulate(
@@ -173,8 +174,8 @@ def _svcj_book(console: Console, quick: bool) -> None:
     console.print(table)
     console.print(
         f"threads: {numba.get_num_threads()}; paths generated inside the kernel; "
-        f"load average before the run: {os.getloadavg()[0]:.2f} (other work on the machine "
-        "slows the figures)"
+        f"1-minute load average before / after: {load:.2f} / {os.getloadavg()[0]:.2f} (other "
+        "work on the machine slows the figures)"
     )
 
 
