@@ -297,3 +297,33 @@ def test_final_pnl_does_not_depend_on_marking_cadence():
     np.testing.assert_array_equal(sparse.trades, every.trades)
     # the drawdown seen on a coarser grid can only be smaller
     assert np.all(sparse.max_drawdown <= every.max_drawdown + 1e-9)
+
+
+def test_leland_under_the_smile_delta_shifts_it_by_the_vanna():
+    # Leland with a non-Black-76 delta: delta + vanna_sigma (f - 1) at the mark vol, with
+    # f = leland_vol / vol (as hedging.Leland); one hedge at t = 0 of a long call
+    from deltahedge.backtest._b76 import b76_greeks
+    from deltahedge.backtest.simulator import _svi_vol
+
+    svi = np.array([[0.02, 0.1, -0.3, 0.0, 0.1, T]])
+    book = Book(
+        np.array([1.0]), np.array([105.0]), np.array([T]), np.array([1.0]), np.array([0.5]), svi=svi
+    )
+    s, dsdk = _svi_vol(svi, 0, math.log(105.0 / 100.0))
+    _, d_bs, _, vega = b76_greeks(1.0, 100.0, 105.0, T, s)
+    smile = d_bs - vega * dsdk / 100.0
+    sq = s * math.sqrt(T)
+    d1 = (math.log(100.0 / 105.0) + 0.5 * sq * sq) / sq
+    vanna = -math.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi) * (d1 - sq)
+    k, every = 0.02, 10
+    factor = leland_vol(0.5, k, T / 2 * every, long=True) / 0.5  # long leg: vol lowered
+    res = simulate(
+        book,
+        Policy(PolicyKind.LELAND, (every, k)),
+        paths=np.array([[100.0, 100.0]]),
+        dt=T / 2,
+        delta_model=DeltaModel.SMILE,
+        costs=Costs(taker_fee=1.0),
+    )
+    assert factor < 1
+    assert res.turnover[0] / 100.0 == pytest.approx(smile + vanna * (factor - 1), rel=1e-12)
