@@ -327,3 +327,26 @@ def test_leland_under_the_smile_delta_shifts_it_by_the_vanna():
     )
     assert factor < 1
     assert res.turnover[0] / 100.0 == pytest.approx(smile + vanna * (factor - 1), rel=1e-12)
+
+
+def test_model_delta_is_read_from_the_cos_table_at_the_path_variance():
+    from deltahedge.backtest.cos import cos_price_delta, model_delta_table, table_delta
+    from deltahedge.backtest.models import HESTON_BTC
+
+    book = _atm_call()
+    table = model_delta_table(HESTON_BTC, book.cp, book.strike, T, n_tau=8, n_x=41, n_v=8)
+    v0 = 0.45  # the variance on the path at t = 0 (per year)
+    res = simulate(
+        book,
+        Policy(PolicyKind.FIXED_INTERVAL, (10,)),
+        paths=np.full((1, 3), F0),
+        variances=np.full((1, 3), v0),
+        dt=T / 2,
+        costs=Costs(taker_fee=1.0),
+        delta_model=DeltaModel.MODEL,
+        delta_table=table,
+    )
+    want = table_delta(table[0], 0, table[1], table[2], table[3], T, 0.0, v0)
+    assert res.turnover[0] / F0 == pytest.approx(want, rel=1e-12)
+    exact = cos_price_delta(1.0, F0, F0, T, v0, HESTON_BTC.as_array(), 256)[1]
+    assert want == pytest.approx(exact, abs=5e-3)  # the table interpolates the COS delta

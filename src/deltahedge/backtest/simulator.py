@@ -94,22 +94,24 @@ def _svi_vol(sv: np.ndarray, leg: int, k: float) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
-def _exec_cost(q: float, f: float, ca: np.ndarray, l2) -> float:
+def _exec_cost(q: float, f: float, ca: np.ndarray, l2: np.ndarray) -> float:
     """Fee, half-spread and impact of trading ``q`` coin at ``f``: buys walk the asks, sells the bids."""
     aq = abs(q)
     notional = aq * f
     cost = notional * (ca[0] + ca[1])
-    off, size = (l2[0], l2[1]) if q > 0.0 else (l2[2], l2[3])
-    if off.shape[0] > 0:
+    # l2 rows: ask offsets, ask sizes, bid offsets, bid sizes (no levels: no columns)
+    r = 0 if q > 0.0 else 2
+    n = l2.shape[1]
+    if n > 0:
         left = aq
-        for i in range(off.shape[0]):
-            take = left if left < size[i] else size[i]
-            cost += take * f * off[i]
+        for i in range(n):
+            take = left if left < l2[r + 1, i] else l2[r + 1, i]
+            cost += take * f * l2[r, i]
             left -= take
             if left <= 0.0:
                 break
         if left > 0.0:
-            cost += left * f * off[off.shape[0] - 1]
+            cost += left * f * l2[r, n - 1]
     elif ca[2] > 0.0:
         cost += ca[2] * notional * math.sqrt(aq / ca[3])
     return cost
@@ -134,7 +136,10 @@ def _book_greeks(
     did: int,
     dvol_mult,
     mv,
-    dtab,
+    table,
+    taus,
+    xs,
+    vs,
     slot,
     slot_exp,
     slot_vega,
@@ -157,7 +162,6 @@ def _book_greeks(
     van = 0.0
     if need_vt:
         slot_vega[:] = 0.0
-    table, taus, xs, vs = dtab
     lf = math.log(f)
     for e in range(slot_exp.shape[0]):  # sqrt(tau) once per expiry
         te = slot_exp[e] - t
@@ -265,7 +269,10 @@ def _sim_kernel(
     did,
     dvol_mult,
     mv,
-    dtab,
+    table,
+    taus,
+    xs,
+    vs,
     slot,
     slot_exp,
     pid,
@@ -304,7 +311,7 @@ def _sim_kernel(
         slot_sqt = np.zeros(slot_exp.shape[0])
         f = fbuf[0]
         val0, dlt, gam, van, tau_b = _book_greeks(
-            f, 0.0, vbuf[0], legs, svi, use_svi, did, dvol_mult, mv, dtab, slot, slot_exp,
+            f, 0.0, vbuf[0], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
             slot_vega, slot_sqt, settled, settle_val, need_gv, True, need_vt,
         )  # fmt: skip
         h = 0.0
@@ -360,7 +367,7 @@ def _sim_kernel(
                 to_mark = mark_every
             t = j * dt
             val, dlt, gam, van, tau_b = _book_greeks(
-                f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, dtab, slot, slot_exp,
+                f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
                 slot_vega, slot_sqt, settled, settle_val, need_gv, marking, need_vt,
             )  # fmt: skip
             if marking:
@@ -429,6 +436,28 @@ def jitter_seeds(seed: int, n_paths: int) -> np.ndarray:
     return np.random.SeedSequence(int(seed), spawn_key=(1,)).generate_state(
         n_paths, dtype=np.uint32
     )
+
+
+def _l2_rows(costs: Costs) -> FloatArray:
+    """Ask offsets, ask sizes, bid offsets, bid sizes as the rows of one array.
+
+    Without a bid profile sells walk the asks. The shorter side is padded with its last
+    offset and zero size (the walk then charges any rest at that last offset, as before).
+    """
+    asks = np.asarray(costs.l2_offsets, float), np.asarray(costs.l2_sizes, float)
+    bids = (
+        (np.asarray(costs.l2_bid_offsets, float), np.asarray(costs.l2_bid_sizes, float))
+        if len(costs.l2_bid_offsets)
+        else asks
+    )
+    n = max(len(asks[0]), len(bids[0]))
+    out = np.zeros((4, n))
+    for r, (off, size) in enumerate((asks, bids)):
+        if n:
+            out[2 * r] = off[-1]
+        out[2 * r, : len(off)] = off
+        out[2 * r + 1, : len(size)] = size
+    return out
 
 
 def _slots(expiry: FloatArray) -> tuple[np.ndarray, FloatArray]:
@@ -536,18 +565,7 @@ def simulate(
             ]
         )
     slot, slot_exp = _slots(expiry)
-    asks = (
-        np.ascontiguousarray(costs.l2_offsets, float),
-        np.ascontiguousarray(costs.l2_sizes, float),
-    )
-    bids = (
-        (
-            np.ascontiguousarray(costs.l2_bid_offsets, float),
-            np.ascontiguousarray(costs.l2_bid_sizes, float),
-        )
-        if len(costs.l2_bid_offsets)
-        else asks
-    )
+    l2 = _l2_rows(costs)
     out = np.empty((7, n_paths))
     _sim_kernel(
         paths,
@@ -566,7 +584,7 @@ def simulate(
         int(delta_model),
         mult,
         np.array(min_variance if min_variance is not None else (0.0, 0.0, 0.0), dtype=np.float64),
-        tuple(np.ascontiguousarray(x, dtype=np.float64) for x in dtab),
+        *(np.ascontiguousarray(x, dtype=np.float64) for x in dtab),
         slot,
         slot_exp,
         int(policy.kind),
@@ -575,7 +593,7 @@ def simulate(
         int(decide_every),
         int(decide_every * mark_every),
         costs.as_array(),
-        asks + bids,
+        l2,
         out,
     )
     return SimResult(*(row.copy() for row in out))
