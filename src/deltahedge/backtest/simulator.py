@@ -550,8 +550,13 @@ def simulate(
             "DeltaModel.MIN_VARIANCE needs min_variance=(a, b, c), e.g. from "
             f"surface.fit_min_variance; got {min_variance!r}"
         )
-    dtab = (
-        delta_table if delta_table is not None else (np.zeros((1, 2, 2, 2)),) + (np.zeros(2),) * 3
+    table, taus, xs, vs = (
+        np.ascontiguousarray(x, dtype=np.float64)
+        for x in (
+            delta_table
+            if delta_table is not None
+            else (np.zeros((1, 2, 2, 2)), np.zeros(2), np.zeros(2), np.zeros(2))
+        )
     )
     mult = np.ones(len(cp))
     if flat_vol > 0:
@@ -584,7 +589,10 @@ def simulate(
         int(delta_model),
         mult,
         np.array(min_variance if min_variance is not None else (0.0, 0.0, 0.0), dtype=np.float64),
-        *(np.ascontiguousarray(x, dtype=np.float64) for x in dtab),
+        table,
+        taus,
+        xs,
+        vs,
         slot,
         slot_exp,
         int(policy.kind),
