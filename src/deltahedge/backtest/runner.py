@@ -139,7 +139,8 @@ def run_deribit(folder: str | Path, progress: Progress = None) -> dict[str, Any]
     # the ATM call's mark IV at the start: the vol of the vol-dependent bands
     sig_ref = float(rp.iv[book_rows[0], 0])
     fracs = np.geomspace(0.01, 0.5, 8)
-    lams = np.geomspace(1e-8, 1e-3, 8)
+    # risk aversion per USD: bands from ~0.01 coin (1e-1) to never trading (1e-6)
+    lams = np.geomspace(1e-6, 1e-1, 8)
     policies = (
         [Policy(PolicyKind.FIXED_INTERVAL, (float(e),)) for e in (1, 2, 3, 4, 6, 8, 12)]
         + [Policy(PolicyKind.FIXED_THRESHOLD, (f * size,)) for f in fracs]

@@ -212,7 +212,8 @@ def default_grid(
     policies += [Policy(PolicyKind.FIXED_THRESHOLD, (f * q,)) for f in fracs]
     policies += [Policy(PolicyKind.TIME_OR_THRESHOLD, (float(everys[-2]), f * q)) for f in fracs]
     policies += [Policy(PolicyKind.HYSTERESIS, (f * q, 0.5 * f * q)) for f in fracs]
-    lams = np.geomspace(1e-7, 1e-3, n_points) * 90_000.0 / sc.f0
+    # risk aversion per USD: Whalley-Wilmott bands from ~0.03 to ~3 coin on the straddle
+    lams = np.geomspace(1e-7, 1e-1, n_points) * 90_000.0 / sc.f0
     policies += [Policy(PolicyKind.WHALLEY_WILMOTT, (float(lam), k)) for lam in lams]
     halflife = max(1.0, 60.0 / (sc.step_minutes * per_step))
     policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref, 1.0)) for f in fracs]
