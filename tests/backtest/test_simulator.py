@@ -104,6 +104,24 @@ CASES = [
         Policy(PolicyKind.FIXED_THRESHOLD, (0.02,)),
         Costs(l2_offsets=np.array([1e-4, 3e-4, 1e-3]), l2_sizes=np.array([0.01, 0.05, 0.2])),
     ),
+    (
+        Policy(PolicyKind.FIXED_THRESHOLD, (0.02,)),
+        Costs(
+            l2_offsets=np.array([1e-4, 3e-4]),
+            l2_sizes=np.array([0.01, 0.05]),
+            l2_bid_offsets=np.array([2e-4, 6e-4]),
+            l2_bid_sizes=np.array([0.02, 0.1]),
+        ),
+    ),
+    (Policy(PolicyKind.WHALLEY_WILMOTT, (1e-2, 5e-4)), Costs(taker_fee=5e-4)),
+    (Policy(PolicyKind.ZAKAMOULINE, (1e-2, 5e-4, 0.6, 0.0)), Costs(taker_fee=5e-4, lot=0.01)),
+    (Policy(PolicyKind.GAMMA_WEIGHTED, (1.0, 3600.0, 0.6)), Costs(taker_fee=5e-4, latency=1)),
+    (Policy(PolicyKind.FIXED_INTERVAL, (3,), jitter=(0.5, 0.3)), Costs(taker_fee=5e-4)),
+    (
+        Policy(PolicyKind.TIME_OR_THRESHOLD, (4, 0.1), jitter=(0.3, 0.0)),
+        Costs(taker_fee=5e-4, lot=0.01),
+    ),
+    (Policy(PolicyKind.HYSTERESIS, (0.1, 0.03), jitter=(0.0, 0.5)), Costs(taker_fee=2e-4)),
 ]
 
 
@@ -117,14 +135,68 @@ def test_kernel_matches_the_pure_python_twin(policy, costs):
         np.array([0.6, 0.7, 0.55]),
     )
     paths, _ = simulate_paths(GBM, F0, T / 60, 60, 4, seed=9)
-    res = simulate(book, policy, paths=paths, dt=T / 60, costs=costs)
+    res = simulate(book, policy, paths=paths, dt=T / 60, costs=costs, seed=3)
     for i in range(4):
-        ref = simulate_path_reference(book, policy, paths[i], T / 60, costs)
+        ref = simulate_path_reference(book, policy, paths[i], T / 60, costs, seed=3, path_index=i)
         assert res.pnl[i] == pytest.approx(ref["pnl"], abs=1e-9)
         assert res.cost[i] == pytest.approx(ref["cost"], abs=1e-9)
         assert res.funding[i] == pytest.approx(ref["funding"], abs=1e-9)
         assert res.trades[i] == ref["trades"]
         assert res.turnover[i] == pytest.approx(ref["turnover"], abs=1e-9)
+
+
+def test_min_variance_delta_matches_the_twin_and_hull_white_by_hand():
+    book = Book(
+        np.array([1.0, -1.0]),
+        np.array([100.0, 95.0]),
+        np.array([T, T]),
+        np.array([-1.0, -2.0]),
+        np.array([0.6, 0.7]),
+    )
+    mv = (0.1, -0.3, 0.05)
+    paths, _ = simulate_paths(GBM, F0, T / 40, 40, 3, seed=2)
+    pol = Policy(PolicyKind.FIXED_THRESHOLD, (0.05,))
+    res = simulate(
+        book, pol, paths=paths, dt=T / 40, delta_model=DeltaModel.MIN_VARIANCE, min_variance=mv
+    )
+    for i in range(3):
+        ref = simulate_path_reference(book, pol, paths[i], T / 40, Costs(), min_variance=mv)
+        assert res.pnl[i] == pytest.approx(ref["pnl"], abs=1e-9)
+        assert res.trades[i] == ref["trades"]
+    # one hedge at t = 0 of the long ATM call alone: delta_MV = N(d1) + n(d1) (a + b N + c N^2)
+    # (vega / (F sqrt T) = n(d1)); d1 = 0.5 * 0.6 * sqrt(30/365) = 0.08601
+    d1 = 0.5 * SIG * math.sqrt(T)
+    n_d1 = math.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi)
+    big_n = 0.5 * math.erfc(-d1 / math.sqrt(2))
+    want = big_n + n_d1 * (mv[0] + mv[1] * big_n + mv[2] * big_n**2)
+    one = simulate(
+        _atm_call(),
+        Policy(PolicyKind.FIXED_INTERVAL, (10,)),
+        paths=np.full((1, 3), F0),
+        dt=T / 2,
+        costs=Costs(taker_fee=1.0),
+        delta_model=DeltaModel.MIN_VARIANCE,
+        min_variance=mv,
+    )
+    assert one.turnover[0] / F0 == pytest.approx(want, rel=1e-12)
+    with pytest.raises(InvalidInput, match="min_variance"):
+        simulate(_atm_call(), pol, paths=paths, dt=T / 40, delta_model=DeltaModel.MIN_VARIANCE)
+
+
+def test_jitter_is_seeded_and_stretches_the_interval():
+    # every 10 decisions, timing jitter 0.5: gaps between hedges in [5, 15] decisions
+    pol = Policy(PolicyKind.FIXED_INTERVAL, (10,), jitter=(0.5, 0.0))
+    kw = dict(model=GBM, f0=F0, n_paths=64, dt=T / 800, n_steps=400)  # half the life
+    a = simulate(_atm_call(), pol, seed=8, **kw)
+    b = simulate(_atm_call(), pol, seed=8, **kw)
+    c = simulate(_atm_call(), pol, seed=9, **kw)
+    plain = simulate(_atm_call(), Policy(PolicyKind.FIXED_INTERVAL, (10,)), seed=8, **kw)
+    np.testing.assert_array_equal(a.pnl, b.pnl)  # same seed, same draws
+    assert not np.array_equal(a.trades, c.trades)  # another seed, other gaps
+    # 400 decisions: 40 hedges without jitter; with it between 400/15 and 400/5 + 1
+    assert np.all(plain.trades == 40)
+    assert np.all((a.trades >= 400 / 15) & (a.trades <= 400 / 5 + 1))
+    assert 0 < np.std(a.trades)
 
 
 def test_single_trade_cost_by_hand():
@@ -225,3 +297,56 @@ def test_final_pnl_does_not_depend_on_marking_cadence():
     np.testing.assert_array_equal(sparse.trades, every.trades)
     # the drawdown seen on a coarser grid can only be smaller
     assert np.all(sparse.max_drawdown <= every.max_drawdown + 1e-9)
+
+
+def test_leland_under_the_smile_delta_shifts_it_by_the_vanna():
+    # Leland with a non-Black-76 delta: delta + vanna_sigma (f - 1) at the mark vol, with
+    # f = leland_vol / vol (as hedging.Leland); one hedge at t = 0 of a long call
+    from deltahedge.backtest._b76 import b76_greeks
+    from deltahedge.backtest.simulator import _svi_vol
+
+    svi = np.array([[0.02, 0.1, -0.3, 0.0, 0.1, T]])
+    book = Book(
+        np.array([1.0]), np.array([105.0]), np.array([T]), np.array([1.0]), np.array([0.5]), svi=svi
+    )
+    s, dsdk = _svi_vol(svi, 0, math.log(105.0 / 100.0))
+    _, d_bs, _, vega = b76_greeks(1.0, 100.0, 105.0, T, s)
+    smile = d_bs - vega * dsdk / 100.0
+    sq = s * math.sqrt(T)
+    d1 = (math.log(100.0 / 105.0) + 0.5 * sq * sq) / sq
+    vanna = -math.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi) * (d1 - sq)
+    k, every = 0.02, 10
+    factor = leland_vol(0.5, k, T / 2 * every, long=True) / 0.5  # long leg: vol lowered
+    res = simulate(
+        book,
+        Policy(PolicyKind.LELAND, (every, k)),
+        paths=np.array([[100.0, 100.0]]),
+        dt=T / 2,
+        delta_model=DeltaModel.SMILE,
+        costs=Costs(taker_fee=1.0),
+    )
+    assert factor < 1
+    assert res.turnover[0] / 100.0 == pytest.approx(smile + vanna * (factor - 1), rel=1e-12)
+
+
+def test_model_delta_is_read_from_the_cos_table_at_the_path_variance():
+    from deltahedge.backtest.cos import cos_price_delta, model_delta_table, table_delta
+    from deltahedge.backtest.models import HESTON_BTC
+
+    book = _atm_call()
+    table = model_delta_table(HESTON_BTC, book.cp, book.strike, T, n_tau=8, n_x=41, n_v=8)
+    v0 = 0.45  # the variance on the path at t = 0 (per year)
+    res = simulate(
+        book,
+        Policy(PolicyKind.FIXED_INTERVAL, (10,)),
+        paths=np.full((1, 3), F0),
+        variances=np.full((1, 3), v0),
+        dt=T / 2,
+        costs=Costs(taker_fee=1.0),
+        delta_model=DeltaModel.MODEL,
+        delta_table=table,
+    )
+    want = table_delta(table[0], 0, table[1], table[2], table[3], T, 0.0, v0)
+    assert res.turnover[0] / F0 == pytest.approx(want, rel=1e-12)
+    exact = cos_price_delta(1.0, F0, F0, T, v0, HESTON_BTC.as_array(), 256)[1]
+    assert want == pytest.approx(exact, abs=5e-3)  # the table interpolates the COS delta

@@ -156,3 +156,24 @@ def test_band_policy_costs_without_overlapping_frontiers():
     assert out["target_std"] == 2.0 and out["interpolated"] == 0.0
     assert out["band_vs_interval"] == pytest.approx(4 / 5)
     assert out["band_vs_threshold"] == pytest.approx(4 / 3)
+
+
+def test_scenarios_are_marked_on_the_demo_surface_by_default():
+    from deltahedge.backtest.book import demo_surface
+    from deltahedge.core.errors import InvalidInput
+
+    surf = demo_surface()
+    book = Scenario(expiry_days=7.0).make_book()
+    # nearest slice to 7 days is the first one (11 days, T = 0.029975); ATM k = 0:
+    # vol = sqrt(w(0) / T_slice), w(0) = a + b (-rho m + sqrt(m^2 + s^2))
+    a, b, rho, m, s = surf.params[0]
+    w0 = a + b * (-rho * m + math.sqrt(m * m + s * s))
+    assert book.svi is not None
+    assert book.svi[0, 5] == pytest.approx(surf.T[0])
+    assert book.vol[0] == pytest.approx(math.sqrt(w0 / surf.T[0]), rel=1e-12)
+    # a 60-day leg takes the 53-day slice (T = 0.145)
+    far = Scenario(expiry_days=60.0).make_book()
+    assert far.svi[0, 5] == pytest.approx(surf.T[3])
+    assert Scenario(surface="flat").make_book().svi is None
+    with pytest.raises(InvalidInput, match="allowed: demo, flat"):
+        Scenario(surface="sabr")

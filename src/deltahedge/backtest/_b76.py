@@ -11,7 +11,14 @@ import math
 
 import numba as nb
 
-__all__ = ["b76_delta_only", "b76_greeks", "b76_price_delta", "norm_cdf"]
+__all__ = [
+    "b76_delta_only",
+    "b76_delta_x",
+    "b76_greeks",
+    "b76_price_delta",
+    "b76_price_delta_x",
+    "norm_cdf",
+]
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -70,3 +77,24 @@ def b76_delta_only(cp: float, f: float, k: float, t: float, s: float) -> float:
         return cp if cp * (f - k) > 0.0 else 0.0
     sq = s * math.sqrt(t)
     return cp * norm_cdf(cp * (math.log(f / k) / sq + 0.5 * sq))
+
+
+@nb.njit(cache=True, inline="always")
+def b76_delta_x(cp: float, x: float, sq: float) -> float:
+    """Delta from ``x = ln(F/K)`` and ``sq = s sqrt(T)`` (no log or sqrt: the simulator's
+    hot path, with ``ln F`` and ``sqrt(T)`` computed once per step); ``sq <= 0``: the payoff's
+    slope."""
+    if sq <= 0.0:
+        return cp if cp * x > 0.0 else 0.0
+    return cp * norm_cdf(cp * (x / sq + 0.5 * sq))
+
+
+@nb.njit(cache=True, inline="always")
+def b76_price_delta_x(cp: float, f: float, k: float, x: float, sq: float) -> tuple[float, float]:
+    """(price, delta) from ``x = ln(F/K)`` and ``sq = s sqrt(T)`` (as ``b76_delta_x``)."""
+    if sq <= 0.0:
+        intrinsic = cp * (f - k)
+        return (intrinsic, cp) if intrinsic > 0.0 else (0.0, 0.0)
+    d1 = x / sq + 0.5 * sq
+    nd1 = norm_cdf(cp * d1)
+    return cp * (f * nd1 - k * norm_cdf(cp * (d1 - sq))), cp * nd1

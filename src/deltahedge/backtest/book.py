@@ -8,13 +8,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from deltahedge._typing import FloatArray
 from deltahedge.core.errors import InvalidInput
 
-__all__ = ["Book", "Costs", "SimResult"]
+__all__ = ["DEMO_SURFACE", "Book", "Costs", "SimResult", "demo_surface"]
+
+#: The embedded BTC surface (SVI, Deribit 2026-01-05 09:25 UTC, 11 to 172 days).
+DEMO_SURFACE = "demo_surface_btc.json"
+
+
+def demo_surface() -> Any:
+    """The embedded demo surface, a ``deltahedge.surface.Surface``."""
+    from importlib.resources import files
+
+    from deltahedge.surface import Surface
+
+    text = (files("deltahedge") / "data" / DEMO_SURFACE).read_text(encoding="utf-8")
+    return Surface.from_json(text)
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,23 @@ class Book:
         strike, days, qty, vol = (np.array(c) for c in cols)
         return cls(np.array(cp), strike, days / 365.0, qty, vol)
 
+    def on_surface(self, surface: Any, f0: float) -> Book:
+        """The same legs marked sticky-moneyness on a fitted surface.
+
+        Each leg gets the raw SVI slice of ``surface`` (a ``deltahedge.surface.Surface``)
+        whose maturity is nearest its expiry; its vol at the start is that slice's vol at
+        ``k = ln(K / f0)``, and along a path the vol at ``ln(K / F)`` (the smile moves with
+        the price). ``f0`` is the price at the start, USD.
+        """
+        t_slices = np.asarray(surface.T, dtype=np.float64)
+        params = np.asarray(surface.params, dtype=np.float64)
+        idx = np.abs(np.asarray(self.expiry)[:, None] - t_slices[None, :]).argmin(axis=1)
+        svi = np.column_stack([params[idx], t_slices[idx]])
+        a, b, rho, m, s, ts = svi.T
+        km = np.log(np.asarray(self.strike) / f0) - m
+        vol = np.sqrt(np.maximum(a + b * (rho * km + np.sqrt(km * km + s * s)), 1e-12) / ts)
+        return Book(self.cp, self.strike, self.expiry, self.qty, vol, svi)
+
     def arrays(self) -> tuple[FloatArray, ...]:
         """The legs as contiguous float64 arrays (cp, strike, expiry, qty, vol, svi)."""
         svi = np.zeros((len(self.cp), 6)) if self.svi is None else np.asarray(self.svi, float)
@@ -133,8 +164,11 @@ class Costs:
     latency : int
         Steps between decision and fill.
     l2_offsets, l2_sizes : arrays
-        Optional depth profile: price offsets from mid (fractions, ascending) and the coin
-        size at each level; when given, orders walk it instead of the square-root impact.
+        Optional depth profile of the asks: price offsets from mid (fractions, ascending)
+        and the coin size at each level; when given, orders walk it instead of the
+        square-root impact.
+    l2_bid_offsets, l2_bid_sizes : arrays
+        The bids' profile, walked by sells (empty: sells walk ``l2_offsets`` too).
     """
 
     taker_fee: float = 0.0
@@ -148,6 +182,8 @@ class Costs:
     latency: int = 0
     l2_offsets: FloatArray = field(default_factory=lambda: np.zeros(0))
     l2_sizes: FloatArray = field(default_factory=lambda: np.zeros(0))
+    l2_bid_offsets: FloatArray = field(default_factory=lambda: np.zeros(0))
+    l2_bid_sizes: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         vals = (self.taker_fee, self.maker_fee, self.half_spread, self.impact, self.lot)
@@ -155,6 +191,10 @@ class Costs:
             raise InvalidInput(f"costs must be >= 0 and impact_size > 0: {self}")
         if len(self.l2_offsets) != len(self.l2_sizes):
             raise InvalidInput("l2_offsets and l2_sizes must have the same length")
+        if len(self.l2_bid_offsets) != len(self.l2_bid_sizes):
+            raise InvalidInput("l2_bid_offsets and l2_bid_sizes must have the same length")
+        if len(self.l2_bid_offsets) and not len(self.l2_offsets):
+            raise InvalidInput("a bid profile needs an ask profile (l2_offsets) too")
 
     def as_array(self) -> FloatArray:
         """[fee, half_spread, impact, impact_size, funding, lot, latency] for the kernel."""

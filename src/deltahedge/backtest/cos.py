@@ -1,4 +1,4 @@
-"""Heston and Bates European prices and model deltas by the COS method.
+"""Heston, Bates and SVCJ European prices and model deltas by the COS method.
 
 Characteristic function of ``X = ln(F_T / F_0)`` (r = 0) in the "little trap" form of
 Albrecher, Mayer, Schoutens and Tistaert (2007), which stays on the principal branch::
@@ -7,16 +7,37 @@ Albrecher, Mayer, Schoutens and Tistaert (2007), which stays on the principal br
     beta = kappa - i rho sigma_v u,   d = sqrt(beta^2 + sigma_v^2 (i u + u^2))
     g = (beta - d) / (beta + d)
     C = kappa theta / sigma_v^2 [(beta - d) T - 2 ln((1 - g e^{-dT}) / (1 - g))]
-    D = (beta - d) / sigma_v^2 (1 - e^{-dT}) / (1 - g e^{-dT})
-    J = lam T (exp(i u mu_j - sigma_j^2 u^2 / 2) - 1 - i u kbar)      (Bates 1996)
+    D(s) = (beta - d) / sigma_v^2 (1 - e^{-ds}) / (1 - g e^{-ds})
+
+Jumps (Duffie, Pan and Singleton 2000, section 4, "SVCJ"; Eraker, Johannes and Polson
+2003): at rate ``lam`` the variance jumps by ``Zv ~ Exp(mean mu_v)`` and the log price
+by ``Zy | Zv ~ N(mu_j + rho_j Zv, sigma_j^2)``. The jumps enter only ``C``: with the
+joint jump transform ``theta(c_y, c_v) = E[exp(c_y Zy + c_v Zv)]
+= exp(mu_j c_y + sigma_j^2 c_y^2 / 2) / (1 - mu_v (c_v + rho_j c_y))``::
+
+    J(u) = lam int_0^T [theta(i u, D(s)) - 1] ds - i u lam kbar T
+         = lam [jy I(u) - T - i u kbar T],   jy = exp(i u mu_j - sigma_j^2 u^2 / 2)
+    I(u) = int_0^T ds / (1 - c - mu_v D(s)),   c = i u rho_j mu_v
+
+and, with ``y = e^{-ds}``, ``1 - c - mu_v D = (P + Q y) / (1 - g y)`` where
+``P = 1 - c - mu_v a``, ``Q = mu_v a - (1 - c) g``, ``a = (beta - d) / sigma_v^2``, so
+by partial fractions::
+
+    I(u) = T / P - (g P + Q) / (P Q d) ln((P + Q) / (P + Q e^{-dT}))
+
+(``I -> T`` as ``mu_v -> 0``: the Bates (1996) term). The log is taken as
+``-ln((1 - g e^{-dT}) / (1 - g)) - ln((1 - c - mu_v D(T)) / (1 - c))``: the first is
+the little-trap log, the second a ratio of two numbers with positive real part
+(``Re D <= 0``), so both stay on the principal branch. ``kbar = E[e^Zy] - 1 =
+exp(mu_j + sigma_j^2/2) / (1 - rho_j mu_v) - 1`` keeps the forward a martingale.
 
 The put on ``y = ln(F_T/K)`` is priced by the COS expansion of Fang and Oosterlee (2008),
 eq. (30) with the put coefficients of their eq. (29); the call follows by parity
 ``C = P + F - K``. The model delta ``dV/dF0`` differentiates the series term by term
 (``d/dx0 exp(i u (x0 - a)) = i u exp(...)``), holding ``v0`` fixed.
 
-Parameters are given as the 11-array of ``PathModel.as_array()``; only the Heston and
-Bates entries are read (variance jumps are ignored).
+Parameters are given as the 11-array of ``PathModel.as_array()`` (GBM and Merton, with
+``sigma_v = kappa = 0``, are not priced here).
 """
 
 from __future__ import annotations
@@ -32,7 +53,9 @@ from deltahedge.backtest.models import (
     P_KAPPA,
     P_LAM,
     P_MUJ,
+    P_MUV,
     P_RHO,
+    P_RHOJ,
     P_SIGV,
     P_SJ,
     P_THETA,
@@ -40,7 +63,44 @@ from deltahedge.backtest.models import (
 )
 from deltahedge.core.errors import InvalidInput
 
-__all__ = ["cos_price_delta", "model_delta_table", "table_delta"]
+__all__ = ["cos_price_delta", "jump_integral", "model_delta_table", "table_delta"]
+
+
+@nb.njit(cache=True)
+def _svcj_integral(
+    u: float, t: float, beta: complex, d: complex, g: complex, sv: float, muv: float, rhoj: float
+) -> complex:
+    iu = 1j * u
+    c = iu * rhoj * muv
+    a = (beta - d) / (sv * sv)
+    p = 1.0 - c - muv * a
+    q = muv * a - (1.0 - c) * g
+    edt = cmath.exp(-d * t)
+    d_t = a * (1.0 - edt) / (1.0 - g * edt)
+    # ln((P + Q) / (P + Q e^{-dT})), split into two principal-branch logs (module docstring)
+    log_ratio = -cmath.log((1.0 - g * edt) / (1.0 - g)) - cmath.log(
+        (1.0 - c - muv * d_t) / (1.0 - c)
+    )
+    if abs(q) < 1e-12 * abs(p):  # Q -> 0 (u -> 0): ln(...) -> Q (1 - e^{-dT}) / P
+        return t / p - g * (1.0 - edt) / (p * d)
+    return t / p - (g * p + q) / (p * q * d) * log_ratio
+
+
+@nb.njit(cache=True)
+def jump_integral(u: float, t: float, p: np.ndarray) -> complex:
+    """``I(u) = int_0^T ds / (1 - i u rho_j mu_v - mu_v D(s))`` in closed form (module docstring).
+
+    ``u`` the transform variable, ``t`` years, ``p`` ``PathModel.as_array()`` with
+    ``sigma_v > 0``; equals ``t`` when ``mu_v = 0``.
+    """
+    kappa, sv, rho = p[P_KAPPA], p[P_SIGV], p[P_RHO]
+    iu = 1j * u
+    beta = kappa - rho * sv * iu
+    d = cmath.sqrt(beta * beta + sv * sv * (iu + u * u))
+    g = (beta - d) / (beta + d)
+    if p[P_MUV] == 0.0:
+        return complex(t)
+    return _svcj_integral(u, t, beta, d, g, sv, p[P_MUV], p[P_RHOJ])
 
 
 @nb.njit(cache=True)
@@ -56,9 +116,13 @@ def _cf(u: float, t: float, v0: float, p: np.ndarray) -> complex:
     out = c + dd * v0
     lam = p[P_LAM]
     if lam > 0.0:
-        mj, sj = p[P_MUJ], p[P_SJ]
-        kbar = math.exp(mj + 0.5 * sj * sj) - 1.0
-        out += lam * t * (cmath.exp(iu * mj - 0.5 * sj * sj * u * u) - 1.0 - iu * kbar)
+        mj, sj, muv, rhoj = p[P_MUJ], p[P_SJ], p[P_MUV], p[P_RHOJ]
+        kbar = math.exp(mj + 0.5 * sj * sj) / (1.0 - rhoj * muv) - 1.0
+        jy = cmath.exp(iu * mj - 0.5 * sj * sj * u * u)
+        integral = complex(t)
+        if muv > 0.0:
+            integral = _svcj_integral(u, t, beta, d, g, sv, muv, rhoj)
+        out += lam * (jy * integral - t - iu * kbar * t)
     return cmath.exp(out)
 
 
@@ -66,7 +130,7 @@ def _cf(u: float, t: float, v0: float, p: np.ndarray) -> complex:
 def cos_price_delta(
     cp: float, f: float, k: float, t: float, v0: float, p: np.ndarray, n_terms: int = 256
 ) -> tuple[float, float]:
-    """Heston/Bates price (USD) and model delta dV/dF of a call (cp=+1) or put (cp=-1).
+    """Heston/Bates/SVCJ price (USD) and model delta dV/dF of a call (cp=+1) or put (cp=-1).
 
     Parameters
     ----------
@@ -87,12 +151,18 @@ def cos_price_delta(
         intrinsic = cp * (f - k)
         return (intrinsic, cp) if intrinsic > 0.0 else (0.0, 0.0)
     kappa, theta = p[P_KAPPA], p[P_THETA]
+    lam = p[P_LAM]
+    muv = p[P_MUV]
+    # variance of X, roughly: the mean integrated variance (variance jumps raise its long-run
+    # level by lam mu_v / kappa) plus the price jumps' second moment
+    if kappa > 0.0:
+        theta = theta + lam * muv / kappa
     if kappa * t > 1e-8:
         w = theta * t + (v0 - theta) * (1.0 - math.exp(-kappa * t)) / kappa
     else:
         w = v0 * t
-    lam = p[P_LAM]
-    w += lam * t * (p[P_MUJ] ** 2 + p[P_SJ] ** 2)
+    zy = p[P_MUJ] + p[P_RHOJ] * muv
+    w += lam * t * (zy * zy + p[P_SJ] ** 2 + (p[P_RHOJ] * muv) ** 2)
     # truncation range of y = ln(F_T/K) = x0 + X from the first two cumulants of X
     # (L = 12; Fang and Oosterlee 2008, eq. 49), centred on x0 + c1
     x0 = math.log(f / k)

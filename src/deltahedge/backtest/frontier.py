@@ -116,12 +116,14 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "WHALLEY_WILMOTT": ("lambda", "k"),
     "VOL_ADAPTIVE": ("band", "halflife", "sig_ref", "elast"),
     "LELAND": ("every", "k"),
+    "ZAKAMOULINE": ("lambda", "k", "sigma", "tau"),
+    "GAMMA_WEIGHTED": ("multiple", "horizon_s", "sigma"),
 }
 
 
 def describe_params(policy: str, params: str) -> str:
     """``"0.215443,0.107722"`` of HYSTERESIS -> ``"outer=0.215 inner=0.108"``."""
-    names = PARAM_NAMES.get(policy, ())
+    names = PARAM_NAMES.get(policy.removesuffix("+JITTER"), ())
     vals = [v for v in str(params).split(",") if v != ""]
     parts = []
     for i, v in enumerate(vals):
@@ -144,7 +146,8 @@ def frontier_table(rows: Sequence[Row], title: str = "Error-versus-cost frontier
     t = Table(
         title=title,
         caption="every: decision steps; band/outer/inner: coin; "
-        "lambda: risk aversion per USD; k: cost as a fraction of notional",
+        "lambda: risk aversion per USD; k: cost as a fraction of notional; "
+        "+JITTER: randomised timing (+-50%) and size (+-30%)",
     )
     for col in ("policy", "delta", "params", "error std", "mean cost", "CVaR99", "trades"):
         left = col in ("policy", "delta", "params")

@@ -15,10 +15,10 @@ Singleton 2000), in log-forward ``x = ln F`` and variance ``v``, with time in ye
 * **SVCJ** (Duffie, Pan and Singleton 2000; Eraker, Johannes and Polson 2003): Heston
   plus simultaneous, correlated jumps in price and variance.
 
-Reproducibility: every path ``i`` draws from its own stream seeded with word ``i`` of
-``numpy.random.SeedSequence(seed).generate_state(n_paths)``, so a path's numbers depend
-only on ``(seed, i)``: not on the thread that computes it, the chunk it is in or the
-machine (the Dask sweep relies on this).
+Reproducibility: every path ``i`` draws from its own xoshiro256** stream (``_rng``)
+seeded with word ``i`` of ``numpy.random.SeedSequence(seed).generate_state(n_paths)``, so
+a path's numbers depend only on ``(seed, i)``: not on the thread that computes it, the
+chunk it is in or the machine (the Dask sweep relies on this).
 
 BTC defaults (``SVCJ_BTC``) -- Hou, Wang, Chen and Haerdle (2020), "Pricing cryptocurrency
 options", J. Financial Econometrics 18(2), MCMC estimates on the CRIX index, as printed
@@ -56,6 +56,7 @@ import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
+from deltahedge.backtest._rng import exponential, new_state, normal_pair
 from deltahedge.core.errors import InvalidInput
 
 __all__ = [
@@ -239,37 +240,46 @@ def path_seeds(seed: int | np.random.Generator, n_paths: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, inline="always")
-def _step(x: float, v: float, dt: float, p: np.ndarray, kbar: float) -> tuple[float, float]:
-    """One step of the jump-diffusion; draws from the calling thread's numba stream."""
+def _step(
+    x: float, v: float, dt: float, p: np.ndarray, kbar: float, to_jump: float, rs: np.ndarray
+) -> tuple[float, float, float]:
+    """One step of the jump-diffusion, drawing from the path's generator state ``rs``.
+
+    ``to_jump`` is the time (years) left to the next jump of the Poisson process: jumps
+    arrive after exponential waits of mean ``1/lam``, so a step draws no random number
+    for its jump count (exactly Poisson(``lam dt``) per step, independent across steps).
+    The two shocks of a step are one polar pair. Returns the new ``(x, v, to_jump)``.
+    """
     vp = v if v > 0.0 else 0.0
     sq = math.sqrt(vp * dt)
-    z1 = np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+    z1, z2 = normal_pair(rs)
     x += (p[P_MU] - 0.5 * vp - p[P_LAM] * kbar) * dt + sq * z1
     if p[P_SIGV] > 0.0 or p[P_KAPPA] > 0.0:
-        z2 = np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
         rho = p[P_RHO]
         w2 = rho * z1 + math.sqrt(1.0 - rho * rho) * z2
         v += p[P_KAPPA] * (p[P_THETA] - vp) * dt + p[P_SIGV] * sq * w2
     if p[P_LAM] > 0.0:
-        n = np.random.poisson(p[P_LAM] * dt)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
-        for _ in range(n):
-            zv = np.random.exponential(p[P_MUV]) if p[P_MUV] > 0.0 else 0.0  # noqa: NPY002 (numba's per-thread stream, seeded per path)
-            x += p[P_MUJ] + p[P_RHOJ] * zv + p[P_SJ] * np.random.standard_normal()  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+        to_jump -= dt
+        while to_jump <= 0.0:
+            zv = exponential(rs, p[P_MUV]) if p[P_MUV] > 0.0 else 0.0
+            x += p[P_MUJ] + p[P_RHOJ] * zv + p[P_SJ] * normal_pair(rs)[0]
             v += zv
-    return x, v
+            to_jump += exponential(rs, 1.0 / p[P_LAM])
+    return x, v, to_jump
 
 
 @nb.njit(cache=True)
 def _fill_path(
     seed: np.uint32, f0: float, dt: float, p: np.ndarray, kbar: float, f: np.ndarray, v: np.ndarray
 ) -> None:
-    np.random.seed(seed)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+    rs = new_state(np.uint64(seed))
     x = math.log(f0)
     var = p[P_V0]
     f[0] = f0
     v[0] = var
+    to_jump = exponential(rs, 1.0 / p[P_LAM]) if p[P_LAM] > 0.0 else math.inf
     for j in range(1, f.shape[0]):
-        x, var = _step(x, var, dt, p, kbar)
+        x, var, to_jump = _step(x, var, dt, p, kbar, to_jump, rs)
         f[j] = math.exp(x)
         v[j] = var if var > 0.0 else 0.0
 

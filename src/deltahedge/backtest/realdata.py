@@ -12,13 +12,17 @@
     (``BLACK76`` at the option's inception IV, ``MARK_IV`` Black-76 at the current mark
     IV = Deribit's delta, ``SMILE`` sticky-moneyness on an SVI fit of the slice).
   - *policy frontier*: a short ATM straddle plus short 85-95% puts, hedged at the
-    snapshots under each policy grid; error = std of the interval hedged PnL.
+    snapshots under each policy grid; error = std of the interval hedged PnL. The band
+    policies read the book's real gamma, vanna and vega-weighted expiry (``book_greeks``:
+    Black-76 at Deribit's mark IVs), the vol-adaptive band an EWMA of the perp's
+    realised vol between snapshots, Leland the legs' deltas moved to Leland's vol.
 
 * ``bitstamp_windows``: the Bitstamp 1-minute closes cut into overlapping windows, each
   rescaled to start at the same price (everything here is homogeneous in price), for the
   compiled simulator with options on an SVI smile fitted to a real Deribit slice.
 
-* ``l2_profile``: the Binance BTCUSDT REST depth snapshot as (offset, size) levels.
+* ``l2_profile``: the Binance BTCUSDT REST depth snapshot as (offset, size) levels of
+  one side (the asks for buys, the bids for sells).
 """
 
 from __future__ import annotations
@@ -32,12 +36,21 @@ from pathlib import Path
 import numpy as np
 
 from deltahedge._typing import FloatArray
-from deltahedge.backtest.policies import NO_TRADE, Policy, decide_reference
-from deltahedge.core.errors import DataError
+from deltahedge.backtest.policies import (
+    INTERVAL_POLICIES,
+    NO_TRADE,
+    Policy,
+    PolicyKind,
+    decide_reference,
+    leland_vol,
+)
+from deltahedge.core.errors import DataError, InvalidInput
 
 __all__ = [
+    "BookGreeks",
     "DeribitReplay",
     "bitstamp_windows",
+    "book_greeks",
     "delta_model_errors",
     "deribit_replay",
     "fit_svi_slice",
@@ -213,6 +226,72 @@ def delta_model_errors(
     return out
 
 
+@dataclass(frozen=True)
+class BookGreeks:
+    """A replayed book's Greeks at each snapshot (Black-76 at Deribit's mark IVs).
+
+    ``gamma`` coin per USD, ``vanna_sigma`` coin (``sigma d(delta)/d(sigma)``), ``vega``
+    USD per 1.00 of vol, ``tau`` the |vega|-weighted years to expiry; one value per
+    snapshot. ``leg_vanna_sigma`` (legs x snapshots) per coin of each leg.
+    """
+
+    gamma: FloatArray
+    vanna_sigma: FloatArray
+    vega: FloatArray
+    tau: FloatArray
+    leg_vanna_sigma: FloatArray
+
+
+def book_greeks(rp: DeribitReplay, rows: np.ndarray, qty: FloatArray) -> BookGreeks:
+    """Gamma, vanna, vega and expiry of the book ``qty`` of options ``rows`` at each snapshot.
+
+    Black-76 on each option's forward at its mark IV (Deribit's own delta convention),
+    ``gamma = n(d1) / (F sigma sqrt T)``, ``vega = F n(d1) sqrt T``, ``vanna_sigma =
+    -n(d1) d2``; options not quoted at a snapshot contribute nothing there.
+    """
+    f, t, s = rp.forward[rows], rp.T[rows], rp.iv[rows]
+    k = rp.strike[rows][:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sq = s * np.sqrt(t)
+        d1 = (np.log(f / k) + 0.5 * sq * sq) / sq
+        pdf = np.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi)
+        gamma = np.nan_to_num(pdf / (f * sq))
+        vega = np.nan_to_num(f * pdf * np.sqrt(t))
+        vanna = np.nan_to_num(-pdf * (d1 - sq))
+    q = np.asarray(qty, dtype=np.float64)[:, None]
+    # |vega|-weighted expiry over expiries (as hedging.policies._vega_weighted_tau)
+    num = np.zeros(f.shape[1])
+    den = np.zeros(f.shape[1])
+    for e in np.unique(rp.expiry_ns[rows]):
+        sel = rp.expiry_ns[rows] == e
+        w = np.abs(np.sum(q[sel] * vega[sel], axis=0))
+        num += w * np.nanmax(np.where(np.isfinite(t[sel]), t[sel], np.nan), axis=0)
+        den += w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = np.where(den > 0, np.maximum(num / den, 1 / 365 / 24), 1 / 365)
+    return BookGreeks(
+        np.sum(q * gamma, axis=0),
+        np.sum(q * vanna, axis=0),
+        np.sum(q * vega, axis=0),
+        tau,
+        vanna,
+    )
+
+
+def _ewma_vol(perp: FloatArray, times: np.ndarray, halflife: float, sig0: float) -> FloatArray:
+    """EWMA of the squared log returns per year between snapshots (``sig0`` at the start)."""
+    a = 1.0 - 0.5 ** (1.0 / halflife) if halflife > 0 else 0.0
+    out = np.empty(len(perp))
+    var = sig0 * sig0
+    out[0] = sig0
+    for j in range(1, len(perp)):
+        dt = (times[j] - times[j - 1]) / (365 * 86_400 * 1e9)
+        r = math.log(perp[j] / perp[j - 1])
+        var = (1 - a) * var + a * r * r / dt
+        out[j] = math.sqrt(var)
+    return out
+
+
 def replay_policy(
     rp: DeribitReplay,
     rows: np.ndarray,
@@ -224,11 +303,36 @@ def replay_policy(
 ) -> dict[str, float]:
     """Hedge the book ``qty`` of options ``rows`` at each snapshot under ``policy``.
 
+    The policy sees the book's net delta (``deltas`` per coin of each option), its real
+    gamma, vanna and expiry (``book_greeks``), and, for the vol-adaptive band, an EWMA of
+    the perp's realised vol (half-life ``params[1]`` snapshots, starting at ``sig_ref``).
+    An interval policy is due at snapshots ``0, every, 2 every, ...``; Leland moves each
+    leg's delta to Leland's vol, first order in the vol change (``delta + vanna_sigma (f -
+    1)``, ``f`` from ``leland_vol`` at the mean interval between hedges).
+
     Returns the std of the interval hedged PnL (USD), total cost, trades, final PnL,
     the CVaR of the interval PnL (mean of the worst 5% / 1% intervals) and the drawdown.
     """
+    if any(policy.jitter):
+        raise InvalidInput(f"the Deribit replay takes no jitter, got {policy.label}")
+    qty = np.asarray(qty, dtype=np.float64)
+    g = book_greeks(rp, rows, qty)
+    leg_d = deltas[rows]
+    if policy.kind == PolicyKind.LELAND:
+        step_y = policy.params[0] * float(np.mean(np.diff(rp.times))) / (365 * 86_400 * 1e9)
+        iv = np.nan_to_num(rp.iv[rows], nan=1.0)
+        fac = np.array(
+            [
+                [leland_vol(v, policy.params[1], step_y, long=q > 0) / v for v in row]
+                for row, q in zip(iv, qty, strict=True)
+            ]
+        )
+        leg_d = leg_d + g.leg_vanna_sigma * (fac - 1.0)
     val = np.nansum(qty[:, None] * rp.mark_usd[rows], axis=0)
-    dl = np.nansum(qty[:, None] * deltas[rows], axis=0)
+    dl = np.nansum(qty[:, None] * leg_d, axis=0)
+    sig = np.zeros(len(rp.perp))
+    if policy.kind == PolicyKind.VOL_ADAPTIVE:
+        sig = _ewma_vol(rp.perp, rp.times, policy.params[1], policy.params[2])
     h = cost = trades = pend = 0.0
     incs = []
     for j in range(len(rp.perp)):
@@ -238,10 +342,13 @@ def replay_policy(
         if j == len(rp.perp) - 1:
             break
         d = dl[j] + h
-        target = decide_reference(policy, d, 0.0, rp.perp[j], j, 0.0)
-        if target == NO_TRADE or target == d:
+        due = j % int(policy.params[0]) == 0 if policy.kind in INTERVAL_POLICIES else False
+        d_eff, target, _ = decide_reference(
+            policy, d, g.gamma[j], rp.perp[j], due, sig[j], g.vanna_sigma[j], g.tau[j]
+        )
+        if target == NO_TRADE or target == d_eff:
             continue
-        q = target - d
+        q = target - d_eff
         pend = abs(q) * rp.perp[j] * (fee + half_spread)
         h += q
         cost += pend
@@ -286,8 +393,10 @@ def l2_profile(
     """Depth profile from the first REST snapshot in a Binance recording.
 
     Returns (offsets as fractions of mid, sizes in coin) of the first ``max_levels``
-    levels of ``side`` (``"asks"`` for buys, ``"bids"`` for sells).
+    levels of ``side`` (``"asks"`` for buys, ``"bids"`` for sells), nearest first.
     """
+    if side not in ("asks", "bids"):
+        raise InvalidInput(f"side {side!r} unknown; allowed: 'asks' (buys), 'bids' (sells)")
     with gzip.open(path, "rt") as fh:
         for line in fh:
             _, _, payload = line.partition(" ")

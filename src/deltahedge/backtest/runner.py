@@ -20,7 +20,13 @@ from deltahedge.backtest.policies import Policy, PolicyKind
 from deltahedge.backtest.simulator import DeltaModel
 from deltahedge.backtest.sweep import BAND_POLICIES, Scenario, default_grid, run_sweep
 
-__all__ = ["deribit_svi_slice", "run_bitstamp", "run_deribit", "run_sim"]
+__all__ = [
+    "deribit_min_variance_coeffs",
+    "deribit_svi_slice",
+    "run_bitstamp",
+    "run_deribit",
+    "run_sim",
+]
 
 Progress = Callable[[int, int], None] | None
 _BAND = [p.name for p in BAND_POLICIES]
@@ -63,6 +69,23 @@ def deribit_svi_slice(
     t = t_of[e]
     a, b, rho, m, s = fit_svi_slice(k[keep], c.mark_iv[sel][keep], t)
     return (a, b, rho, m, s, t)
+
+
+def deribit_min_variance_coeffs(folder: str | Path) -> tuple[float, float, float]:
+    """Hull and White's ``(a, b, c)`` fitted on every consecutive pair of BTC snapshots.
+
+    ``deltahedge.surface.fit_min_variance`` on the ``deribit_chain_2026`` snapshots (calls
+    and puts together); the coefficients of the ``MIN_VARIANCE`` delta model.
+    """
+    from deltahedge.marketdata.load import load_chain
+    from deltahedge.surface import fit_min_variance
+
+    files = sorted(Path(folder).glob("deribit_options_snapshot_*.csv"))
+    if len(files) < 2:
+        from deltahedge.core.errors import DataError
+
+        raise DataError(f"{folder}: need two or more deribit_options_snapshot_*.csv files")
+    return fit_min_variance([load_chain(f, underlying="BTC") for f in files])
 
 
 def run_sim(
@@ -112,17 +135,28 @@ def run_deribit(folder: str | Path, progress: Progress = None) -> dict[str, Any]
     book_rows = np.array(rows_idx)
     qty = -np.ones(len(book_rows))
     size = float(np.abs(qty).sum())
+    k = 5e-4 + 1e-4  # replay_policy's fee + half-spread
+    # the ATM call's mark IV at the start: the vol of the vol-dependent bands
+    sig_ref = float(rp.iv[book_rows[0], 0])
+    fracs = np.geomspace(0.01, 0.5, 8)
+    # risk aversion per USD: bands from ~0.01 coin (1e-1) to never trading (1e-6)
+    lams = np.geomspace(1e-6, 1e-1, 8)
     policies = (
-        [Policy(PolicyKind.FIXED_INTERVAL, (float(k),)) for k in (1, 2, 3, 4, 6, 8, 12)]
-        + [Policy(PolicyKind.FIXED_THRESHOLD, (f * size,)) for f in np.geomspace(0.01, 0.5, 8)]
-        + [
-            Policy(PolicyKind.HYSTERESIS, (f * size, 0.5 * f * size))
-            for f in np.geomspace(0.01, 0.5, 8)
-        ]
+        [Policy(PolicyKind.FIXED_INTERVAL, (float(e),)) for e in (1, 2, 3, 4, 6, 8, 12)]
+        + [Policy(PolicyKind.FIXED_THRESHOLD, (f * size,)) for f in fracs]
+        + [Policy(PolicyKind.HYSTERESIS, (f * size, 0.5 * f * size)) for f in fracs]
         + [
             Policy(PolicyKind.TIME_OR_THRESHOLD, (4.0, f * size))
             for f in np.geomspace(0.02, 0.5, 5)
         ]
+        + [Policy(PolicyKind.WHALLEY_WILMOTT, (float(lam), k)) for lam in lams]
+        + [Policy(PolicyKind.ZAKAMOULINE, (float(lam), k, sig_ref, 0.0)) for lam in lams]
+        + [Policy(PolicyKind.VOL_ADAPTIVE, (f * size, 4.0, sig_ref, 1.0)) for f in fracs]
+        + [
+            Policy(PolicyKind.GAMMA_WEIGHTED, (float(m), 86_400.0, sig_ref))
+            for m in np.geomspace(0.03, 3.0, 8)
+        ]
+        + [Policy(PolicyKind.LELAND, (float(e), 2 * k)) for e in (1, 2, 3, 4, 6, 8, 12)]
     )
     rows = []
     models = ("BLACK76", "MARK_IV", "SMILE")
@@ -132,7 +166,7 @@ def run_deribit(folder: str | Path, progress: Progress = None) -> dict[str, Any]
         for p in policies:
             r: dict[str, Any] = replay_policy(rp, book_rows, qty, p, deltas[dm_name])
             r.update(
-                policy=p.kind.name,
+                policy=p.name,
                 params=",".join(f"{x:g}" for x in p.params),
                 delta_model=dm_name,
             )
@@ -165,7 +199,14 @@ def run_bitstamp(
     n_points: int = 6,
     progress: Progress = None,
 ) -> dict[str, Any]:
-    """Bitstamp minute path, short 7-day straddles on a real Deribit smile, hedged per minute."""
+    """Bitstamp minute path, short straddles on a real Deribit smile, hedged per minute.
+
+    Windows of ``window_days`` every ``stride_hours`` of the minute closes (each rescaled to
+    start at 100,000 USD), a short ATM straddle expiring at the window's end marked
+    sticky-moneyness on the SVI slice of the first Deribit snapshot nearest that expiry
+    (``chain_folder``; the embedded demo surface without it), hedged every minute with a
+    5 bp taker fee; with ``l2_file`` buys walk its asks and sells its bids.
+    """
     from deltahedge.backtest.realdata import bitstamp_windows, l2_profile, load_bitstamp_closes
     from deltahedge.backtest.simulator import Costs, simulate
     from deltahedge.backtest.sweep import SweepTask
@@ -191,9 +232,17 @@ def run_bitstamp(
     )
     costs = Costs(taker_fee=5e-4)
     if l2_file:
-        off, size = l2_profile(l2_file)
-        costs = Costs(taker_fee=5e-4, l2_offsets=off, l2_sizes=size)
-    dms = (DeltaModel.BLACK76, DeltaModel.SMILE) if svi else (DeltaModel.BLACK76,)
+        off, size = l2_profile(l2_file, "asks")
+        boff, bsize = l2_profile(l2_file, "bids")
+        costs = Costs(
+            taker_fee=5e-4,
+            l2_offsets=off,
+            l2_sizes=size,
+            l2_bid_offsets=boff,
+            l2_bid_sizes=bsize,
+        )
+    # marks: sticky moneyness on the Deribit slice (or the embedded demo surface)
+    dms = (DeltaModel.BLACK76, DeltaModel.SMILE)
     tasks: list[SweepTask] = default_grid(sc, dms, n_points)
     rows = []
     for i, t in enumerate(tasks):
@@ -202,7 +251,7 @@ def run_bitstamp(
         )
         row: dict[str, Any] = dict(res.summary())
         row.update(
-            policy=t.policy.kind.name,
+            policy=t.policy.name,
             params=",".join(f"{x:g}" for x in t.policy.params),
             delta_model=t.delta_model.name,
         )

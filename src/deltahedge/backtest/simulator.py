@@ -4,25 +4,38 @@ The kernel walks every path step by step (paths in parallel with ``numba.prange`
 
 1. the hedge earns ``h (F_j - F_{j-1})`` and pays funding ``h F_{j-1} rate dt``;
 2. an order decided ``latency`` steps earlier fills at ``F_j`` (rounded to lots), paying
-   fee, half-spread and impact (square-root, or walking an L2 depth profile);
+   fee, half-spread and impact (square-root, or walking an L2 depth profile: buys the
+   asks, sells the bids);
 3. at decision steps the book is marked, its delta and gamma computed by the chosen delta
-   model, and the policy (``policies.decide_kernel``) picks a target net delta.
+   model, and the policy (``policies.decide_kernel``, with its seeded jitter) picks a
+   target net delta.
 
 Legs are cash-settled at ``F`` when they expire; legs still alive at the end are marked
 on the surface. PnL is in USD of a linear (USD-margined) book with r = 0: premium
 received or paid at the start, plus the hedge's gains, minus costs and funding, plus the
 final value of the legs.
 
-Delta models: ``BLACK76`` (the leg's fixed vol, or one flat vol), ``SMILE`` (sticky
-moneyness on SVI slices: ``delta_BS + vega dsigma/dF``, ``dsigma/dF = -(1/F) dsigma/dk``;
-see DESIGN.md), ``MODEL`` (Heston/Bates delta tabulated by ``cos.model_delta_table``,
-read at the path's variance).
+Marks: each leg at its own fixed vol (sticky strike), or, when the book carries SVI
+slices (``Book.svi``, e.g. ``Book.on_surface`` of the embedded demo surface), sticky
+moneyness on them: the vol of a leg follows ``k = ln(K/F)`` along the path.
 
-Not yet covered: the parity test against a replay through the real-time engine (issue
-5, "Parity") waits for the engine; it should replay one simulated path through the
-engine with a paper venue at the kernel's costs and compare trades and PnL with
-``simulate(..., paths=path[None])``. The kernel's policy decisions are already held to
-``deltahedge.hedging`` (``tests/backtest/test_policy_parity.py``).
+Delta models (DESIGN.md, "Smile-adjusted delta"):
+
+* ``BLACK76``: Black-76 at the leg's vol at the start (or one flat vol);
+* ``SMILE``: sticky moneyness on the SVI slices, ``delta_BS + vega dsigma/dF`` with
+  ``dsigma/dF = -(1/F) dsigma/dk``;
+* ``MODEL``: the Heston/Bates/SVCJ delta tabulated by ``cos.model_delta_table``, read at
+  the path's variance;
+* ``MIN_VARIANCE``: Hull and White (2017, eq. 7),
+  ``delta_BS + vega / (F sqrt(T)) (a + b delta_BS + c delta_BS^2)`` at the marking vol,
+  with ``(a, b, c)`` fitted by ``deltahedge.surface.fit_min_variance`` (on the Deribit
+  snapshots: ``runner.deribit_min_variance_coeffs``).
+
+Parity: ``tests/engine/test_parity.py`` replays one simulated path through the real-time
+engine (paper venue at the kernel's costs) and holds its trades, costs and PnL to
+``simulate(..., paths=path[None])``; ``tests/backtest/test_policy_parity.py`` holds the
+kernel's policy decisions to ``deltahedge.hedging``; ``reference.simulate_path_reference``
+is the kernel's pure-Python twin.
 
 Numba caching: kernels use ``cache=True``; numba re-validates a cached kernel only
 against its own file, so after editing a compiled helper in another module (``_b76``,
@@ -38,15 +51,23 @@ import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
-from deltahedge.backtest._b76 import b76_delta_only, b76_greeks, b76_price_delta
+from deltahedge.backtest._b76 import (
+    b76_delta_only,
+    b76_delta_x,
+    b76_greeks,
+    b76_price_delta,
+    b76_price_delta_x,
+)
 from deltahedge.backtest.book import Book, Costs, SimResult
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
-from deltahedge.backtest.policies import Policy, PolicyKind, leland_vol
+from deltahedge.backtest.policies import Policy, PolicyKind, jitter_trade, leland_vol
 from deltahedge.backtest.policies import decide_kernel as _decide
 from deltahedge.core.errors import InvalidInput
 
-__all__ = ["Book", "Costs", "DeltaModel", "SimResult", "simulate"]
+__all__ = ["Book", "Costs", "DeltaModel", "SimResult", "jitter_seeds", "simulate"]
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class DeltaModel(IntEnum):
@@ -55,6 +76,7 @@ class DeltaModel(IntEnum):
     BLACK76 = 0
     SMILE = 1
     MODEL = 2
+    MIN_VARIANCE = 3
 
 
 @nb.njit(cache=True, inline="always")
@@ -72,23 +94,35 @@ def _svi_vol(sv: np.ndarray, leg: int, k: float) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
-def _exec_cost(q: float, f: float, ca: np.ndarray, l2o: np.ndarray, l2s: np.ndarray) -> float:
+def _exec_cost(q: float, f: float, ca: np.ndarray, l2: np.ndarray) -> float:
+    """Fee, half-spread and impact of trading ``q`` coin at ``f``: buys walk the asks, sells the bids."""
     aq = abs(q)
     notional = aq * f
     cost = notional * (ca[0] + ca[1])
-    if l2o.shape[0] > 0:
+    # l2 rows: ask offsets, ask sizes, bid offsets, bid sizes (no levels: no columns)
+    r = 0 if q > 0.0 else 2
+    n = l2.shape[1]
+    if n > 0:
         left = aq
-        for i in range(l2o.shape[0]):
-            take = left if left < l2s[i] else l2s[i]
-            cost += take * f * l2o[i]
+        for i in range(n):
+            take = left if left < l2[r + 1, i] else l2[r + 1, i]
+            cost += take * f * l2[r, i]
             left -= take
             if left <= 0.0:
                 break
         if left > 0.0:
-            cost += left * f * l2o[l2o.shape[0] - 1]
+            cost += left * f * l2[r, n - 1]
     elif ca[2] > 0.0:
         cost += ca[2] * notional * math.sqrt(aq / ca[3])
     return cost
+
+
+@nb.njit(cache=True, inline="always")
+def _vanna_sigma(f: float, k: float, tau: float, s: float) -> float:
+    """``sigma d(delta)/d(sigma) = -n(d1) d2`` of one Black-76 option (call or put), r = 0."""
+    sq = s * math.sqrt(tau)
+    d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
+    return -math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI * (d1 - sq)
 
 
 @nb.njit(cache=True, inline="always")
@@ -96,69 +130,125 @@ def _book_greeks(
     f: float,
     t: float,
     v: float,
-    cp,
-    strike,
-    expiry,
-    qty,
-    vol,
+    legs,
     svi,
     use_svi: bool,
     did: int,
     dvol_mult,
+    mv,
     table,
     taus,
     xs,
     vs,
+    slot,
+    slot_exp,
+    slot_vega,
+    slot_sqt,
     settled,
     settle_val,
     need_gv: bool,
     need_price: bool,
+    need_vt: bool,
 ):
-    """Book value, delta and gamma at price f, time t, variance v (settles expiring legs).
+    """Book value, delta, gamma, vanna_sigma and vega-weighted expiry at f, t, variance v.
 
-    Without ``need_price`` (and ``need_gv``) the value is not computed (returned as 0).
+    ``legs`` rows are (cp, strike, expiry, qty, vol, ln strike); settles expiring legs.
+    Without ``need_price`` (and ``need_gv``) the value is not computed (returned as 0);
+    vanna and the expiry (``need_vt``, for Zakamouline) are 0 and 1 day otherwise.
     """
     val = 0.0
     dlt = 0.0
     gam = 0.0
-    for i in range(cp.shape[0]):
+    van = 0.0
+    if need_vt:
+        slot_vega[:] = 0.0
+    lf = math.log(f)
+    for e in range(slot_exp.shape[0]):  # sqrt(tau) once per expiry
+        te = slot_exp[e] - t
+        slot_sqt[e] = math.sqrt(te) if te > 0.0 else 0.0
+    fast = did == 0 and not need_gv and not need_vt
+    for i in range(legs.shape[0]):
+        cp, strike, expiry, qty, vol = legs[i, 0], legs[i, 1], legs[i, 2], legs[i, 3], legs[i, 4]
         if settled[i]:
-            val += qty[i] * settle_val[i]
+            val += qty * settle_val[i]
             continue
-        tau = expiry[i] - t
+        tau = expiry - t
         if tau <= 1e-12:
-            pay = cp[i] * (f - strike[i])
+            pay = cp * (f - strike)
             settle_val[i] = pay if pay > 0.0 else 0.0
             settled[i] = True
-            val += qty[i] * settle_val[i]
+            val += qty * settle_val[i]
             continue
-        s = vol[i]
+        if fast:
+            # the hot path: a sticky-strike Black-76 delta at the leg's own vol (times
+            # Leland's or a flat-vol factor), the mark at the surface vol when marking
+            x = lf - legs[i, 5]
+            sqt = slot_sqt[slot[i]]
+            sq0 = vol * dvol_mult[i] * sqt
+            if not need_price:
+                d = b76_delta_x(cp, x, sq0)
+            elif not use_svi:
+                p, d = b76_price_delta_x(cp, f, strike, x, vol * sqt)
+                if dvol_mult[i] != 1.0:
+                    d = b76_delta_x(cp, x, sq0)
+                val += qty * p
+            else:
+                s, _ = _svi_vol(svi, i, -x)
+                p, _ = b76_price_delta_x(cp, f, strike, x, s * sqt)
+                d = b76_delta_x(cp, x, sq0)
+                val += qty * p
+            dlt += qty * d
+            continue
+        s = vol
         dsdk = 0.0
         if use_svi:
-            s, dsdk = _svi_vol(svi, i, math.log(strike[i] / f))
+            s, dsdk = _svi_vol(svi, i, math.log(strike / f))
         g = 0.0
         vg = 0.0
         if need_gv:
-            p, d, g, vg = b76_greeks(cp[i], f, strike[i], tau, s)
+            p, d, g, vg = b76_greeks(cp, f, strike, tau, s)
         elif need_price:
-            p, d = b76_price_delta(cp[i], f, strike[i], tau, s)
+            p, d = b76_price_delta(cp, f, strike, tau, s)
         else:
             p = 0.0
-            d = b76_delta_only(cp[i], f, strike[i], tau, s)
-        val += qty[i] * p
+            d = b76_delta_only(cp, f, strike, tau, s)
+        val += qty * p
         if did == 1 and use_svi:
             d = d - vg * dsdk / f
         elif did == 2:
-            d = table_delta(table, i, taus, xs, vs, tau, math.log(f / strike[i]), v)
+            d = table_delta(table, i, taus, xs, vs, tau, math.log(f / strike), v)
+        elif did == 3:
+            # Hull-White: delta_BS + vega / (F sqrt T) (a + b delta_BS + c delta_BS^2)
+            d = d + vg / (f * math.sqrt(tau)) * (mv[0] + mv[1] * d + mv[2] * d * d)
         elif dvol_mult[i] != 1.0 or (did == 0 and use_svi):
-            s0 = vol[i] * dvol_mult[i]
+            s0 = vol * dvol_mult[i]
             if need_gv:
-                _, d, g, _ = b76_greeks(cp[i], f, strike[i], tau, s0)
+                _, d, g, _ = b76_greeks(cp, f, strike, tau, s0)
             else:
-                _, d = b76_price_delta(cp[i], f, strike[i], tau, s0)
-        dlt += qty[i] * d
-        gam += qty[i] * g
-    return val, dlt, gam
+                _, d = b76_price_delta(cp, f, strike, tau, s0)
+        if did != 0 and dvol_mult[i] != 1.0:
+            # Leland under a smile, model or min-variance delta: first order in the vol
+            # change, as hedging.Leland (delta + vanna_sigma (f - 1))
+            d += _vanna_sigma(f, strike, tau, s) * (dvol_mult[i] - 1.0)
+        if need_vt:
+            van += qty * _vanna_sigma(f, strike, tau, s)
+            slot_vega[slot[i]] += qty * vg
+        dlt += qty * d
+        gam += qty * g
+    tau_b = 1.0 / 365.0
+    if need_vt:
+        # |vega|-weighted time to expiry over expiries, as hedging.policies._vega_weighted_tau
+        num = 0.0
+        den = 0.0
+        for e in range(slot_vega.shape[0]):
+            w = abs(slot_vega[e])
+            num += w * (slot_exp[e] - t)
+            den += w
+        if den > 0.0:
+            tau_b = num / den
+            if tau_b < 1.0 / 365.0 / 24.0:
+                tau_b = 1.0 / 365.0 / 24.0
+    return val, dlt, gam, van, tau_b
 
 
 @nb.njit(cache=True, parallel=True)
@@ -167,44 +257,43 @@ def _sim_kernel(
     vpaths,
     gen,
     seeds,
+    jseeds,
     f0,
     dt,
     n_steps,
     mp,
     kbar,
-    cp,
-    strike,
-    expiry,
-    qty,
-    vol,
+    legs,
     svi,
     use_svi,
     did,
     dvol_mult,
+    mv,
     table,
     taus,
     xs,
     vs,
+    slot,
+    slot_exp,
     pid,
     pp,
+    jit,
     every,
     mark_every,
     ca,
-    l2o,
-    l2s,
-    o_pnl,
-    o_cost,
-    o_fund,
-    o_trades,
-    o_turn,
-    o_dd,
-    o_std,
+    l2,
+    out,
 ):
-    n_paths = o_pnl.shape[0]
-    n_leg = cp.shape[0]
+    n_paths = out.shape[1]
+    n_leg = legs.shape[0]
     latency = int(ca[6])
     lot = ca[5]
-    need_gv = pid == 4 or (did == 1 and use_svi)
+    need_gv = pid == 4 or pid == 7 or pid == 8 or (did == 1 and use_svi) or did == 3
+    need_vt = pid == 7
+    interval = pid == 0 or pid == 2 or pid == 6
+    every_p = pp[0] if interval else 1.0
+    jt = jit[0]
+    js = jit[1]
     a_ewma = 1.0 - 0.5 ** (1.0 / pp[1]) if (pid == 5 and pp[1] > 0.0) else 0.0
     for ip in nb.prange(n_paths):
         if gen:
@@ -214,31 +303,17 @@ def _sim_kernel(
         else:
             fbuf = paths[ip]
             vbuf = vpaths[ip]
+        if jt > 0.0 or js > 0.0:
+            np.random.seed(jseeds[ip])  # noqa: NPY002 (numba's per-thread stream, seeded per path)
         settled = np.zeros(n_leg, dtype=np.bool_)
         settle_val = np.zeros(n_leg)
+        slot_vega = np.zeros(slot_exp.shape[0])
+        slot_sqt = np.zeros(slot_exp.shape[0])
         f = fbuf[0]
-        val0, dlt, gam = _book_greeks(
-            f,
-            0.0,
-            vbuf[0],
-            cp,
-            strike,
-            expiry,
-            qty,
-            vol,
-            svi,
-            use_svi,
-            did,
-            dvol_mult,
-            table,
-            taus,
-            xs,
-            vs,
-            settled,
-            settle_val,
-            need_gv,
-            True,
-        )
+        val0, dlt, gam, van, tau_b = _book_greeks(
+            f, 0.0, vbuf[0], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
+            slot_vega, slot_sqt, settled, settle_val, need_gv, True, need_vt,
+        )  # fmt: skip
         h = 0.0
         cash = -val0  # premium received for a short book
         cost = 0.0
@@ -257,6 +332,9 @@ def _sim_kernel(
         n_mark = 0
         to_decide = 0
         to_mark = 0
+        n_hedge = 0
+        last_dec = 0
+        u_t = 0.0
         for j in range(n_steps + 1):
             if j > 0:
                 fprev = f
@@ -270,7 +348,7 @@ def _sim_kernel(
                     sig2 = (1.0 - a_ewma) * sig2 + a_ewma * r * r
             if j == fill_at:
                 q = pending
-                c = _exec_cost(q, f, ca, l2o, l2s)
+                c = _exec_cost(q, f, ca, l2)
                 h += q
                 cost += c
                 cash -= c
@@ -288,28 +366,10 @@ def _sim_kernel(
             if to_mark <= 0:
                 to_mark = mark_every
             t = j * dt
-            val, dlt, gam = _book_greeks(
-                f,
-                t,
-                vbuf[j],
-                cp,
-                strike,
-                expiry,
-                qty,
-                vol,
-                svi,
-                use_svi,
-                did,
-                dvol_mult,
-                table,
-                taus,
-                xs,
-                vs,
-                settled,
-                settle_val,
-                need_gv,
-                marking,
-            )
+            val, dlt, gam, van, tau_b = _book_greeks(
+                f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
+                slot_vega, slot_sqt, settled, settle_val, need_gv, marking, need_vt,
+            )  # fmt: skip
             if marking:
                 mtm = cash + val
                 if mtm > peak:
@@ -326,17 +386,30 @@ def _sim_kernel(
                 continue
             d = dlt + h
             sig_hat = math.sqrt(sig2 / dt) if pid == 5 else 0.0
-            target = _decide(pid, pp, d, gam, f, n_dec, sig_hat)
+            due = True
+            if interval:
+                if jt > 0.0:
+                    due = n_hedge == 0 or n_dec - last_dec >= every_p * (1.0 + jt * u_t)
+                else:
+                    due = n_dec % int(every_p) == 0
+            d_eff, target, band = _decide(pid, pp, d, gam, f, due, sig_hat, van, tau_b)
             n_dec += 1
             if target == math.inf:
                 continue
-            q = target - d
+            if js > 0.0:
+                q = jitter_trade(d_eff, target, band, js, np.random.uniform(-1.0, 1.0))  # noqa: NPY002 (numba's per-thread stream, seeded per path)
+            else:
+                q = target - d_eff
             if lot > 0.0:
                 q = lot * round(q / lot)
             if q == 0.0:
                 continue
+            n_hedge += 1
+            last_dec = n_dec - 1
+            if jt > 0.0:
+                u_t = np.random.uniform(-1.0, 1.0)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             if latency == 0:
-                c = _exec_cost(q, f, ca, l2o, l2s)
+                c = _exec_cost(q, f, ca, l2)
                 h += q
                 cost += c
                 cash -= c
@@ -347,13 +420,49 @@ def _sim_kernel(
                 fill_at = j + latency
                 if fill_at > n_steps:
                     fill_at = -1
-        o_pnl[ip] = prev_mtm
-        o_cost[ip] = cost
-        o_fund[ip] = fund
-        o_trades[ip] = trades
-        o_turn[ip] = turn
-        o_dd[ip] = dd
-        o_std[ip] = math.sqrt(max(s2 / n_mark - (s1 / n_mark) ** 2, 0.0)) if n_mark > 0 else 0.0
+        # rows: pnl, cost, funding, trades, turnover, max drawdown, step std (a 2-D array:
+        # numba's parallel kernels do not write through a tuple of output arrays)
+        out[0, ip] = prev_mtm
+        out[1, ip] = cost
+        out[2, ip] = fund
+        out[3, ip] = trades
+        out[4, ip] = turn
+        out[5, ip] = dd
+        out[6, ip] = math.sqrt(max(s2 / n_mark - (s1 / n_mark) ** 2, 0.0)) if n_mark > 0 else 0.0
+
+
+def jitter_seeds(seed: int, n_paths: int) -> np.ndarray:
+    """One uint32 seed per path for the policy's jitter draws (apart from the paths' own)."""
+    return np.random.SeedSequence(int(seed), spawn_key=(1,)).generate_state(
+        n_paths, dtype=np.uint32
+    )
+
+
+def _l2_rows(costs: Costs) -> FloatArray:
+    """Ask offsets, ask sizes, bid offsets, bid sizes as the rows of one array.
+
+    Without a bid profile sells walk the asks. The shorter side is padded with its last
+    offset and zero size (the walk then charges any rest at that last offset, as before).
+    """
+    asks = np.asarray(costs.l2_offsets, float), np.asarray(costs.l2_sizes, float)
+    bids = (
+        (np.asarray(costs.l2_bid_offsets, float), np.asarray(costs.l2_bid_sizes, float))
+        if len(costs.l2_bid_offsets)
+        else asks
+    )
+    n = max(len(asks[0]), len(bids[0]))
+    out = np.zeros((4, n))
+    for r, (off, size) in enumerate((asks, bids)):
+        if n:
+            out[2 * r] = off[-1]
+        out[2 * r, : len(off)] = off
+        out[2 * r + 1, : len(size)] = size
+    return out
+
+
+def _slots(expiry: FloatArray) -> tuple[np.ndarray, FloatArray]:
+    exps, slot = np.unique(expiry, return_inverse=True)
+    return slot.astype(np.int64), exps.astype(np.float64)
 
 
 def simulate(
@@ -374,6 +483,7 @@ def simulate(
     decide_every: int = 1,
     mark_every: int = 1,
     delta_table: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
+    min_variance: tuple[float, float, float] | None = None,
 ) -> SimResult:
     """Hedge ``book`` under ``policy`` over given paths or paths generated in the kernel.
 
@@ -389,6 +499,8 @@ def simulate(
         Variance per year along ``paths`` (for model deltas).
     dt : float
         Step in years.
+    seed : int or numpy.random.Generator
+        Seeds the generated paths and the policy's jitter draws (``jitter_seeds``).
     costs : Costs
     delta_model : DeltaModel
     flat_vol : float
@@ -400,8 +512,12 @@ def simulate(
         end); the final PnL does not depend on it.
     delta_table : tuple, optional
         ``cos.model_delta_table(...)`` output, required for ``DeltaModel.MODEL``.
+    min_variance : (a, b, c), optional
+        Hull-White coefficients, required for ``DeltaModel.MIN_VARIANCE``.
     """
     cp, strike, expiry, qty, vol, svi = book.arrays()
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(0, 2**63 - 1))
     if paths is not None:
         paths = np.ascontiguousarray(paths, dtype=np.float64)
         n_paths, n_steps = paths.shape[0], paths.shape[1] - 1
@@ -429,8 +545,18 @@ def simulate(
         raise InvalidInput("DeltaModel.MODEL needs delta_table=cos.model_delta_table(...)")
     if delta_model == DeltaModel.SMILE and book.svi is None:
         raise InvalidInput("DeltaModel.SMILE needs the book's SVI slices (Book.svi)")
+    if delta_model == DeltaModel.MIN_VARIANCE and (min_variance is None or len(min_variance) != 3):
+        raise InvalidInput(
+            "DeltaModel.MIN_VARIANCE needs min_variance=(a, b, c), e.g. from "
+            f"surface.fit_min_variance; got {min_variance!r}"
+        )
     table, taus, xs, vs = (
-        delta_table if delta_table is not None else (np.zeros((1, 2, 2, 2)),) + (np.zeros(2),) * 3
+        np.ascontiguousarray(x, dtype=np.float64)
+        for x in (
+            delta_table
+            if delta_table is not None
+            else (np.zeros((1, 2, 2, 2)), np.zeros(2), np.zeros(2), np.zeros(2))
+        )
     )
     mult = np.ones(len(cp))
     if flat_vol > 0:
@@ -443,37 +569,39 @@ def simulate(
                 for s, m, q in zip(vol, mult, qty, strict=True)
             ]
         )
-    out = [np.empty(n_paths) for _ in range(7)]
+    slot, slot_exp = _slots(expiry)
+    l2 = _l2_rows(costs)
+    out = np.empty((7, n_paths))
     _sim_kernel(
         paths,
         vp,
         gen,
         seeds,
+        jitter_seeds(int(seed), n_paths),
         float(f0),
         float(dt),
         int(n_steps),
         mp,
         kbar,
-        cp,
-        strike,
-        expiry,
-        qty,
-        vol,
+        np.ascontiguousarray(np.column_stack([cp, strike, expiry, qty, vol, np.log(strike)])),
         svi,
         book.svi is not None,
         int(delta_model),
         mult,
+        np.array(min_variance if min_variance is not None else (0.0, 0.0, 0.0), dtype=np.float64),
         table,
         taus,
         xs,
         vs,
+        slot,
+        slot_exp,
         int(policy.kind),
         policy.as_array(),
+        np.array(policy.jitter, dtype=np.float64),
         int(decide_every),
         int(decide_every * mark_every),
         costs.as_array(),
-        np.ascontiguousarray(costs.l2_offsets, float),
-        np.ascontiguousarray(costs.l2_sizes, float),
-        *out,
+        l2,
+        out,
     )
-    return SimResult(*out)
+    return SimResult(*(row.copy() for row in out))

@@ -31,8 +31,21 @@ __all__ = [
     "run_task",
 ]
 
-#: The policies that trade back to the edge of a no-trade band (vs. to zero).
-BAND_POLICIES = (PolicyKind.HYSTERESIS, PolicyKind.WHALLEY_WILMOTT, PolicyKind.VOL_ADAPTIVE)
+#: The band policies: a no-trade band that moves with the book or the market (the
+#: Whalley-Wilmott and Zakamouline bands from gamma and costs, the gamma-weighted band,
+#: the vol-adaptive band) or two bands (hysteresis), as against the fixed interval and the
+#: fixed threshold.
+BAND_POLICIES = (
+    PolicyKind.HYSTERESIS,
+    PolicyKind.WHALLEY_WILMOTT,
+    PolicyKind.ZAKAMOULINE,
+    PolicyKind.VOL_ADAPTIVE,
+    PolicyKind.GAMMA_WEIGHTED,
+)
+
+#: Marks of a scenario's legs: ``demo`` sticky moneyness on the embedded demo surface
+#: (``book.demo_surface``), ``flat`` one sticky-strike vol for every leg.
+SURFACES = ("demo", "flat")
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,12 @@ class Scenario:
     """Market, book and costs a sweep runs on (simulated paths).
 
     ``book`` is ``"straddle"`` (short ATM straddle, 1 coin a leg), ``"put_strip"`` (short
-    puts at 80..100% of spot) or ``"ten"`` (a 10-option mixed book); ``expiry_days`` the
-    options' life, ``days`` the simulated horizon, ``step_minutes`` the path step.
+    puts at 80..100% of spot), ``"ten"`` (a 10-option mixed book: six legs expiring at
+    ``expiry_days``, four at twice that) or a positions CSV; ``expiry_days`` the options'
+    life, ``days`` the simulated horizon, ``step_minutes`` the path step. ``surface``
+    (``SURFACES``) sets the marks; ``svi``, when given, overrides it with one slice.
+    ``lot`` is the hedge's size increment (coin), ``min_variance`` the Hull-White
+    ``(a, b, c)`` of the ``MIN_VARIANCE`` delta model.
     """
 
     model: PathModel = SVCJ_BTC
@@ -57,8 +74,11 @@ class Scenario:
     half_spread: float = 1e-4
     impact: float = 0.0
     funding_rate: float = 0.0
+    lot: float = 0.0
     latency: int = 0
     decide_every: int = 1
+    surface: str = "demo"
+    min_variance: tuple[float, float, float] | None = None
     #: Optional raw SVI slice (a, b, rho, m, s, T_slice) applied to every leg: marks are
     #: then sticky-moneyness on it and each leg's Black-76 vol is its smile vol at t = 0.
     svi: tuple[float, float, float, float, float, float] | None = None
@@ -73,11 +93,15 @@ class Scenario:
         """Steps in the horizon."""
         return max(1, round(self.days * 24 * 60 / self.step_minutes))
 
+    def __post_init__(self) -> None:
+        if self.surface not in SURFACES:
+            raise InvalidInput(f"surface {self.surface!r} unknown; allowed: {', '.join(SURFACES)}")
+
     def make_book(self) -> Book:
-        """The option book of this scenario (on the smile when ``svi`` is set)."""
+        """The option book of this scenario, marked on its surface (or ``svi`` slice)."""
         book = self._plain_book()
         if self.svi is None:
-            return book
+            return book.on_surface(_demo_surface(), self.f0) if self.surface == "demo" else book
         a, b, rho, m, s, ts = self.svi
         k = np.log(book.strike / self.f0) - m
         vol = np.sqrt((a + b * (rho * k + np.sqrt(k * k + s * s))) / ts)
@@ -110,6 +134,7 @@ class Scenario:
             impact=self.impact,
             impact_size=10.0,
             funding_rate=self.funding_rate,
+            lot=self.lot,
             latency=self.latency,
         )
 
@@ -127,6 +152,13 @@ class SweepTask:
     policy: Policy
     delta_model: DeltaModel = DeltaModel.BLACK76
     extra: dict = field(default_factory=dict, compare=False)
+
+
+@lru_cache(maxsize=1)
+def _demo_surface():  # type: ignore[no-untyped-def]
+    from deltahedge.backtest.book import demo_surface
+
+    return demo_surface()
 
 
 @lru_cache(maxsize=4)
@@ -156,9 +188,10 @@ def run_task(task: SweepTask) -> dict[str, float | str]:
         decide_every=sc.decide_every,
         delta_table=table,
         flat_vol=0.0,
+        min_variance=sc.min_variance,
     )
     out: dict[str, float | str] = dict(res.summary())
-    out["policy"] = task.policy.kind.name
+    out["policy"] = task.policy.name
     out["params"] = ",".join(f"{p:g}" for p in task.policy.params)
     out["delta_model"] = task.delta_model.name
     return out
@@ -179,11 +212,20 @@ def default_grid(
     policies += [Policy(PolicyKind.FIXED_THRESHOLD, (f * q,)) for f in fracs]
     policies += [Policy(PolicyKind.TIME_OR_THRESHOLD, (float(everys[-2]), f * q)) for f in fracs]
     policies += [Policy(PolicyKind.HYSTERESIS, (f * q, 0.5 * f * q)) for f in fracs]
-    lams = np.geomspace(1e-7, 1e-3, n_points) * 90_000.0 / sc.f0
+    # risk aversion per USD: Whalley-Wilmott bands from ~0.03 to ~3 coin on the straddle
+    lams = np.geomspace(1e-7, 1e-1, n_points) * 90_000.0 / sc.f0
     policies += [Policy(PolicyKind.WHALLEY_WILMOTT, (float(lam), k)) for lam in lams]
     halflife = max(1.0, 60.0 / (sc.step_minutes * per_step))
     policies += [Policy(PolicyKind.VOL_ADAPTIVE, (f * q, halflife, sig_ref, 1.0)) for f in fracs]
     policies += [Policy(PolicyKind.LELAND, (float(e), 2 * k)) for e in everys]
+    policies += [Policy(PolicyKind.ZAKAMOULINE, (float(lam), k, sig_ref, 0.0)) for lam in lams]
+    # band = multiple |Gamma| F sigma sqrt(1 day)
+    policies += [
+        Policy(PolicyKind.GAMMA_WEIGHTED, (float(m), 86_400.0, sig_ref))
+        for m in np.geomspace(0.03, 3.0, n_points)
+    ]
+    # randomised timing (+-50% of the interval) and size (+-30%): a separate frontier
+    policies += [Policy(PolicyKind.FIXED_INTERVAL, (float(e),), jitter=(0.5, 0.3)) for e in everys]
     return [SweepTask(sc, p, dm) for dm in delta_models for p in policies]
 
 

@@ -16,12 +16,20 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, help="Worker processes of the LocalCluster."),
         model: str = typer.Option("svcj", help="gbm, merton, heston, bates or svcj."),
         book: str = typer.Option("straddle", help="straddle, put_strip or ten."),
+        surface: str = typer.Option(
+            "demo", help="Marks: demo (embedded surface, sticky moneyness), flat or deribit."
+        ),
         paths: int = typer.Option(2000, help="Simulated paths per grid point."),
-        days: float = typer.Option(7.0, help="Horizon in days."),
+        days: float = typer.Option(7.0, help="Horizon in days (and the options' expiry)."),
         step_minutes: float = typer.Option(5.0, help="Path step in minutes."),
-        delta: str = typer.Option("black76,model", help="Delta models: black76, model."),
+        delta: str = typer.Option(
+            "black76,model", help="Delta models: black76, smile, model, min_variance."
+        ),
         points: int = typer.Option(7, help="Grid points per policy parameter."),
         seed: int = typer.Option(20260101, help="Seed: same seed, same numbers on any worker."),
+        data: Path = typer.Option(
+            Path("../shared/data"), help="Real market data (for --surface deribit, min_variance)."
+        ),
         out: Path | None = typer.Option(None, help="Folder for frontier.png/html and rows.json."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     ) -> None:
@@ -30,24 +38,21 @@ def register(app: typer.Typer) -> None:
         Paths depend only on (seed, path index), so a cluster gives the same numbers as
         `deltahedge backtest` in one process.
         """
-        from deltahedge.backtest import models as m
         from deltahedge.backtest.runner import run_sim
-        from deltahedge.backtest.simulator import DeltaModel
-        from deltahedge.backtest.sweep import Scenario
-        from deltahedge.commands.backtest import _progress_runner, report
-        from deltahedge.core.errors import InvalidInput
+        from deltahedge.backtest.sweep import scenario_dict
+        from deltahedge.commands.backtest import (
+            _progress_runner,
+            parse_deltas,
+            report,
+            sim_scenario,
+        )
 
-        presets = {
-            "gbm": m.GBM_BTC,
-            "merton": m.MERTON_BTC,
-            "heston": m.HESTON_BTC,
-            "bates": m.BATES_BTC,
-            "svcj": m.SVCJ_BTC,
-        }
-        if model not in presets:
-            raise InvalidInput(f"--model {model!r} unknown; allowed: {', '.join(presets)}")
-        sc = Scenario(
-            model=presets[model],
+        dms = parse_deltas(delta)
+        sc = sim_scenario(
+            model,
+            surface,
+            dms,
+            data,
             days=days,
             expiry_days=days,
             step_minutes=step_minutes,
@@ -55,12 +60,6 @@ def register(app: typer.Typer) -> None:
             n_paths=paths,
             seed=seed,
         )
-        try:
-            dms = tuple(DeltaModel[d.strip().upper()] for d in delta.split(","))
-        except KeyError as exc:
-            raise InvalidInput(f"--delta {delta!r}: allowed black76, model") from exc
-        if DeltaModel.SMILE in dms:
-            raise InvalidInput("--delta smile needs a surface: use `deltahedge backtest`")
         prog, update = _progress_runner("sweep on dask")
         with prog:
             result = run_sim(
@@ -72,4 +71,5 @@ def register(app: typer.Typer) -> None:
                 progress=update,
                 n_workers=workers,
             )
+        result["scenario"] = scenario_dict(sc)
         report(result, out, as_json, f"Hedging frontier: {result['market']} (Dask)")
