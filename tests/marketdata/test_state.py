@@ -53,6 +53,35 @@ def test_with_index_scales_forwards_marks_and_quotes():
     assert q is not None and q.mid == pytest.approx(110.55)
 
 
+def test_with_index_builds_what_the_checked_constructor_builds():
+    s0 = _state(ts=5)
+    s = s0.with_index("BTC", 110.0, 7)  # k = 1.1
+    u, u0 = s.underlyings["BTC"], s0.underlyings["BTC"]
+    checked = UnderlyingState(
+        110.0, u0.expiries_ns, u0.forwards * 1.1, {k: m * 1.1 for k, m in u0.marks.items()},
+        {k: Quote(q.bid * 1.1, q.ask * 1.1, q.bid_size, q.ask_size, q.venue_ts_ns, q.recv_ts_ns)
+         for k, q in u0.quotes.items()}, u0.funding, u0.venue_ts_ns, u0.recv_ts_ns,
+    )  # fmt: skip
+    assert s.ts_ns == 7 and list(s.underlyings) == ["BTC"]
+    assert u.index == checked.index and np.array_equal(u.forwards, checked.forwards)
+    assert np.array_equal(u.expiries_ns, checked.expiries_ns) and u.forwards.dtype == np.float64
+    assert dict(u.marks) == dict(checked.marks) and dict(u.quotes) == dict(checked.quotes)
+    assert dict(u.funding) == dict(checked.funding) and u.recv_ts_ns == 5
+    # as immutable as a checked one: read-only arrays and mappings
+    assert not u.forwards.flags.writeable
+    with pytest.raises(TypeError):
+        u.marks[("deribit", "X")] = 1.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        s.underlyings["ETH"] = u  # type: ignore[index]
+    assert s0.underlyings["BTC"].index == 100.0  # the old snapshot is untouched
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0, math.nan, math.inf])
+def test_with_index_refuses_a_bad_price_naming_it(bad):
+    with pytest.raises(InvalidInput, match=f"index price must be finite and > 0, got {bad!r}"):
+        _state().with_index("BTC", bad)
+
+
 def test_quote_half_spread_in_bps():
     assert Quote(99.0, 101.0).half_spread_bps == pytest.approx(100.0)
 

@@ -16,6 +16,7 @@ forward and mark of that underlying scaled in proportion (constant log-basis), w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -24,6 +25,7 @@ import numpy as np
 
 from deltahedge._typing import FloatArray, IntArray
 from deltahedge.core.errors import InvalidInput, StaleMarketData
+from deltahedge.core.frozen import builder
 from deltahedge.core.units import NS_PER_SECOND, SECONDS_PER_YEAR
 from deltahedge.marketdata.chain import OptionChain
 
@@ -211,19 +213,39 @@ class MarketState:
         """The state after ``underlying`` moves to ``index`` (and time to ``ts_ns``).
 
         Forwards, marks and quotes of that underlying scale by ``index / old index``.
+
+        This is the engine's per-tick step, so it builds the new snapshot directly: scaling a
+        valid state by a finite ``k > 0`` keeps every invariant ``UnderlyingState`` checks
+        (expiries unchanged, forwards still > 0), so only ``k`` is checked; anything else
+        (a bad ``index``, ``k`` under- or overflowing) takes the checked constructor, which
+        raises the usual ``InvalidInput``.
         """
         u = self._u(underlying)
         k = index / u.index
-        scaled = replace(
-            u,
-            index=index,
-            forwards=u.forwards * k,
-            marks={key: m * k for key, m in u.marks.items()},
-            quotes={key: replace(q, bid=q.bid * k, ask=q.ask * k) for key, q in u.quotes.items()},
-        )
+        marks = {key: m * k for key, m in u.marks.items()}
+        quotes = {
+            key: _new_quote(
+                q.bid * k, q.ask * k, q.bid_size, q.ask_size, q.venue_ts_ns, q.recv_ts_ns
+            )
+            for key, q in u.quotes.items()
+        }
+        fwd = u.forwards * k
+        if index > 0 and k > 0 and math.isfinite(index) and math.isfinite(k):
+            fwd.setflags(write=False)
+            scaled = _new_underlying(
+                index, u.expiries_ns, fwd, MappingProxyType(marks), MappingProxyType(quotes),
+                u.funding, u.venue_ts_ns, u.recv_ts_ns,
+            )  # fmt: skip
+        else:
+            scaled = replace(u, index=index, forwards=fwd, marks=marks, quotes=quotes)
         unders = dict(self.underlyings)
         unders[underlying] = scaled
-        return MarketState(self.ts_ns if ts_ns is None else ts_ns, unders)
+        return _new_market(self.ts_ns if ts_ns is None else ts_ns, MappingProxyType(unders))
 
+
+# with_index's constructors (deltahedge.core.frozen): no __post_init__, values already checked
+_new_quote = builder(Quote)
+_new_underlying = builder(UnderlyingState)
+_new_market = builder(MarketState)
 
 __all__ = ["Key", "MarketState", "Quote", "UnderlyingState"]
