@@ -375,3 +375,34 @@ def test_vega_by_tenor_buckets_sum_to_total():
     assert list(buckets) == ["<=7d", "7-30d", "30-90d", "90-180d", ">180d"]
     assert buckets["30-90d"] == pytest.approx(r.vega_usd[0])
     assert sum(buckets.values()) == pytest.approx(r.vega_usd[0])
+
+
+def test_one_underlying_fused_call_equals_the_general_path_bit_for_bit():
+    # A BTC book takes one fused call (slot forwards and T inside the kernel); the same BTC
+    # positions beside an ETH option take the general path (forwards per underlying in
+    # Python, then book_kernel). The BTC results must be the same floats, not just close:
+    # the same operations in the same order.
+    btc = [Position(CALL, 3.0), Position(PUT, -2.0),
+           Position(parse_instrument("BTC-26JUN26-100000-P", "deribit"), 1.5),  # interpolated F
+           Position(PERP, -500.0, entry_price=90_000.0), Position(FUT, 200.0, entry_price=92_000.0)]  # fmt: skip
+    eth = Position(parse_instrument("ETH-27MAR26-3000-C", "deribit"), 4.0)
+    ts = CALL.expiry_ns - round(T_ORACLE * YEAR_NS)
+    expiries = np.array([CALL.expiry_ns, CALL.expiry_ns + 200 * 86_400 * 10**9])
+    b = UnderlyingState(F_ORACLE, expiries, np.array([F_ORACLE * 1.01, F_ORACLE * 1.05]),
+                        marks={("deribit", "BTC-PERPETUAL"): F_ORACLE * 1.0002},
+                        funding={("deribit", "BTC-PERPETUAL"): 1e-4})  # fmt: skip
+    e = UnderlyingState(3100.0, expiries[:1], np.array([3110.0]))
+    market = MarketState(ts, {"BTC": b, "ETH": e})
+    one = compile_book(btc, [Collateral("BTC", 2.0)], vols=[0.5, 0.6, 0.55])
+    two = compile_book([*btc, eth], [Collateral("BTC", 2.0)], vols=[0.5, 0.6, 0.55, 0.7])
+    assert one.underlyings == ("BTC",) and two.underlyings == ("BTC", "ETH")
+    for numeraire in ("usd", "coin"):
+        for model, mv in (("black76", None), ("min_variance", (0.1, -0.2, 0.3))):
+            r1 = one.risk(market, numeraire, model, mv)
+            r2 = two.risk(market, numeraire, model, mv)
+            for name in ("index", "value_usd", "delta_coin", "gamma_coin", "vega_usd",
+                         "theta_usd_per_day", "funding_usd_per_day", "vanna_sigma_coin"):  # fmt: skip
+                assert getattr(r1, name)[0] == getattr(r2, name)[0], name
+            btc_rows = two.row_underlying == 0
+            assert np.array_equal(r1.contributions, r2.contributions[btc_rows])
+            assert np.array_equal(r1.slot_vega_usd, r2.slot_vega_usd[two.slot_und == 0])

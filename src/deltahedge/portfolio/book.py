@@ -43,6 +43,7 @@ import numpy as np
 from deltahedge._typing import FloatArray, IntArray
 from deltahedge.core.enums import Numeraire
 from deltahedge.core.errors import InvalidInput
+from deltahedge.core.frozen import builder
 from deltahedge.core.units import NS_PER_SECOND, SECONDS_PER_YEAR
 from deltahedge.instruments.specs import Future, Option, Perpetual, Spot
 from deltahedge.marketdata.state import MarketState
@@ -51,6 +52,8 @@ from deltahedge.portfolio.positions import Collateral, Position
 from deltahedge.portfolio.risk import BookRisk
 
 _YEAR_NS = NS_PER_SECOND * SECONDS_PER_YEAR
+#: BookRisk without the frozen-dataclass __init__ (it has no checks): built on every tick
+_new_risk = builder(BookRisk)
 
 
 class VolSurface(Protocol):
@@ -226,11 +229,50 @@ class CompiledBook:
                 )
             mv = min_variance
         try:
-            index = np.array([market.underlyings[u].index for u in self.underlyings])
+            states = [market.underlyings[u] for u in self.underlyings]
         except KeyError as exc:
             raise InvalidInput(
                 f"market state has no underlying {exc.args[0]!r}; the book needs {self.underlyings}"
             ) from None
+        index = np.array([st.index for st in states])
+        if model >= 0 and len(states) == 1:  # the engine's case: one fused call, nothing else
+            st = states[0]
+            rows, sums, slot_vega, theta_day = K.book_kernel_curve(
+                self.opt_units, self.opt_strike, self.opt_logk, self.opt_phi, self.sigma,
+                self.opt_slot, self.skew, self.slot_exp, self.slot_und, st.expiries_ns,
+                st.forwards, index, market.ts_ns, self.lin_a, self.lin_b,
+                self._linear_prices(market, index), self.lin_und, coin, model, *mv,
+            )  # fmt: skip
+        else:
+            rows, sums, slot_vega = self._risk_arrays(market, index, coin, model, delta_model, mv)
+            theta_day = sums[:, 4] / 365.0
+        funding = np.zeros(index.size)
+        for u, venue, sym, units, inverse, per_day in self.funding:
+            st = states[u]
+            rate = st.funding.get((venue, sym), 0.0)
+            if rate:
+                price = st.marks.get((venue, sym), st.index)
+                notional = units if inverse else units * price
+                funding[u] -= notional * rate * per_day
+        yld = np.zeros(index.size)
+        for u, per_year, is_usd in self.yields:
+            yld[u] += per_year / 365.0 * (1.0 if is_usd else index[u])
+        return _new_risk(  # BookRisk's fields in order
+            market.ts_ns, "coin" if coin else "usd", delta_model, self.underlyings, index,
+            sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3], theta_day, funding, yld, sums[:, 5],
+            self.slot_und, self.slot_exp, slot_vega, self.symbols, self.row_underlying, rows,
+        )  # fmt: skip
+
+    def _risk_arrays(
+        self,
+        market: MarketState,
+        index: FloatArray,
+        coin: bool,
+        model: int,
+        delta_model: str,
+        mv: tuple[float, float, float],
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``book_kernel``'s arrays for any book: several underlyings, external models."""
         slot_fwd = self._slot_forwards(market)
         slot_T = (self.slot_exp - market.ts_ns) / _YEAR_NS
         aux = self.skew
@@ -249,7 +291,7 @@ class CompiledBook:
                 dtype=np.float64,
             )
         lin_price = self._linear_prices(market, index)
-        rows, sums, slot_vega = K.book_kernel(
+        return K.book_kernel(  # type: ignore[no-any-return]
             self.opt_units,
             self.opt_strike,
             self.opt_logk,
@@ -270,38 +312,6 @@ class CompiledBook:
             mv[0],
             mv[1],
             mv[2],
-        )
-        funding = np.zeros(index.size)
-        for u, venue, sym, units, inverse, per_day in self.funding:
-            st = market.underlyings[self.underlyings[u]]
-            rate = st.funding.get((venue, sym), 0.0)
-            if rate:
-                price = st.marks.get((venue, sym), st.index)
-                notional = units if inverse else units * price
-                funding[u] -= notional * rate * per_day
-        yld = np.zeros(index.size)
-        for u, per_year, is_usd in self.yields:
-            yld[u] += per_year / 365.0 * (1.0 if is_usd else index[u])
-        return BookRisk(
-            ts_ns=market.ts_ns,
-            numeraire="coin" if coin else "usd",
-            delta_model=delta_model,
-            underlyings=self.underlyings,
-            index=index,
-            value_usd=sums[:, 0],
-            delta_coin=sums[:, 1],
-            gamma_coin=sums[:, 2],
-            vega_usd=sums[:, 3],
-            theta_usd_per_day=sums[:, 4] / 365.0,
-            funding_usd_per_day=funding,
-            yield_usd_per_day=yld,
-            vanna_sigma_coin=sums[:, 5],
-            slot_underlying=self.slot_und,
-            slot_expiry_ns=self.slot_exp,
-            slot_vega_usd=slot_vega,
-            symbols=self.symbols,
-            row_underlying=self.row_underlying,
-            contributions=rows,
         )
 
 
