@@ -21,6 +21,7 @@ with the number of ticks) and answers quantiles to a bucket's resolution (~5 %).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,10 @@ class HedgeAccount:
     def __init__(self, specs: list[InstrumentInfo]) -> None:
         self.legs = {(s.venue, s.symbol): _Leg(s) for s in specs}
         self.fill_ids: set[str] = set()
+        # sums over the legs, read several times a tick; computed on demand after a fill
+        self._delta: float | None = None
+        self._usd: float | None = None
+        self._fees: float | None = None
 
     def apply(self, fill: Fill) -> bool:
         """Count a fill once (by ``fill_id``); False when already counted or not a hedge leg."""
@@ -60,6 +65,7 @@ class HedgeAccount:
         if leg is None or fill.fill_id in self.fill_ids:
             return False
         self.fill_ids.add(fill.fill_id)
+        self._delta = self._usd = self._fees = None
         n = fill.signed_quantity
         cs = leg.spec.contract_size
         leg.contracts += n
@@ -76,7 +82,10 @@ class HedgeAccount:
 
     def delta_coin(self) -> float:
         """Coin delta of all hedge legs (``dV/dP`` in coin)."""
-        return sum(leg.coin for leg in self.legs.values())
+        d = self._delta
+        if d is None:
+            d = self._delta = sum(leg.coin for leg in self.legs.values())
+        return d
 
     def delta(self, numeraire: str, price: float) -> tuple[float, float]:
         """``(delta coin, gamma coin per USD)`` of the hedge legs in ``numeraire`` at ``price``.
@@ -90,7 +99,9 @@ class HedgeAccount:
             return self.delta_coin(), 0.0
         if not price > 0.0:
             return math.nan, math.nan
-        usd = sum(leg.usd for leg in self.legs.values())
+        usd = self._usd
+        if usd is None:
+            usd = self._usd = sum(leg.usd for leg in self.legs.values())
         return usd / price, -usd / (price * price)
 
     def value_usd(self, price: float) -> float:
@@ -105,7 +116,10 @@ class HedgeAccount:
 
     def fees_usd(self) -> float:
         """Fees paid, USD."""
-        return sum(leg.fees_usd for leg in self.legs.values())
+        f = self._fees
+        if f is None:
+            f = self._fees = sum(leg.fees_usd for leg in self.legs.values())
+        return f
 
     def n_fills(self) -> int:
         return sum(leg.n_fills for leg in self.legs.values())
@@ -116,6 +130,7 @@ class HedgeAccount:
 
 
 _EDGES = np.concatenate([[0.0], np.geomspace(1e-7, 10.0, 400)])  # seconds
+_EDGE_LIST = _EDGES.tolist()
 
 
 class LatencyHistogram:
@@ -124,13 +139,19 @@ class LatencyHistogram:
     edges = _EDGES
 
     def __init__(self) -> None:
-        self.counts = np.zeros(len(_EDGES), dtype=np.int64)
+        self._counts = [0] * len(_EDGES)  # a list: += 1 on it is the per-tick cost
         self.n = 0
         self.max = 0.0
 
+    @property
+    def counts(self) -> np.ndarray:
+        """Latencies counted per bucket (a copy): ``counts[i]`` in ``[edges[i], edges[i+1])``."""
+        return np.array(self._counts, dtype=np.int64)
+
     def observe(self, seconds: float) -> None:
-        i = int(np.searchsorted(_EDGES, seconds, side="right")) - 1
-        self.counts[min(max(i, 0), len(_EDGES) - 1)] += 1
+        # bisect on a list: the bucket np.searchsorted(side="right") gives, at a fifth the cost
+        i = bisect_right(_EDGE_LIST, seconds) - 1
+        self._counts[i if i > 0 else 0] += 1
         self.n += 1
         if seconds > self.max:
             self.max = seconds
@@ -139,11 +160,11 @@ class LatencyHistogram:
         """The ``q`` quantile (0..1), seconds: the upper edge of its bucket (NaN if empty)."""
         if self.n == 0:
             return math.nan
-        k = int(np.searchsorted(np.cumsum(self.counts), q * self.n, side="left"))
+        k = int(np.searchsorted(np.cumsum(self._counts), q * self.n, side="left"))
         return float(_EDGES[min(k + 1, len(_EDGES) - 1)])
 
     def reset(self) -> None:
-        self.counts[:] = 0
+        self._counts = [0] * len(_EDGES)
         self.n = 0
         self.max = 0.0
 

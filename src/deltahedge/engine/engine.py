@@ -321,7 +321,8 @@ class Engine(Background):
         t0 = time.perf_counter_ns()
         c = self.counters
         c.ticks += 1
-        check = self.guard.check_price(tick.key, tick.price, tick.venue_ts_ns)
+        key = tick.key
+        check = self.guard.check_price(key, tick.price, tick.venue_ts_ns)
         if not check.accepted:
             self._reject(tick, check.reason.value if check.reason else "invalid", check.message)
             return None
@@ -334,7 +335,7 @@ class Engine(Background):
             return None
         u = tick.underlying
         if kind is TickKind.INDEX:
-            self._index_key = tick.key
+            self._index_key = key
             self.last_index_ns = tick.venue_ts_ns
             self.market = self.market.with_index(u, tick.price, now)
             if u == self._u:

@@ -32,6 +32,7 @@ from deltahedge.core.clock import Clock
 from deltahedge.core.enums import Settlement
 from deltahedge.core.errors import InvalidInput, RiskLimitBreached, StaleMarketData
 from deltahedge.core.events import HedgeIntent
+from deltahedge.core.frozen import builder
 from deltahedge.core.units import NS_PER_SECOND
 
 WINDOW_NS = 60 * NS_PER_SECOND
@@ -87,6 +88,9 @@ class PriceCheck:
     message: str = ""
 
 
+_ACCEPTED = PriceCheck(True)
+
+
 @dataclass(frozen=True, slots=True)
 class Freshness:
     """Result of ``RiskGuard.check_fresh``; ``changed`` marks a pause or a resume."""
@@ -138,6 +142,11 @@ class RiskDecision:
         if not self.allowed:
             raise RiskLimitBreached("; ".join(self.reasons))
         return self
+
+
+# the hot path's constructors (deltahedge.core.frozen): neither class has checks to skip
+_new_freshness = builder(Freshness)
+_new_decision = builder(RiskDecision)
 
 
 # --------------------------------------------------------------------------- kill switch
@@ -331,9 +340,10 @@ class RiskGuard:
                         f"(limit {lim.max_jump_fraction:.0%}); rejected ({count} of "
                         f"{lim.jump_confirm_ticks} ticks needed to confirm)",
                     )
-        self._pending.pop(instrument, None)
+        if self._pending:
+            self._pending.pop(instrument, None)
         self._last[instrument] = (float(price), int(ts_ns))
-        return PriceCheck(True)
+        return _ACCEPTED
 
     def check_fresh(self, instrument: str, label: str = "mark") -> Freshness:
         """Whether the last accepted price of ``instrument`` is young enough to hedge on.
@@ -349,7 +359,7 @@ class RiskGuard:
         if fresh:
             self._paused.discard(instrument)
             msg = f"{instrument} {label} is {age:.1f} s old; hedging resumed" if was_paused else ""
-            return Freshness(True, age, was_paused, msg)
+            return _new_freshness(True, age, was_paused, msg)
         self._paused.add(instrument)
         seen = "never seen" if last is None else f"{age:.1f} s old"
         msg = f"{instrument} {label} is {seen}, limit {limit:g} s; hedging paused"
@@ -466,7 +476,7 @@ class RiskGuard:
         if commit:
             self.record_hedge(size * price)
         verdict = Verdict.CLIP if reasons else Verdict.ALLOW
-        return RiskDecision(verdict, want, sign * size, tuple(reasons), notice)
+        return _new_decision(verdict, want, sign * size, tuple(reasons), notice, False)
 
 
 # --------------------------------------------------------------------------- margin
