@@ -46,7 +46,8 @@ from pydantic import (
 
 from deltahedge.core.enums import Numeraire, Settlement
 from deltahedge.core.errors import ConfigError
-from deltahedge.engine.risk_guard import LiquidationThresholds, MarginModel, RiskLimits
+from deltahedge.engine.liquidation import LiquidationThresholds, MarginModel
+from deltahedge.engine.risk_guard import RiskLimits
 from deltahedge.store.redact import SECRET_KEY_PATTERN
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

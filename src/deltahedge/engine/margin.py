@@ -2,7 +2,7 @@
 
 Every ``every_s`` of engine time, each venue's account (its collateral and the engine's
 hedge position there, at its average entry) is checked by
-:class:`~deltahedge.engine.risk_guard.LiquidationMonitor` at the index. The margin ratio
+:class:`~deltahedge.engine.liquidation.LiquidationMonitor` at the index. The margin ratio
 goes to the metrics; a warning is logged once per level change; at ``derisk`` or
 ``emergency`` the engine trades the monitor's reduce-only size on that venue (back to the
 target ratio); at a ratio of 1 (maintenance margin reached) the kill switch flattens.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from deltahedge.core.enums import OrderSide, OrderType, Settlement
 from deltahedge.core.events import HedgeIntent, OrderRequest
 from deltahedge.core.units import NS_PER_SECOND
-from deltahedge.engine.risk_guard import (
+from deltahedge.engine.liquidation import (
     LiquidationMonitor,
     LiquidationStatus,
     MarginAccount,

@@ -282,8 +282,8 @@ def build_from_config(
         venue_sync_s=1.0, funding_poll_s=e.funding_poll_s,
         greeks_snapshot_s=e.greeks_snapshot_s, seed=cfg.market.seed,
     )  # fmt: skip
+    from deltahedge.engine.liquidation import LiquidationMonitor
     from deltahedge.engine.margin import MarginWatch
-    from deltahedge.engine.risk_guard import LiquidationMonitor
 
     watched = [v for v in cfg.venues if v.kind == "paper" and v.collateral > 0]
     margin = MarginWatch(
