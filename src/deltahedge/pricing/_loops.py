@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from deltahedge.pricing._special import tail_and_erf_branchless
+from deltahedge.pricing._vmath import exp_in_range, log_in_range, vexp, vlog
 from deltahedge.pricing.kernels import (
     ERF_SMALL_D,
     FM,
@@ -25,36 +26,66 @@ from deltahedge.pricing.kernels import (
 _BLOCK = 256
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _gather(blk, row, src, stride, b0, m):  # type: ignore[no-untyped-def]
+    # blk[row, :m] = the options b0 .. b0 + m - 1 of a (flat array, stride 0 or 1) input
+    if stride == 0:
+        c = src[0]
+        for j in range(m):
+            blk[row, j] = c
+    elif stride == 1:
+        v = src[b0 : b0 + m]
+        for j in range(m):
+            blk[row, j] = v[j]
+    else:
+        for j in range(m):
+            blk[row, j] = src[(b0 + j) * stride]
+
+
 @njit(cache=True, error_model="numpy", fastmath=FM)
 def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     """``out[j, i]`` = j-th Greek of option i: price, delta, gamma, vega, theta, then (when
     ``out`` has 9 rows) rho, vanna, volga, charm. Five rows give the book-risk subset.
 
-    The hot path of book risk, in blocks of 256 options, as alternating passes so that
-    everything but the C library's log and exp compiles to SIMD code: (1) gather the
-    inputs and take ln(F/K); (2) SIMD: sqrt(T), d1, d2, validity; (3) exp for n(d1) (and
-    the discount factor), ``n(d2) = n(d1) F/K``; (4) SIMD: Cody's rationals for both
-    distribution values, the near-the-money erf form and the Greeks; (5) copy out, and
-    redo edge cases (T = 0, sigma = 0, invalid inputs) with ``b76_greeks``. Same
-    formulas as ``b76_greeks``.
+    The hot path of book risk, in blocks of 256 options, as passes that each compile to
+    SIMD code: (1) gather the inputs and F/K; ln(F/K) by ``_vmath.vlog``; (2) sqrt(T),
+    d1, d2, validity; (3) n(d1) by ``_vmath.vexp``, ``n(d2) = n(d1) F/K`` and the
+    discount factor; (4) Cody's rationals for both distribution values, the
+    near-the-money erf form and the Greeks (the four others only for 9 rows), copied
+    out; (5) redo edge
+    cases (T = 0, sigma = 0, invalid inputs) with ``b76_greeks``. Arguments outside the
+    range of the fast exp and log, and densities that underflow, take the C library's
+    (scalar) functions. Same formulas as ``b76_greeks``.
     """
     n = out.shape[1]
     rows = out.shape[0]
-    blk = np.empty((14, _BLOCK))  # p f k s r d1 d2 pdf pdf2 sqrt(T) 1/(s sqrt T) DF ok T
+    # p f k s r d1 d2 pdf pdf2 sqrt(T) 1/(s sqrt T) DF ok T F/K DF*pdf
+    blk = np.empty((16, _BLOCK))
     res = np.empty((9, _BLOCK))
+    no_rate = sr == 0 and r[0] == 0.0
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
-        for j in range(m):  # (1) gather, one log
-            i = b0 + j
-            f = F[i * sF]
-            k = K[i * sK]
-            blk[0, j] = phi[i * sp]
-            blk[1, j] = f
-            blk[2, j] = k
-            blk[3, j] = sig[i * ss]
-            blk[4, j] = r[i * sr]
-            blk[13, j] = T[i * sT]
-            blk[5, j] = math.log(f / k)
+        # (1) gather (numba wraps negative indices: a block view keeps the index >= 0, so
+        # the copies vectorise)
+        _gather(blk, 0, phi, sp, b0, m)
+        _gather(blk, 1, F, sF, b0, m)
+        _gather(blk, 2, K, sK, b0, m)
+        _gather(blk, 3, sig, ss, b0, m)
+        _gather(blk, 4, r, sr, b0, m)
+        _gather(blk, 13, T, sT, b0, m)
+        for j in range(m):
+            blk[14, j] = blk[1, j] / blk[2, j]
+        nbad = 0
+        for j in range(m):  # (1b) SIMD log
+            q = blk[14, j]
+            blk[5, j] = vlog(q)
+            nbad += not log_in_range(q)
+        if nbad:
+            for j in range(m):
+                q = blk[14, j]
+                if not log_in_range(q):
+                    blk[5, j] = math.log(q)
+        nbad = 0
         for j in range(m):  # (2) SIMD
             p = blk[0, j]
             f = blk[1, j]
@@ -70,20 +101,46 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
             blk[5, j] = d1
             blk[6, j] = d1 - sst
             blk[7, j] = -0.5 * d1 * d1
-            blk[8, j] = f / k
             blk[9, j] = sqrt_t
             blk[10, j] = inv
             blk[12, j] = 1.0 if ok else 0.0
-        for j in range(m):  # (3) exp
-            pdf = INV_SQRT_2PI * math.exp(blk[7, j])
-            pdf2 = pdf * blk[8, j]
-            if not (pdf > 1e-280 and pdf2 < 1e300):
-                d2 = blk[6, j]
-                pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+            nbad += not ok
+        nedge = nbad
+        nbad = 0
+        for j in range(m):  # (3) SIMD exp: n(d1), n(d2) = n(d1) F/K
+            a = blk[7, j]
+            pdf = INV_SQRT_2PI * vexp(a)
+            pdf2 = pdf * blk[14, j]
             blk[7, j] = pdf
             blk[8, j] = pdf2
-            rr = blk[4, j]
-            blk[11, j] = math.exp(-rr * blk[13, j]) if rr != 0.0 else 1.0
+            nbad += not (exp_in_range(a) & (pdf > 1e-280) & (pdf2 < 1e300))
+        if nbad:  # the C library's exp where the fast one does not hold or n(d1) underflows
+            for j in range(m):
+                d1 = blk[5, j]
+                a = -0.5 * d1 * d1
+                if not (exp_in_range(a) and blk[7, j] > 1e-280 and blk[8, j] < 1e300):
+                    pdf = INV_SQRT_2PI * math.exp(a)
+                    pdf2 = pdf * blk[14, j]
+                    if not (pdf > 1e-280 and pdf2 < 1e300):
+                        d2 = blk[6, j]
+                        pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+                    blk[7, j] = pdf
+                    blk[8, j] = pdf2
+        if no_rate:
+            for j in range(m):
+                blk[11, j] = 1.0
+        else:
+            nbad = 0
+            for j in range(m):
+                a = -blk[4, j] * blk[13, j]
+                blk[11, j] = vexp(a)
+                nbad += not exp_in_range(a)
+            if nbad:
+                for j in range(m):
+                    rr = blk[4, j]
+                    a = -rr * blk[13, j]
+                    if not exp_in_range(a):
+                        blk[11, j] = math.exp(a) if rr != 0.0 else 1.0
         for j in range(m):  # (4) SIMD
             p = blk[0, j]
             f = blk[1, j]
@@ -102,34 +159,43 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
             # near the money: phi (F - K)/2 + (F erf(d1/sqrt2) - K erf(d2/sqrt2))/2
             e1s = e1 if d1 >= 0.0 else -e1
             e2s = e2 if d2 >= 0.0 else -e2
-            near = abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D
+            near = (abs(d1) <= ERF_SMALL_D) & (abs(d2) <= ERF_SMALL_D)
             value = 0.5 * p * (f - k) + 0.5 * (f * e1s - k * e2s) if near else value
             nd1 = 0.5 + 0.5 * p * e1s if near else nd1
             value = max(value, max(p * (f - k), 0.0))
             df = blk[11, j]
             dfpdf = df * blk[7, j]
             price = df * value
-            t = blk[13, j]
-            delta = df * p * nd1
-            vega = dfpdf * f * blk[9, j]
             res[0, j] = price
-            res[1, j] = delta
+            res[1, j] = df * p * nd1
             res[2, j] = dfpdf * blk[10, j] / f
-            res[3, j] = vega
+            res[3, j] = dfpdf * f * blk[9, j]
             res[4, j] = rr * price - 0.5 * dfpdf * f * s / blk[9, j]
-            res[5, j] = -t * price
-            res[6, j] = -dfpdf * d2 / s
-            res[7, j] = vega * d1 * d2 / s
-            res[8, j] = rr * delta + 0.5 * dfpdf * d2 / t
-        for q in range(rows):  # (5) copy out, then redo the edge cases
+            blk[15, j] = dfpdf
+        if rows == 9:
             for j in range(m):
-                out[q, b0 + j] = res[q, j]
-        for j in range(m):
-            if blk[12, j] == 0.0:
-                i = b0 + j
-                g = b76_greeks(phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr])
-                for q in range(rows):
-                    out[q, i] = g[q]
+                s = blk[3, j]
+                t = blk[13, j]
+                d1 = blk[5, j]
+                d2 = blk[6, j]
+                dfpdf = blk[15, j]
+                res[5, j] = -t * res[0, j]
+                res[6, j] = -dfpdf * d2 / s
+                res[7, j] = res[3, j] * d1 * d2 / s
+                res[8, j] = blk[4, j] * res[1, j] + 0.5 * dfpdf * d2 / t
+        ob = out[:, b0 : b0 + m]
+        for q in range(rows):  # copy out
+            for j in range(m):
+                ob[q, j] = res[q, j]
+        if nedge:  # (5) T = 0, sigma = 0, invalid inputs
+            for j in range(m):
+                if blk[12, j] == 0.0:
+                    i = b0 + j
+                    g = b76_greeks(
+                        phi[i * sp], F[i * sF], K[i * sK], T[i * sT], sig[i * ss], r[i * sr]
+                    )
+                    for q in range(rows):
+                        out[q, i] = g[q]
 
 
 @njit(cache=True, error_model="numpy")
