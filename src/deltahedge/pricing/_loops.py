@@ -13,7 +13,12 @@ import math
 import numpy as np
 from numba import njit
 
-from deltahedge.pricing._special import tail_and_erf_branchless
+from deltahedge.pricing._special import (
+    INV_SQRT2,
+    NEAR_Y,
+    tail_and_erf_branchless,
+    tail_and_erf_near,
+)
 from deltahedge.pricing._vmath import exp_in_range, log_in_range, vexp, vlog
 from deltahedge.pricing.kernels import (
     ERF_SMALL_D,
@@ -42,20 +47,44 @@ def _gather(blk, row, src, stride, b0, m):  # type: ignore[no-untyped-def]
             blk[row, j] = src[(b0 + j) * stride]
 
 
+@njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def _risk_from_tails(p, f, k, s, rr, d1, d2, df, pdf, sqrt_t, inv, t1, e1, t2, e2):  # type: ignore[no-untyped-def]
+    # price, delta, gamma, vega, theta and DF n(d1), given t = N(-|phi d|) and
+    # e = erf(|d|/sqrt 2) for d1 and d2 (scalars only: array arguments of an inlined
+    # function cost reference counting, which stops the vectoriser)
+    nd1 = t1 if p * d1 < 0.0 else 1.0 - t1
+    nd2 = t2 if p * d2 < 0.0 else 1.0 - t2
+    value = p * (f * nd1 - k * nd2)
+    # near the money: phi (F - K)/2 + (F erf(d1/sqrt2) - K erf(d2/sqrt2))/2
+    e1s = e1 if d1 >= 0.0 else -e1
+    e2s = e2 if d2 >= 0.0 else -e2
+    near = (abs(d1) <= ERF_SMALL_D) & (abs(d2) <= ERF_SMALL_D)
+    value = 0.5 * p * (f - k) + 0.5 * (f * e1s - k * e2s) if near else value
+    nd1 = 0.5 + 0.5 * p * e1s if near else nd1
+    value = max(value, max(p * (f - k), 0.0))
+    dfpdf = df * pdf
+    price = df * value
+    gamma = dfpdf * inv / f
+    vega = dfpdf * f * sqrt_t
+    theta = rr * price - 0.5 * dfpdf * f * (s * s) * inv  # s / sqrt(T) = s^2 inv: no division
+    return price, df * p * nd1, gamma, vega, theta, dfpdf
+
+
 @njit(cache=True, error_model="numpy", fastmath=FM)
 def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ignore[no-untyped-def]
     """``out[j, i]`` = j-th Greek of option i: price, delta, gamma, vega, theta, then (when
     ``out`` has 9 rows) rho, vanna, volga, charm. Five rows give the book-risk subset.
 
     The hot path of book risk, in blocks of 256 options, as passes that each compile to
-    SIMD code: (1) gather the inputs and F/K; ln(F/K) by ``_vmath.vlog``; (2) sqrt(T),
-    d1, d2, validity; (3) n(d1) by ``_vmath.vexp``, ``n(d2) = n(d1) F/K`` and the
-    discount factor; (4) Cody's rationals for both distribution values, the
-    near-the-money erf form and the Greeks (the four others only for 9 rows), copied
-    out; (5) redo edge
-    cases (T = 0, sigma = 0, invalid inputs) with ``b76_greeks``. Arguments outside the
-    range of the fast exp and log, and densities that underflow, take the C library's
-    (scalar) functions. Same formulas as ``b76_greeks``.
+    SIMD code: (1) gather the inputs; (2) F/K and ln(F/K) by ``_vmath.vlog``; (3)
+    sqrt(T), d1, d2, validity; (4) n(d1) by ``_vmath.vexp``, ``n(d2) = n(d1) F/K``, and
+    the discount factor; (5) Cody's rationals for both distribution values (the first
+    two ranges only when no |d| of the block reaches the third, |d| > 4 sqrt 2), the
+    near-the-money erf form and the Greeks (rho, vanna, volga, charm only for 9 rows);
+    copy out; (6) redo edge cases (T = 0, sigma = 0, invalid inputs) with
+    ``b76_greeks``. Arguments outside the range of the fast exp and log, and densities
+    that underflow, take the C library's (scalar) functions. Passes are kept small: one
+    fused pass measured slower (register spills). Same formulas as ``b76_greeks``.
     """
     n = out.shape[1]
     rows = out.shape[0]
@@ -73,20 +102,14 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
         _gather(blk, 3, sig, ss, b0, m)
         _gather(blk, 4, r, sr, b0, m)
         _gather(blk, 13, T, sT, b0, m)
-        for j in range(m):
-            blk[14, j] = blk[1, j] / blk[2, j]
         nbad = 0
-        for j in range(m):  # (1b) SIMD log
-            q = blk[14, j]
+        for j in range(m):  # (2) SIMD: F/K and ln(F/K)
+            q = blk[1, j] / blk[2, j]
+            blk[14, j] = q
             blk[5, j] = vlog(q)
             nbad += not log_in_range(q)
-        if nbad:
-            for j in range(m):
-                q = blk[14, j]
-                if not log_in_range(q):
-                    blk[5, j] = math.log(q)
-        nbad = 0
-        for j in range(m):  # (2) SIMD
+        nedge = 0
+        for j in range(m):  # (3) SIMD: d1, d2, validity
             p = blk[0, j]
             f = blk[1, j]
             k = blk[2, j]
@@ -100,32 +123,40 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
             ok = ok & (abs(f + k + t + s + blk[4, j]) < math.inf)
             blk[5, j] = d1
             blk[6, j] = d1 - sst
-            blk[7, j] = -0.5 * d1 * d1
             blk[9, j] = sqrt_t
             blk[10, j] = inv
             blk[12, j] = 1.0 if ok else 0.0
-            nbad += not ok
-        nedge = nbad
-        nbad = 0
-        for j in range(m):  # (3) SIMD exp: n(d1), n(d2) = n(d1) F/K
-            a = blk[7, j]
+            nedge += not ok
+        for j in range(m):  # (4) SIMD: n(d1), n(d2) = n(d1) F/K
+            d1 = blk[5, j]
+            a = -0.5 * d1 * d1
             pdf = INV_SQRT_2PI * vexp(a)
             pdf2 = pdf * blk[14, j]
             blk[7, j] = pdf
             blk[8, j] = pdf2
             nbad += not (exp_in_range(a) & (pdf > 1e-280) & (pdf2 < 1e300))
-        if nbad:  # the C library's exp where the fast one does not hold or n(d1) underflows
+        if nbad:  # the C library's log and exp where the fast ones do not hold
             for j in range(m):
+                q = blk[14, j]
                 d1 = blk[5, j]
                 a = -0.5 * d1 * d1
-                if not (exp_in_range(a) and blk[7, j] > 1e-280 and blk[8, j] < 1e300):
-                    pdf = INV_SQRT_2PI * math.exp(a)
-                    pdf2 = pdf * blk[14, j]
-                    if not (pdf > 1e-280 and pdf2 < 1e300):
-                        d2 = blk[6, j]
-                        pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
-                    blk[7, j] = pdf
-                    blk[8, j] = pdf2
+                pdf = blk[7, j]
+                if log_in_range(q) and exp_in_range(a) and pdf > 1e-280 and blk[8, j] < 1e300:
+                    continue
+                sst = blk[3, j] * blk[9, j]
+                d1 = math.log(q) * blk[10, j] + 0.5 * sst
+                d2 = d1 - sst
+                pdf = INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
+                pdf2 = pdf * q
+                if not (pdf > 1e-280 and pdf2 < 1e300):
+                    pdf2 = INV_SQRT_2PI * math.exp(-0.5 * d2 * d2)
+                blk[5, j] = d1
+                blk[6, j] = d2
+                blk[7, j] = pdf
+                blk[8, j] = pdf2
+        nfar = nbad  # the lanes fixed above may lie anywhere
+        for j in range(m):
+            nfar += (abs(blk[5, j]) * INV_SQRT2 > NEAR_Y) | (abs(blk[6, j]) * INV_SQRT2 > NEAR_Y)
         if no_rate:
             for j in range(m):
                 blk[11, j] = 1.0
@@ -141,37 +172,39 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
                     a = -rr * blk[13, j]
                     if not exp_in_range(a):
                         blk[11, j] = math.exp(a) if rr != 0.0 else 1.0
-        for j in range(m):  # (4) SIMD
-            p = blk[0, j]
-            f = blk[1, j]
-            k = blk[2, j]
-            s = blk[3, j]
-            rr = blk[4, j]
-            d1 = blk[5, j]
-            d2 = blk[6, j]
-            pd1 = p * d1
-            pd2 = p * d2
-            t1, e1 = tail_and_erf_branchless(pd1, blk[7, j])
-            t2, e2 = tail_and_erf_branchless(pd2, blk[8, j])
-            nd1 = t1 if pd1 < 0.0 else 1.0 - t1
-            nd2 = t2 if pd2 < 0.0 else 1.0 - t2
-            value = p * (f * nd1 - k * nd2)
-            # near the money: phi (F - K)/2 + (F erf(d1/sqrt2) - K erf(d2/sqrt2))/2
-            e1s = e1 if d1 >= 0.0 else -e1
-            e2s = e2 if d2 >= 0.0 else -e2
-            near = (abs(d1) <= ERF_SMALL_D) & (abs(d2) <= ERF_SMALL_D)
-            value = 0.5 * p * (f - k) + 0.5 * (f * e1s - k * e2s) if near else value
-            nd1 = 0.5 + 0.5 * p * e1s if near else nd1
-            value = max(value, max(p * (f - k), 0.0))
-            df = blk[11, j]
-            dfpdf = df * blk[7, j]
-            price = df * value
-            res[0, j] = price
-            res[1, j] = df * p * nd1
-            res[2, j] = dfpdf * blk[10, j] / f
-            res[3, j] = dfpdf * f * blk[9, j]
-            res[4, j] = rr * price - 0.5 * dfpdf * f * s / blk[9, j]
-            blk[15, j] = dfpdf
+        # (5) SIMD: N(phi d1), N(phi d2), the Greeks; Cody's third range only when needed
+        if nfar:
+            for j in range(m):
+                pd1 = blk[0, j] * blk[5, j]
+                pd2 = blk[0, j] * blk[6, j]
+                t1, e1 = tail_and_erf_branchless(pd1, blk[7, j])
+                t2, e2 = tail_and_erf_branchless(pd2, blk[8, j])
+                g = _risk_from_tails(
+                    blk[0, j], blk[1, j], blk[2, j], blk[3, j], blk[4, j], blk[5, j], blk[6, j],
+                    blk[11, j], blk[7, j], blk[9, j], blk[10, j], t1, e1, t2, e2,
+                )  # fmt: skip
+                res[0, j] = g[0]
+                res[1, j] = g[1]
+                res[2, j] = g[2]
+                res[3, j] = g[3]
+                res[4, j] = g[4]
+                blk[15, j] = g[5]
+        else:
+            for j in range(m):
+                pd1 = blk[0, j] * blk[5, j]
+                pd2 = blk[0, j] * blk[6, j]
+                t1, e1 = tail_and_erf_near(pd1, blk[7, j])
+                t2, e2 = tail_and_erf_near(pd2, blk[8, j])
+                g = _risk_from_tails(
+                    blk[0, j], blk[1, j], blk[2, j], blk[3, j], blk[4, j], blk[5, j], blk[6, j],
+                    blk[11, j], blk[7, j], blk[9, j], blk[10, j], t1, e1, t2, e2,
+                )  # fmt: skip
+                res[0, j] = g[0]
+                res[1, j] = g[1]
+                res[2, j] = g[2]
+                res[3, j] = g[3]
+                res[4, j] = g[4]
+                blk[15, j] = g[5]
         if rows == 9:
             for j in range(m):
                 s = blk[3, j]
@@ -187,7 +220,7 @@ def greeks_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, r, sr, out):  # type: ign
         for q in range(rows):  # copy out
             for j in range(m):
                 ob[q, j] = res[q, j]
-        if nedge:  # (5) T = 0, sigma = 0, invalid inputs
+        if nedge:  # (6) T = 0, sigma = 0, invalid inputs
             for j in range(m):
                 if blk[12, j] == 0.0:
                     i = b0 + j
