@@ -261,7 +261,9 @@ def inverse_loop(phi, sp, F, sF, K, sK, T, sT, sig, ss, out):  # type: ignore[no
 
 
 @njit(cache=True, error_model="numpy")
-def implied_vol_loop(price, spr, phi, sp, F, sF, K, sK, T, sT, r, sr, out, status):  # type: ignore[no-untyped-def]
+def implied_vol_scalar_loop(price, spr, phi, sp, F, sF, K, sK, T, sT, r, sr, out, status):  # type: ignore[no-untyped-def]
+    """``b76_implied_vol_status`` option by option: the plain twin of
+    ``_iv_block.implied_vol_loop`` (which the public functions use)."""
     for i in range(out.shape[0]):
         v, c = b76_implied_vol_status(
             price[i * spr], phi[i * sp], F[i * sF], K[i * sK], T[i * sT], r[i * sr]
@@ -277,6 +279,6 @@ def empty_status(n: int) -> np.ndarray:
 __all__ = [
     "empty_status",
     "greeks_loop",
-    "implied_vol_loop",
+    "implied_vol_scalar_loop",
     "inverse_loop",
 ]

@@ -5,7 +5,8 @@ Algorithm: ``deltahedge.pricing.kernels.normalised_implied_s`` (after Jaeckel 20
 branches, a cubic-Hermite or asymptotic first guess, Householder(3) steps on a branch-wise
 near-linear objective, with a bisection safeguard. Typically 2 steps after 1-2 set-up
 evaluations; to machine precision (a step below 1e-6 relative ends it: its cube is below
-eps).
+eps). Arrays are solved 128 options at a time in SIMD passes (``_iv_block``), which give
+each option exactly the scalar kernel's value.
 
 Accuracy guarantee (tested on a dense grid, 200,000 random points and with hypothesis):
 for ``sigma`` in [0.01, 5], ``T`` in [1 minute, 5 years], ``|ln(K/F)| <= 6 sigma sqrt(T)``
@@ -33,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deltahedge._typing import ArrayLike, BoolArray, FloatArray
-from deltahedge.pricing import _loops, kernels
+from deltahedge.pricing import _iv_block, kernels
 from deltahedge.pricing._arrays import as_phi, flatten, loop_args
 from deltahedge.pricing.black76 import black76_risk
 
@@ -74,7 +75,7 @@ def _solve(
     shape, n, flat = flatten(price, phi, F, K, T, r)
     out = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.int8)
-    loop: Any = _loops.implied_vol_loop
+    loop: Any = _iv_block.implied_vol_loop
     loop(*loop_args(flat), out, status)
     return out.reshape(shape), status.reshape(shape)
 
