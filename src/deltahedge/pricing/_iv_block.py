@@ -147,12 +147,22 @@ def implied_vol_loop(price, spr, phi, sp, F, sF, K, sK, T, sT, r, sr, out, statu
             w[_STATE, j] = 1.0 if go else 0.0
             w[_HAND, j] = 1.0 if go & need else 0.0
             nguess += go & need
-        if nguess:  # the fixed-point lower guess, for the few that need it
+        if nguess:  # the fixed-point lower guess, for the few that need it: packed, SIMD
+            k = 0
             for j in range(m):
                 if w[_HAND, j] == 1.0:
-                    s, ok = lower_guess_v(w[_X, j], w[_ILNB, j])
-                    w[_S, j] = s
-                    w[_STATE, j] = 1.0 if ok else 0.0
+                    w[_A0, k] = w[_X, j]
+                    w[_A0 + 1, k] = w[_ILNB, j]
+                    w[_A0 + 2, k] = j
+                    k += 1
+            for q in range(k):
+                s, ok = lower_guess_v(w[_A0, q], w[_A0 + 1, q])
+                w[_A0 + 3, q] = s
+                w[_A0 + 4, q] = 1.0 if ok else 0.0
+            for q in range(k):
+                j = int(w[_A0 + 2, q])
+                w[_S, j] = w[_A0 + 3, q]
+                w[_STATE, j] = w[_A0 + 4, q]
         for j in range(m):
             w[_S, j] = clamp_guess(w[_S, j], w[_LO, j], w[_HI, j])
             w[_ILNB, j] = 1.0 / w[_ILNB, j]
