@@ -7,6 +7,7 @@ take no copies and no temporaries.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,44 @@ def flatten(*args: Any) -> tuple[tuple[int, ...], int, list[tuple[np.ndarray, in
     return shape, n, flat
 
 
+#: r = 0.0, the usual rate, as the 1-element input the loops read with stride 0 (they
+#: never write their inputs)
+_ZERO = np.zeros(1)
+
+
+def fast_loop_args(*args: Any) -> tuple[int, list[Any]] | None:
+    """``(n, loop arguments)`` when every input is a 1-D C-contiguous float64 (or int8)
+    array of one length ``n`` or of length 1, or a Python scalar; None otherwise (then
+    ``flatten``). A chain repriced often takes this path: about 0.2 us per argument.
+    """
+    n = -1
+    out: list[Any] = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            dt = a.dtype
+            if a.ndim != 1 or (dt is not _F64 and dt is not _I8) or not a.flags.c_contiguous:
+                return None
+            m = a.shape[0]
+            if m == 1:
+                out.append(a)
+                out.append(0)
+                continue
+            if n < 0:
+                n = m
+            elif m != n:
+                return None
+            out.append(a)
+            out.append(1)
+        elif t is float or t is int:
+            zero = a == 0 and math.copysign(1.0, a) > 0.0
+            out.append(_ZERO if zero else np.array((a,), dtype=_F64))
+            out.append(0)
+        else:
+            return None
+    return (n, out) if n >= 0 else None
+
+
 def loop_args(flat: list[tuple[np.ndarray, int]]) -> list[Any]:
     """Interleave arrays and strides: ``[a0, s0, a1, s1, ...]``."""
     out: list[Any] = []
@@ -112,4 +151,4 @@ def as_float(a: Any) -> FloatArray:
     return np.asarray(a, dtype=_F64)
 
 
-__all__ = ["as_float", "as_phi", "flatten", "loop_args"]
+__all__ = ["as_float", "as_phi", "fast_loop_args", "flatten", "loop_args"]
