@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from deltahedge._typing import ArrayLike, BoolArray, FloatArray
 from deltahedge.pricing import _iv_block, kernels
-from deltahedge.pricing._arrays import as_phi, flatten, loop_args
+from deltahedge.pricing._arrays import as_phi, fast_loop_args, flatten, loop_args
 from deltahedge.pricing.black76 import black76_risk
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -72,10 +72,16 @@ def _solve(
     price: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     phi = as_phi(kind)
+    loop: Any = _iv_block.implied_vol_loop
+    fast = fast_loop_args(price, phi, F, K, T, r)
+    if fast is not None:  # 1-D arrays and scalars
+        out = np.empty(fast[0], dtype=np.float64)
+        status = np.empty(fast[0], dtype=np.int8)
+        loop(*fast[1], out, status)
+        return out, status
     shape, n, flat = flatten(price, phi, F, K, T, r)
     out = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.int8)
-    loop: Any = _iv_block.implied_vol_loop
     loop(*loop_args(flat), out, status)
     return out.reshape(shape), status.reshape(shape)
 
