@@ -33,6 +33,34 @@ def test_fast_black76_on_100k_random_inputs_matches_reference_twin_to_rounding(
         assert float(np.max(err)) < 1e-13, name
 
 
+def test_fast_black76_where_every_d_is_within_cody_second_range_matches_twin() -> None:
+    # Blocks whose |d1|, |d2| all stay below 4 sqrt(2) take the two-range (near) tail
+    # code; the 100k inputs above have far strikes in nearly every block. Here strikes are
+    # within 3 standard deviations and sigma sqrt(T) <= 2, so |d| <= 3 + 1 = 4 < 5.66,
+    # with a dense sweep up to the edge of the range too.
+    rng = np.random.default_rng(21)
+    n = 60_000
+    F = np.exp(rng.uniform(np.log(1e-2), np.log(1e6), n))
+    sst = np.exp(rng.uniform(np.log(1e-4), np.log(2.0), n))
+    T = np.exp(rng.uniform(np.log(1e-4), np.log(4.0), n))
+    sigma = sst / np.sqrt(T)
+    z = np.concatenate([rng.uniform(-3.0, 3.0, n - 1_000), np.linspace(-5.6, 5.6, 1_000)])
+    sst[-1_000:] = 1e-3  # d1 ~ d2 ~ -z: right up to the 5.66 edge
+    sigma[-1_000:] = sst[-1_000:] / np.sqrt(T[-1_000:])
+    K = F * np.exp(z * sst)
+    r = rng.uniform(-0.05, 0.2, n)
+    phi = rng.choice(np.array([1, -1], dtype=np.int8), n)
+    d1 = np.log(F / K) / sst + sst / 2
+    assert np.max(np.abs(np.concatenate([d1, d1 - sst]))) < 4 * np.sqrt(2)
+    args = (phi, F, K, T, sigma, r)
+    fast = black76(*args)
+    slow = ref.black76(*args)
+    scales = greek_scales(*args[1:])
+    for name in FIELDS:
+        err = scaled_error(getattr(fast, name), getattr(slow, name), scales[name])
+        assert float(np.max(err)) < 1e-13, name
+
+
 def test_fast_risk_price_delta_subsets_equal_the_full_greeks(inputs_100k: dict) -> None:
     full = black76(*_args(inputs_100k))
     risk = black76_risk(*_args(inputs_100k))

@@ -69,6 +69,26 @@ def test_inputs_broadcast_to_their_common_shape() -> None:
     )
 
 
+def test_one_dimensional_fast_path_equals_the_general_broadcasting_path() -> None:
+    # 1-D arrays with Python scalars skip flatten(); the same options as a column (the
+    # general path) must give the same numbers, whatever the scalar (0, -0.0, an int)
+    rng = np.random.default_rng(3)
+    n = 300
+    F = rng.uniform(50.0, 150.0, n)
+    K = rng.uniform(50.0, 150.0, n)
+    T = rng.uniform(0.01, 2.0, n)
+    kind = rng.choice(np.array([1, -1], dtype=np.int8), n)
+    for r in (0.0, -0.0, 0, 0.05, 1):
+        fast = black76(kind, F, K, T, 0.4, r)
+        col = black76(kind[:, None], F[:, None], K[:, None], T[:, None], 0.4, r)
+        for f in FIELDS:
+            np.testing.assert_array_equal(getattr(fast, f), getattr(col, f)[:, 0])
+    one = black76(kind[:1], F[:1], K, T, np.array([0.4]))  # length-1 arrays broadcast
+    np.testing.assert_array_equal(one.price, black76(kind[0], F[0], K, T, 0.4).price)
+    with pytest.raises(ValueError):
+        black76(kind, F, K[:-1], T, 0.4)  # mismatched lengths still raise
+
+
 def test_expiry_gives_intrinsic_value_and_step_delta_with_half_at_the_money() -> None:
     K = np.array([90.0, 100.0, 110.0])
     c = black76("c", 100.0, K, 0.0, 0.5, 0.05)

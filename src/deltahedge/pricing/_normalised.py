@@ -19,6 +19,11 @@ always converges. Derivatives used (from ``b' = e^{x/2} n(d1)``, as in Jaeckel 2
     b'(s)    = exp(-(h^2 + t^2)/2) / sqrt(2 pi),          h = x/s, t = s/2
     b''/b'   = h^2/s - s/4
     b'''/b'  = (h^2/s - s/4)^2 - 3 h^2/s^2 - 1/4
+
+The computations themselves are the branch-free functions of ``_nsteps`` (shared with
+the block solver ``_iv_block``, so both give the same bits); this module holds the
+scalar driver and the branching code for the rare cases (upper-branch guess, fixed-point
+lower guess with the C library's log, bisection).
 """
 
 from __future__ import annotations
@@ -27,15 +32,30 @@ import math
 
 from numba import njit
 
-from deltahedge.pricing._special import (
-    ERF_SMALL_D,
-    HALF_LN_2PI,
-    INV_SQRT2,
-    INV_SQRT_2PI,
-    _erf_small,
-    norm_cdf,
-    norm_tail_given_pdf,
+from deltahedge.pricing._nsteps import (
+    CONTINUE,
+    DONE,
+    b_from,
+    b_otm_v,
+    clamp_guess,
+    coefficients,
+    exp_s,
+    householder_factor,
+    inverse_hermite,
+    iterate_v,
+    log_s,
+    lower_guess_v,
+    lower_hermite,
+    setup_v,
 )
+from deltahedge.pricing._special import (
+    FM,
+    HALF_LN_2PI,
+    INV_SQRT_2PI,
+    norm_cdf,
+    tail_and_erf_branchless,
+)
+from deltahedge.pricing._vmath import exp_in_range, log_in_range
 
 _MAX_ITER = 40
 
@@ -53,39 +73,17 @@ def normalised_black(x: float, s: float) -> float:
     return math.exp(0.5 * x) * norm_cdf(h + t) - math.exp(-0.5 * x) * norm_cdf(h - t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FM)
 def _b_otm(x: float, s: float, ex2: float, emx2: float) -> tuple[float, float, float]:
-    # (b, b_max - b, b') for x <= 0. One exp: b' = e^{x/2} n(d1) = e^{-x/2} n(d2), and the
-    # two tails N(-|d|) from Cody's erfcx; b_max - b = e^{x/2} N(-d1) + e^{-x/2} N(d2) is
-    # a sum of positive terms, so it keeps its relative accuracy near the upper bound.
-    h = x / s
-    t = 0.5 * s
-    d1 = h + t
-    d2 = h - t  # < 0
-    bp = INV_SQRT_2PI * math.exp(-0.5 * (h * h + t * t))
-    if abs(d1) <= ERF_SMALL_D and abs(d2) <= ERF_SMALL_D:
-        # near the money: b = sinh(x/2) + (e^{x/2} erf(d1/sqrt2) - e^{-x/2} erf(d2/sqrt2))/2
-        e1 = _erf_small(d1 * INV_SQRT2)
-        e2 = _erf_small(d2 * INV_SQRT2)
-        b = math.sinh(0.5 * x) + 0.5 * (ex2 * e1 - emx2 * e2)
-        gap = 0.5 * (ex2 * (1.0 - e1) + emx2 * (1.0 + e2))
-        return max(b, 0.0), gap, bp
-    tail1 = norm_tail_given_pdf(d1, bp * emx2)
-    nd2 = norm_tail_given_pdf(d2, bp * ex2)
-    if d1 < 0.0:
-        nd1 = tail1
-        nmd1 = 1.0 - tail1
-    else:
-        nd1 = 1.0 - tail1
-        nmd1 = tail1
-    b = ex2 * nd1 - emx2 * nd2
-    gap = ex2 * nmd1 + emx2 * nd2
-    return max(b, 0.0), gap, bp
-
-
-@njit(cache=True, error_model="numpy")
-def _householder_factor(nu: float, h2: float, h3: float) -> float:
-    return (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
+    # (b, b_max - b, b') for x <= 0 and s > 0 (nsteps.b_otm_v, the C library's exp where
+    # the fast one does not hold)
+    b, gap, bp, ok = b_otm_v(x, s, ex2, emx2)
+    if not ok:
+        h = x / s
+        t = 0.5 * s
+        bp = INV_SQRT_2PI * math.exp(-0.5 * (h * h + t * t))
+        b, gap = b_from(x, h, t, ex2, emx2, bp)
+    return b, gap, bp
 
 
 @njit(cache=True, error_model="numpy")
@@ -107,21 +105,6 @@ def _lower_guess(x: float, ln_beta: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def _lower_hermite(x: float, ln_beta: float, s_l: float, b_l: float, v_l: float) -> float:
-    # In w = sqrt(-1/ln b), s(w) is nearly linear on the lower branch: s ~ |x| w / sqrt(2)
-    # as s -> 0 (ln b ~ -x^2 / (2 s^2)). Cubic Hermite on [0, w_l] with that slope at 0
-    # and ds/dw = 2 b / (w^3 b') at s_l.
-    w = math.sqrt(-1.0 / ln_beta)
-    w_l = math.sqrt(-1.0 / math.log(b_l))
-    m0 = -x * INV_SQRT2
-    m1 = 2.0 * b_l / (w_l * w_l * w_l * v_l)
-    u = w / w_l
-    u2 = u * u
-    u3 = u2 * u
-    return (u3 - 2.0 * u2 + u) * w_l * m0 + (3.0 * u2 - 2.0 * u3) * s_l + (u3 - u2) * w_l * m1
-
-
-@njit(cache=True, error_model="numpy")
 def _upper_guess(x: float, ln_gap: float) -> float:
     # b_max - b ~ exp(-(h^2 + t^2)/2) / sqrt(2 pi) * s / (t^2 - h^2) for t >> |h|.
     t = math.sqrt(max(-2.0 * ln_gap, 1.0))
@@ -138,33 +121,7 @@ def _upper_guess(x: float, ln_gap: float) -> float:
     return 2.0 * t
 
 
-@njit(cache=True, error_model="numpy")
-def _inverse_hermite(
-    beta: float, b0: float, b1: float, s0: float, s1: float, v0: float, v1: float
-) -> float:
-    # Cubic Hermite interpolation of the inverse s(b) on [b0, b1] with ds/db = 1/b'(s);
-    # falls back to the chord when a slope is unusable or the cubic leaves the interval.
-    db = b1 - b0
-    if not (db > 0.0):
-        return 0.5 * (s0 + s1)
-    u = (beta - b0) / db
-    chord = s0 + (s1 - s0) * u
-    if not (v0 > 0.0 and v1 > 0.0):
-        return chord
-    u2 = u * u
-    u3 = u2 * u
-    s = (
-        (2.0 * u3 - 3.0 * u2 + 1.0) * s0
-        + (u3 - 2.0 * u2 + u) * db / v0
-        + (3.0 * u2 - 2.0 * u3) * s1
-        + (u3 - u2) * db / v1
-    )
-    if not (s > s0 and s < s1):
-        return chord
-    return s
-
-
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FM)
 def normalised_implied_s(beta: float, x: float) -> float:
     """Total implied vol ``s = sigma sqrt(T)`` of an out-of-the-money normalised call price.
 
@@ -182,21 +139,42 @@ def normalised_implied_s(beta: float, x: float) -> float:
         above ``exp(x/2)`` (no solution); NaN for NaN input or when no iteration budget
         suffices (not seen in tests).
     """
-    ex2 = math.exp(0.5 * x)
+    ex2 = exp_s(0.5 * x)
     emx2 = 1.0 / ex2
     b_max = ex2
     if not (beta < b_max):
         return math.inf if beta >= b_max else math.nan
-    ln_beta = math.log(beta)
+    ln_beta = log_s(beta)
     gap_target = b_max - beta
+    mode, s, lo, hi, plain, need_guess = setup_v(beta, x, ex2, emx2, ln_beta)
+    if need_guess:
+        s, ok = lower_guess_v(x, ln_beta)
+        plain = plain and ok
+    s = clamp_guess(s, lo, hi)
+    if not (plain and exp_in_range(0.5 * x) and log_in_range(beta)):
+        mode, s, lo, hi = _setup_scalar(beta, x, ex2, emx2, ln_beta, gap_target)
+    inv_ln_beta = 1.0 / ln_beta
+    ln_gap_target = log_s(gap_target) if mode == 2.0 else 0.0
+    return iterate_from(
+        mode, x, beta, ex2, emx2, inv_ln_beta, ln_gap_target, gap_target, s, lo, hi, 0
+    )
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def _setup_scalar(
+    beta: float, x: float, ex2: float, emx2: float, ln_beta: float, gap_target: float
+) -> tuple[float, float, float, float]:
+    # setup_v with branches, for the cases it leaves to the scalar code: the upper-branch
+    # guess, the fixed-point lower guess, exp or log outside the fast range
+    b_max = ex2
     s_c = math.sqrt(-2.0 * x)
     lo = 0.0
     hi = math.inf
-    mode = 1  # 0 lower (1/ln b), 1 middle (b), 2 upper (ln(b_max - b))
+    mode = 1.0  # 0 lower (1/ln b), 1 middle (b), 2 upper (ln(b_max - b))
     if s_c > 0.0:
         # at s_c: d1 = 0, d2 = -s_c, b' = e^{x/2} n(0), n(d2) = e^{x/2} b'  (no exp needed)
         v_c = INV_SQRT_2PI * ex2
-        tail_c = norm_tail_given_pdf(-s_c, v_c * ex2)
+        tail_c = tail_and_erf_branchless(-s_c, v_c * ex2)[0]
         b_c = max(0.5 * ex2 - emx2 * tail_c, 0.0)
         gap_c = 0.5 * ex2 + emx2 * tail_c
     else:
@@ -209,34 +187,64 @@ def normalised_implied_s(beta: float, x: float) -> float:
         if s_l > 0.0:
             b_l, _g, v_l = _b_otm(x, s_l, ex2, emx2)
         if beta < b_l:
-            mode = 0
+            mode = 0.0
             hi = s_l
-            s = _lower_hermite(x, ln_beta, s_l, b_l, v_l)
+            s = lower_hermite(x, ln_beta, s_l, b_l, v_l, log_s(b_l))
             if not (s > 0.0 and s < s_l):
                 s = _lower_guess(x, ln_beta)
         else:
             lo = max(s_l, 0.0)
-            s = _inverse_hermite(beta, b_l, b_c, lo, s_c, v_l, v_c)
+            s = inverse_hermite(beta, b_l, b_c, lo, s_c, v_l, v_c)
     else:
         lo = s_c
         s_u = s_c + gap_c / v_c
         b_u, gap_u, v_u = _b_otm(x, s_u, ex2, emx2)
         if b_max - beta < gap_u:
-            mode = 2
+            mode = 2.0
             lo = s_u
-            s = _upper_guess(x, math.log(gap_target))
+            s = _upper_guess(x, log_s(gap_target))
             if not math.isfinite(s):
                 s = 2.0 * s_u
         else:
             hi = s_u
-            s = _inverse_hermite(beta, b_c, b_u, s_c, s_u, v_c, v_u)
+            s = inverse_hermite(beta, b_c, b_u, s_c, s_u, v_c, v_u)
     if not (s > lo and s < hi):
         s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
-    inv_ln_beta = 1.0 / ln_beta
-    ln_gap_target = math.log(gap_target) if mode == 2 else 0.0
-    for _it in range(_MAX_ITER):
+    return mode, s, lo, hi
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM)
+def iterate_from(
+    mode: float,
+    x: float,
+    beta: float,
+    ex2: float,
+    emx2: float,
+    inv_ln_beta: float,
+    ln_gap_target: float,
+    gap_target: float,
+    s: float,
+    lo: float,
+    hi: float,
+    it0: int,
+) -> float:
+    """The solver's iterations from step ``it0`` on, from iterate ``s`` in ``(lo, hi)``.
+
+    Each step is ``_nsteps.iterate_v``; where that says IRREGULAR the step is redone
+    here with branches: the C library's exp and log, bisection when the Householder step
+    is unusable or leaves the bracket. NaN after ``_MAX_ITER`` steps in all.
+    """
+    for _it in range(it0, _MAX_ITER):
+        code, s_new, lo_new, hi_new = iterate_v(
+            mode, x, beta, ex2, emx2, inv_ln_beta, ln_gap_target, gap_target, s, lo, hi
+        )
+        if code == DONE:
+            return s_new
+        if code == CONTINUE:
+            s, lo, hi = s_new, lo_new, hi_new
+            continue
         b, gap, bp = _b_otm(x, s, ex2, emx2)
-        if mode == 2:
+        if mode == 2.0:
             below = gap > gap_target
             above = gap < gap_target
         else:
@@ -248,41 +256,18 @@ def normalised_implied_s(beta: float, x: float) -> float:
             hi = min(hi, s)
         else:
             return s
-        inv_s = 1.0 / s
-        h = x * inv_s
-        h2s = h * h * inv_s
-        r2 = h2s - 0.25 * s  # b''/b'
-        r3 = r2 * r2 - 3.0 * h2s * inv_s - 0.25  # b'''/b'
-        if mode == 0:
-            lb = math.log(b) if b > 0.0 else -math.inf
-            # f = 1/ln b - 1/ln beta, G(b) = 1/ln b; with q = b'/b:
-            # G' b' = -q / ln^2 b,  (G''/G') b' = -q (ln b + 2)/ln b,
-            # (G'''/G') b'^2 = q^2 (2 + 6/ln b + 6/ln^2 b)
-            inv_lb = 1.0 / lb
-            q = bp / b
-            f = inv_lb - inv_ln_beta
-            fp = -q * inv_lb * inv_lb
-            g2q = -(lb + 2.0) * inv_lb * q
-            h2 = g2q + r2
-            h3 = (2.0 + 6.0 * inv_lb + 6.0 * inv_lb * inv_lb) * q * q + 3.0 * g2q * r2 + r3
-        elif mode == 1:
-            f = b - beta
-            fp = bp
-            h2 = r2
-            h3 = r3
-        else:
-            # f = ln(b_max - b) - ln(b_max - beta);  G = ln(gap), G' = -1/gap
-            f = math.log(gap) - ln_gap_target
-            q = bp / gap
-            fp = -q
-            h2 = q + r2
-            h3 = 2.0 * q * q + 3.0 * q * r2 + r3
+        lg = 0.0
+        if mode == 0.0:
+            lg = log_s(b) if b > 0.0 else -math.inf
+        elif mode == 2.0:
+            lg = log_s(gap)
+        f, fp, h2, h3 = coefficients(mode, x, s, beta, inv_ln_beta, ln_gap_target, b, gap, bp, lg)
         if not (math.isfinite(fp) and fp != 0.0 and math.isfinite(f)):
             # b under- or overflowed at this s (far from the root): bisect
             s = 0.5 * (lo + hi) if hi < math.inf else 2.0 * s
             continue
         nu = -f / fp
-        factor = _householder_factor(nu, h2, h3)
+        factor = householder_factor(nu, h2, h3)
         # far from the root (e.g. b underflowing) the Householder factor can shrink a
         # huge Newton step to a tiny one: then take the Newton step, which the bracket
         # turns into bisection, and never take a small step for convergence
@@ -300,4 +285,4 @@ def normalised_implied_s(beta: float, x: float) -> float:
     return math.nan
 
 
-__all__ = ["normalised_black", "normalised_implied_s"]
+__all__ = ["iterate_from", "normalised_black", "normalised_implied_s"]

@@ -135,17 +135,8 @@ def norm_tail_given_pdf(d: float, pdf: float) -> float:
 
 
 @njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
-def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
-    """``(N(-|d|), erf(|d|/sqrt 2))`` given ``pdf = n(d)``, without branches.
-
-    The same Cody ranges as ``norm_tail_given_pdf``, all evaluated and then selected, so
-    a loop over options compiles to straight-line (SIMD-friendly) code; each range is
-    written as one numerator over one denominator (the third range multiplied through by
-    ``z^5``, ``z = y^2``), so the selected ratio costs a single division. The erf value is
-    exact only for |d| <= ERF_SMALL_D (where the near-the-money formula uses it).
-    """
-    y = min(abs(d) * INV_SQRT2, 40.0)  # erfc(40) underflows: beyond, only pdf = 0 matters
-    z = y * y
+def _cody12(y: float, z: float) -> tuple[float, float, float, float]:
+    # numerators and denominators of Cody's first (erf, in z = y^2) and second (erfcx) ranges
     num1 = (((_CA[4] * z + _CA[0]) * z + _CA[1]) * z + _CA[2]) * z + _CA[3]
     den1 = (((z + _CB[0]) * z + _CB[1]) * z + _CB[2]) * z + _CB[3]
     num2 = (
@@ -160,6 +151,22 @@ def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
         ((((((y + _CD[0]) * y + _CD[1]) * y + _CD[2]) * y + _CD[3]) * y + _CD[4]) * y + _CD[5]) * y
         + _CD[6]
     ) * y + _CD[7]
+    return num1, den1, num2, den2
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
+    """``(N(-|d|), erf(|d|/sqrt 2))`` given ``pdf = n(d)``, without branches.
+
+    The same Cody ranges as ``norm_tail_given_pdf``, all evaluated and then selected, so
+    a loop over options compiles to straight-line (SIMD-friendly) code; each range is
+    written as one numerator over one denominator (the third range multiplied through by
+    ``z^5``, ``z = y^2``), so the selected ratio costs a single division. The erf value is
+    exact only for |d| <= ERF_SMALL_D (where the near-the-money formula uses it).
+    """
+    y = min(abs(d) * INV_SQRT2, 40.0)  # erfc(40) underflows: beyond, only pdf = 0 matters
+    z = y * y
+    num1, den1, num2, den2 = _cody12(y, z)
     # third range, w = 1/z: erfcx = (1/sqrt(pi) - w P(w)/Q(w)) / y with P, Q of degree 5;
     # times z^5 / z^5: P' = z^5 P(1/z), Q' = z^5 Q(1/z), erfcx = (Q'/sqrt(pi) z - P')/(y z Q')
     p3 = ((((_CP[4] * z + _CP[3]) * z + _CP[2]) * z + _CP[1]) * z + _CP[0]) * z + _CP[5]
@@ -170,6 +177,24 @@ def tail_and_erf_branchless(d: float, pdf: float) -> tuple[float, float]:
     num = y * num1 if small else (num2 if y <= 4.0 else num3)
     den = den1 if small else (den2 if y <= 4.0 else den3)
     ratio = num / den
+    tail = 0.5 - 0.5 * ratio if small else 0.5 * _SQRT_2PI * pdf * ratio
+    return tail, ratio
+
+
+#: |d| / sqrt 2 up to which ``tail_and_erf_near`` holds
+NEAR_Y = 4.0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def tail_and_erf_near(d: float, pdf: float) -> tuple[float, float]:
+    """``tail_and_erf_branchless`` for ``|d| / sqrt 2 <= NEAR_Y`` only: Cody's first two
+    ranges, a third less work; beyond ``NEAR_Y`` the result is meaningless.
+    """
+    y = min(abs(d) * INV_SQRT2, NEAR_Y)
+    z = y * y
+    num1, den1, num2, den2 = _cody12(y, z)
+    small = y <= 0.46875
+    ratio = (y * num1 if small else num2) / (den1 if small else den2)
     tail = 0.5 - 0.5 * ratio if small else 0.5 * _SQRT_2PI * pdf * ratio
     return tail, ratio
 
@@ -188,10 +213,12 @@ __all__ = [
     "HALF_LN_2PI",
     "INV_SQRT2",
     "INV_SQRT_2PI",
+    "NEAR_Y",
     "SQRT2",
     "norm_cdf",
     "norm_cdf_given_pdf",
     "norm_pdf",
     "norm_tail_given_pdf",
     "tail_and_erf_branchless",
+    "tail_and_erf_near",
 ]

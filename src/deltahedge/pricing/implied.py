@@ -5,7 +5,8 @@ Algorithm: ``deltahedge.pricing.kernels.normalised_implied_s`` (after Jaeckel 20
 branches, a cubic-Hermite or asymptotic first guess, Householder(3) steps on a branch-wise
 near-linear objective, with a bisection safeguard. Typically 2 steps after 1-2 set-up
 evaluations; to machine precision (a step below 1e-6 relative ends it: its cube is below
-eps).
+eps). Arrays are solved 128 options at a time in SIMD passes (``_iv_block``), which give
+each option exactly the scalar kernel's value.
 
 Accuracy guarantee (tested on a dense grid, 200,000 random points and with hypothesis):
 for ``sigma`` in [0.01, 5], ``T`` in [1 minute, 5 years], ``|ln(K/F)| <= 6 sigma sqrt(T)``
@@ -33,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from deltahedge._typing import ArrayLike, BoolArray, FloatArray
-from deltahedge.pricing import _loops, kernels
-from deltahedge.pricing._arrays import as_phi, flatten, loop_args
+from deltahedge.pricing import _iv_block, kernels
+from deltahedge.pricing._arrays import as_phi, fast_loop_args, flatten, loop_args
 from deltahedge.pricing.black76 import black76_risk
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -71,10 +72,16 @@ def _solve(
     price: ArrayLike, kind: Any, F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     phi = as_phi(kind)
+    loop: Any = _iv_block.implied_vol_loop
+    fast = fast_loop_args(price, phi, F, K, T, r)
+    if fast is not None:  # 1-D arrays and scalars
+        out = np.empty(fast[0], dtype=np.float64)
+        status = np.empty(fast[0], dtype=np.int8)
+        loop(*fast[1], out, status)
+        return out, status
     shape, n, flat = flatten(price, phi, F, K, T, r)
     out = np.empty(n, dtype=np.float64)
     status = np.empty(n, dtype=np.int8)
-    loop: Any = _loops.implied_vol_loop
     loop(*loop_args(flat), out, status)
     return out.reshape(shape), status.reshape(shape)
 

@@ -30,6 +30,7 @@ import math
 from numba import njit
 
 from deltahedge.pricing._normalised import normalised_black, normalised_implied_s
+from deltahedge.pricing._nsteps import exp_s, log_s
 from deltahedge.pricing._special import (
     DBL_EPS,
     ERF_SMALL_D,
@@ -242,7 +243,7 @@ def b76_greeks(
     return price, delta, gamma, vega, theta, rho, vanna, volga, charm
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FM)
 def b76_implied_vol_status(
     price: float, phi: float, F: float, K: float, T: float, r: float
 ) -> tuple[float, int]:
@@ -272,7 +273,7 @@ def b76_implied_vol_status(
         return math.nan, IV_INVALID_INPUT
     if T == 0.0:
         return math.nan, IV_EXPIRED
-    p = price * math.exp(r * T) if r != 0.0 else price
+    p = price * exp_s(r * T) if r != 0.0 else price
     intrinsic = max(phi * (F - K), 0.0)
     if p < intrinsic:
         if intrinsic - p > 4.0 * DBL_EPS * intrinsic:
@@ -283,7 +284,7 @@ def b76_implied_vol_status(
     tv = p - intrinsic  # the out-of-the-money option's price, by put-call parity
     if tv == 0.0:
         return 0.0, IV_AT_INTRINSIC
-    x = -abs(math.log(F / K))
+    x = -abs(log_s(F / K))
     beta = tv / math.sqrt(F) / math.sqrt(K)
     s = normalised_implied_s(beta, x)
     if s == math.inf:  # beta >= exp(x/2), the normalised upper bound
