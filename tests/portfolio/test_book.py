@@ -257,6 +257,41 @@ def test_book_risk_reuses_surface_vols_after_a_spot_move_and_looks_again_when_ne
         book.with_surface(surf, moved).sigma[0] = 0.1  # the memo's arrays cannot be changed
 
 
+class _HoleSurface(_CountingSurface):
+    """``_CountingSurface`` with no vol (NaN) at the 80,000 put's strike, or at ``hole``."""
+
+    def __init__(self, hole: float = 80_000.0) -> None:
+        super().__init__()
+        self.hole = hole
+
+    def vol(self, K, T):
+        v = super().vol(K, T)
+        return np.where(np.asarray(K) == self.hole, np.nan, v)
+
+
+def test_reused_surface_vols_keep_their_finite_check_after_a_spot_move():
+    # the vols' NaN check is done once per lookup and travels with the memo: a memo hit
+    # (spot move, same surface and ts) must still refuse a surface with a hole, and a
+    # clean surface still gives the no-memo result
+    pos, coll = _mixed_book()
+    m = _market(perp=F_ORACLE)
+    moved = m.with_index("BTC", 90_000.0)
+    book, holed = compile_book(pos, coll), _HoleSurface()
+    for market, model in [(m, "black76"), (moved, "black76"), (moved, "sticky_moneyness")]:
+        with pytest.raises(InvalidInput, match="no implied vol"):
+            book_risk(book, market, holed, delta_model=model)
+    assert holed.calls == 3  # vols once; the skews' two lookups once: the memo was hit
+    clean = _HoleSurface(hole=1.0)  # no option at strike 1: every vol finite
+    book_risk(book, m, clean)
+    for model in ("black76", "sticky_moneyness"):
+        fresh = book_risk(pos, moved, _HoleSurface(hole=1.0), "usd", model, collateral=coll)
+        _same_risk(book_risk(book, moved, clean, delta_model=model), fresh)
+    assert clean.calls == 3
+    # the book with the holed vols, passed on its own, is checked as any other book
+    with pytest.raises(InvalidInput, match="no implied vol"):
+        book_risk(book.with_surface(holed, moved), moved)
+
+
 def test_min_variance_needs_coefficients_and_unknown_inputs_raise():
     m = _market()
     with pytest.raises(InvalidInput, match="min_variance=\\(a, b, c\\)"):

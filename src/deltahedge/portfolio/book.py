@@ -121,7 +121,7 @@ class CompiledBook:
     funding: tuple[tuple[int, str, str, float, bool, float], ...]  # und, venue, sym, units...
     surface: Any = None
     yields: tuple[tuple[int, float, bool], ...] = ()  # und, amount * yield per year, is USD
-    # the last surface lookup: (surface, ts_ns, sigma, skew or None, the book with them)
+    # the last surface lookup, under "surface" (see _surface_lookup)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -151,13 +151,19 @@ class CompiledBook:
         they are the same, and the last lookup is reused (a surface is taken to be
         immutable, as ``Surface`` is). A new surface object or a new ``ts_ns`` looks again.
         """
+        return self._surface_lookup(surface, market, skew)[0]
+
+    def _surface_lookup(
+        self, surface: VolSurface, market: MarketState, skew: bool
+    ) -> tuple[CompiledBook, bool]:
+        """``with_surface``, and whether every vol it gave is finite (checked once per lookup)."""
         if self.n_options == 0:
-            return replace(self, surface=surface)
+            return replace(self, surface=surface), True
         memo = self._memo.get("surface")
         if memo is not None and memo[0] is surface and memo[1] == market.ts_ns:
             if memo[3] is not None or not skew:
-                return memo[4]  # type: ignore[no-any-return]
-            sig = memo[2]  # the vols are known; only the skews are missing
+                return memo[4], memo[5]
+            sig, finite = memo[2], memo[5]  # the vols are known; only the skews are missing
         else:
             sig = None
         T = np.maximum((self.slot_exp - market.ts_ns) / _YEAR_NS, 1e-8)[self.opt_slot]
@@ -165,6 +171,7 @@ class CompiledBook:
         if sig is None:
             sig = np.asarray(surface.vol(Kx, T), dtype=np.float64)
             sig.setflags(write=False)  # shared by the memo and every book built from it
+            finite = _all_finite(sig)
         sk: FloatArray | None = None
         if skew:
             slope = getattr(surface, "dvol_dk", None)
@@ -178,8 +185,9 @@ class CompiledBook:
             sk.setflags(write=False)
         zeros = np.zeros_like(sig) if sk is None else sk
         book = replace(self, sigma=sig, skew=zeros, surface=surface)
-        self._memo["surface"] = (surface, market.ts_ns, sig, sk, book)
-        return book
+        # (surface, ts_ns, sigma, skew or None, the book with them, sigma all finite)
+        self._memo["surface"] = (surface, market.ts_ns, sig, sk, book, finite)
+        return book, finite
 
     def _slot_forwards(self, market: MarketState) -> FloatArray:
         fwd = np.empty(self.slot_exp.size)
@@ -313,6 +321,11 @@ class CompiledBook:
             mv[1],
             mv[2],
         )
+
+
+def _all_finite(x: FloatArray) -> bool:
+    # a NaN or inf makes the sum non-finite: one pass, no temporary array
+    return math.isfinite(float(x.sum()))
 
 
 def _numeraire(numeraire: str | Numeraire) -> bool:
@@ -506,9 +519,11 @@ def book_risk(
         else compile_book(positions, collateral, vols)
     )
     if surface is not None:  # skews are read by the sticky_moneyness model only
-        book = book.with_surface(surface, market, skew=delta_model == "sticky_moneyness")
-    # a NaN or inf vol makes the sum non-finite: one pass, no temporary array
-    if book.n_options and not math.isfinite(float(book.sigma.sum())):
+        # a reused lookup comes with its vols' check: after a spot move nothing is re-read
+        book, finite = book._surface_lookup(surface, market, delta_model == "sticky_moneyness")
+    else:
+        finite = book.n_options == 0 or _all_finite(book.sigma)
+    if not finite:
         raise InvalidInput("options in the book have no implied vol: pass surface= or vols=")
     return book.risk(market, numeraire, delta_model, min_variance)
 
