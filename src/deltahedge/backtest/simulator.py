@@ -72,7 +72,7 @@ from deltahedge.backtest._fastbook import (
     leg_rows,
     use_simd,
 )
-from deltahedge.backtest.book import Book, Costs, SimResult
+from deltahedge.backtest.book import Book, Costs, SimResult, expiry_slots, l2_rows
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
 from deltahedge.backtest.policies import Policy, PolicyKind, jitter_trade, leland_vol
@@ -465,33 +465,6 @@ def jitter_seeds(seed: int, n_paths: int) -> np.ndarray:
     )
 
 
-def _l2_rows(costs: Costs) -> FloatArray:
-    """Ask offsets, ask sizes, bid offsets, bid sizes as the rows of one array.
-
-    Without a bid profile sells walk the asks. The shorter side is padded with its last
-    offset and zero size (the walk then charges any rest at that last offset, as before).
-    """
-    asks = np.asarray(costs.l2_offsets, float), np.asarray(costs.l2_sizes, float)
-    bids = (
-        (np.asarray(costs.l2_bid_offsets, float), np.asarray(costs.l2_bid_sizes, float))
-        if len(costs.l2_bid_offsets)
-        else asks
-    )
-    n = max(len(asks[0]), len(bids[0]))
-    out = np.zeros((4, n))
-    for r, (off, size) in enumerate((asks, bids)):
-        if n:
-            out[2 * r] = off[-1]
-        out[2 * r, : len(off)] = off
-        out[2 * r + 1, : len(size)] = size
-    return out
-
-
-def _slots(expiry: FloatArray) -> tuple[np.ndarray, FloatArray]:
-    exps, slot = np.unique(expiry, return_inverse=True)
-    return slot.astype(np.int64), exps.astype(np.float64)
-
-
 def simulate(
     book: Book,
     policy: Policy,
@@ -596,8 +569,8 @@ def simulate(
                 for s, m, q in zip(vol, mult, qty, strict=True)
             ]
         )
-    slot, slot_exp = _slots(expiry)
-    l2 = _l2_rows(costs)
+    slot, slot_exp = expiry_slots(expiry)
+    l2 = l2_rows(costs)
     out = np.empty((7, n_paths))
     _sim_kernel(
         paths,
