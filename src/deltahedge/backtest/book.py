@@ -248,3 +248,31 @@ class SimResult:
             "mean_turnover": float(self.turnover.mean()),
             "mean_max_drawdown": float(self.max_drawdown.mean()),
         }
+
+
+def l2_rows(costs: Costs) -> FloatArray:
+    """Ask offsets, ask sizes, bid offsets, bid sizes as the rows of one array.
+
+    Without a bid profile sells walk the asks. The shorter side is padded with its last
+    offset and zero size (the walk then charges any rest at that last offset, as before).
+    """
+    asks = np.asarray(costs.l2_offsets, float), np.asarray(costs.l2_sizes, float)
+    bids = (
+        (np.asarray(costs.l2_bid_offsets, float), np.asarray(costs.l2_bid_sizes, float))
+        if len(costs.l2_bid_offsets)
+        else asks
+    )
+    n = max(len(asks[0]), len(bids[0]))
+    out = np.zeros((4, n))
+    for r, (off, size) in enumerate((asks, bids)):
+        if n:
+            out[2 * r] = off[-1]
+        out[2 * r, : len(off)] = off
+        out[2 * r + 1, : len(size)] = size
+    return out
+
+
+def expiry_slots(expiry: FloatArray) -> tuple[np.ndarray, FloatArray]:
+    """Each leg's index into the sorted distinct expiries, and those expiries (years)."""
+    exps, slot = np.unique(expiry, return_inverse=True)
+    return slot.astype(np.int64), exps.astype(np.float64)

@@ -37,9 +37,15 @@ engine (paper venue at the kernel's costs) and holds its trades, costs and PnL t
 kernel's policy decisions to ``deltahedge.hedging``; ``reference.simulate_path_reference``
 is the kernel's pure-Python twin.
 
+Speed: Black-76 deltas on books of 8 legs or more (4 on SVI slices) take the SIMD
+passes of ``_fastbook.book_fast`` (inlined; the kernel compiles with numpy's error model
+and FMA contraction for them), smaller books and the other delta models the scalar
+``_book_greeks``.
+
 Numba caching: kernels use ``cache=True``; numba re-validates a cached kernel only
 against its own file, so after editing a compiled helper in another module (``_b76``,
-``cos``, ``policies``, ``models``) delete the ``__pycache__/*.nbi|*.nbc`` files.
+``_fastbook``, ``cos``, ``policies``, ``models``) delete the ``__pycache__/*.nbi|*.nbc``
+files.
 """
 
 from __future__ import annotations
@@ -58,7 +64,15 @@ from deltahedge.backtest._b76 import (
     b76_price_delta,
     b76_price_delta_x,
 )
-from deltahedge.backtest.book import Book, Costs, SimResult
+from deltahedge.backtest._fastbook import (
+    N_SCRATCH,
+    R_EXP,
+    R_QTY,
+    book_fast,
+    leg_rows,
+    use_simd,
+)
+from deltahedge.backtest.book import Book, Costs, SimResult, expiry_slots, l2_rows
 from deltahedge.backtest.cos import table_delta
 from deltahedge.backtest.models import PathModel, _fill_path, path_seeds
 from deltahedge.backtest.policies import Policy, PolicyKind, jitter_trade, leland_vol
@@ -251,7 +265,7 @@ def _book_greeks(
     return val, dlt, gam, van, tau_b
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
 def _sim_kernel(
     paths,
     vpaths,
@@ -282,6 +296,8 @@ def _sim_kernel(
     mark_every,
     ca,
     l2,
+    lr,
+    simd,
     out,
 ):
     n_paths = out.shape[1]
@@ -290,6 +306,8 @@ def _sim_kernel(
     lot = ca[5]
     need_gv = pid == 4 or pid == 7 or pid == 8 or (did == 1 and use_svi) or did == 3
     need_vt = pid == 7
+    # Black-76 deltas at each leg's own delta vol, on a book large enough: _fastbook's SIMD
+    fast = simd and did == 0 and not need_gv and not need_vt
     interval = pid == 0 or pid == 2 or pid == 6
     every_p = pp[0] if interval else 1.0
     jt = jit[0]
@@ -309,13 +327,15 @@ def _sim_kernel(
         settle_val = np.zeros(n_leg)
         slot_vega = np.zeros(slot_exp.shape[0])
         slot_sqt = np.zeros(slot_exp.shape[0])
+        qe = lr[R_QTY].copy()
+        st = np.array([0.0, lr[R_EXP].min()])
+        scr = np.empty((N_SCRATCH, lr.shape[1]))
         f = fbuf[0]
-        val0, dlt, gam, van, tau_b = _book_greeks(
-            f, 0.0, vbuf[0], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
-            slot_vega, slot_sqt, settled, settle_val, need_gv, True, need_vt,
-        )  # fmt: skip
+        gam = 0.0
+        van = 0.0
+        tau_b = 1.0 / 365.0
         h = 0.0
-        cash = -val0  # premium received for a short book
+        cash = 0.0  # at j = 0: minus the book's value (premium received for a short book)
         cost = 0.0
         fund = 0.0
         trades = 0.0
@@ -366,10 +386,17 @@ def _sim_kernel(
             if to_mark <= 0:
                 to_mark = mark_every
             t = j * dt
-            val, dlt, gam, van, tau_b = _book_greeks(
-                f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot, slot_exp,
-                slot_vega, slot_sqt, settled, settle_val, need_gv, marking, need_vt,
-            )  # fmt: skip
+            if fast:
+                val, dlt = book_fast(
+                    f, t, lr, n_leg, qe, st, scr, settled, settle_val, marking, use_svi
+                )
+            else:
+                val, dlt, gam, van, tau_b = _book_greeks(
+                    f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot,
+                    slot_exp, slot_vega, slot_sqt, settled, settle_val, need_gv, marking, need_vt,
+                )  # fmt: skip
+            if j == 0:
+                cash = -val
             if marking:
                 mtm = cash + val
                 if mtm > peak:
@@ -436,33 +463,6 @@ def jitter_seeds(seed: int, n_paths: int) -> np.ndarray:
     return np.random.SeedSequence(int(seed), spawn_key=(1,)).generate_state(
         n_paths, dtype=np.uint32
     )
-
-
-def _l2_rows(costs: Costs) -> FloatArray:
-    """Ask offsets, ask sizes, bid offsets, bid sizes as the rows of one array.
-
-    Without a bid profile sells walk the asks. The shorter side is padded with its last
-    offset and zero size (the walk then charges any rest at that last offset, as before).
-    """
-    asks = np.asarray(costs.l2_offsets, float), np.asarray(costs.l2_sizes, float)
-    bids = (
-        (np.asarray(costs.l2_bid_offsets, float), np.asarray(costs.l2_bid_sizes, float))
-        if len(costs.l2_bid_offsets)
-        else asks
-    )
-    n = max(len(asks[0]), len(bids[0]))
-    out = np.zeros((4, n))
-    for r, (off, size) in enumerate((asks, bids)):
-        if n:
-            out[2 * r] = off[-1]
-        out[2 * r, : len(off)] = off
-        out[2 * r + 1, : len(size)] = size
-    return out
-
-
-def _slots(expiry: FloatArray) -> tuple[np.ndarray, FloatArray]:
-    exps, slot = np.unique(expiry, return_inverse=True)
-    return slot.astype(np.int64), exps.astype(np.float64)
 
 
 def simulate(
@@ -569,8 +569,8 @@ def simulate(
                 for s, m, q in zip(vol, mult, qty, strict=True)
             ]
         )
-    slot, slot_exp = _slots(expiry)
-    l2 = _l2_rows(costs)
+    slot, slot_exp = expiry_slots(expiry)
+    l2 = l2_rows(costs)
     out = np.empty((7, n_paths))
     _sim_kernel(
         paths,
@@ -602,6 +602,8 @@ def simulate(
         int(decide_every * mark_every),
         costs.as_array(),
         l2,
+        leg_rows(cp, strike, expiry, qty, vol, mult, svi),
+        use_simd(len(cp), book.svi is not None, vol * mult),
         out,
     )
     return SimResult(*(row.copy() for row in out))
