@@ -42,3 +42,26 @@ def test_summary_table_shows_ratios_and_error_change():
     assert "0.727x" in text and "0.172x" in text
     assert "frontiers do not meet" in text  # MODEL had no common error level
     assert "model -6.3 %" in text
+
+
+def test_summary_table_says_when_the_best_band_never_trades():
+    # Deribit sample, mark-IV delta: the only band point on the frontier at the fixed
+    # interval's error is a band that never trades (cost 0), so the ratio 0/104.4 = 0
+    summary = {
+        "comparison": {
+            "MARK_IV": {
+                "target_std": 224.3,
+                "band_cost": 0.0,
+                "band_vs_interval": 0.0 / 104.4,
+                "band_vs_threshold": float("nan"),
+            },
+            "BLACK76": {"target_std": 208.1, "band_cost": 59.9, "band_vs_interval": 0.655},
+        },
+    }
+    text = _render(summary)
+    assert "0.0 (no trades)" in text and "0.000x" in text
+    assert "never trades" in text
+    assert "59.9 (no trades)" not in text  # only the zero-cost row is marked
+    # without a zero-cost row there is no such note
+    del summary["comparison"]["MARK_IV"]
+    assert "never trades" not in _render(summary)

@@ -173,6 +173,7 @@ def summary_table(summary: dict[str, Any]):  # type: ignore[no-untyped-def]
     t = Table(title="At equal hedging error: cost of the best band policy relative to")
     for col in ("delta", "error std", "band cost", "fixed interval", "fixed threshold"):
         t.add_column(col, justify="left" if col == "delta" else "right")
+    no_trade = False
     for dm, c in (summary.get("comparison") or {}).items():
         if not isinstance(c, dict) or not math.isfinite(c.get("target_std", math.nan)):
             t.add_row(dm.lower(), "frontiers do not meet", "", "", "")
@@ -182,18 +183,30 @@ def summary_table(summary: dict[str, Any]):  # type: ignore[no-untyped-def]
             v = c.get(key, math.nan)
             return f"{v:.3f}x" if math.isfinite(v) else "n/a"
 
+        band_cost = c.get("band_cost", math.nan)
+        idle = band_cost == 0.0
+        no_trade |= idle
         t.add_row(
             dm.lower(),
             f"{c['target_std']:,.1f}",
-            f"{c.get('band_cost', math.nan):,.1f}",
+            f"{band_cost:,.1f}" + (" (no trades)" if idle else ""),
             ratio("band_vs_interval"),
             ratio("band_vs_threshold"),
         )
+    notes = []
     red = (summary.get("delta_models") or {}).get("reduction_vs_black76") or {}
     if red:
-        t.caption = "hedging error vs black76: " + ", ".join(
-            f"{k.lower()} {-100 * v:+.1f} %" for k, v in red.items()
+        notes.append(
+            "hedging error vs black76: "
+            + ", ".join(f"{k.lower()} {-100 * v:+.1f} %" for k, v in red.items())
         )
+    if no_trade:
+        notes.append(
+            "no trades: a band so wide it never trades already has that error, so on these "
+            "paths hedging with that delta model does not lower the error"
+        )
+    if notes:
+        t.caption = "\n".join(notes)
     return t
 
 

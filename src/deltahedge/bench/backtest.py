@@ -198,6 +198,12 @@ def _report(console: Console, title: str, result: dict[str, Any]) -> None:
             _fmt(c.get("band_vs_threshold")),
         )
     console.print(t)
+    idle = [dm for dm, c in result["comparison"].items() if c.get("band_cost") == 0.0]
+    if idle:
+        console.print(
+            f"band $ 0 ({', '.join(idle)}): a band that never trades already has that error, "
+            "so hedging with that delta does not lower the error on these paths"
+        )
     dm = result["delta_models"]
     red = ", ".join(f"{k}: {v:+.1%}" for k, v in dm.get("reduction_vs_black76", {}).items())
     errs = ", ".join(f"{k} {v:,.1f}" for k, v in dm["error_std"].items())
