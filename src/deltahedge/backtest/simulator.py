@@ -177,10 +177,14 @@ def _book_greeks(
     if need_vt:
         slot_vega[:] = 0.0
     lf = math.log(f)
-    for e in range(slot_exp.shape[0]):  # sqrt(tau) once per expiry
-        te = slot_exp[e] - t
-        slot_sqt[e] = math.sqrt(te) if te > 0.0 else 0.0
     fast = did == 0 and not need_gv and not need_vt
+    # sqrt(tau) once per expiry where legs share one; else per leg (no store and reload:
+    # a one-leg book's step is latency-bound)
+    share = slot_exp.shape[0] < legs.shape[0]
+    if fast and share:
+        for e in range(slot_exp.shape[0]):
+            te = slot_exp[e] - t
+            slot_sqt[e] = math.sqrt(te) if te > 0.0 else 0.0
     for i in range(legs.shape[0]):
         cp, strike, expiry, qty, vol = legs[i, 0], legs[i, 1], legs[i, 2], legs[i, 3], legs[i, 4]
         if settled[i]:
@@ -197,7 +201,7 @@ def _book_greeks(
             # the hot path: a sticky-strike Black-76 delta at the leg's own vol (times
             # Leland's or a flat-vol factor), the mark at the surface vol when marking
             x = lf - legs[i, 5]
-            sqt = slot_sqt[slot[i]]
+            sqt = slot_sqt[slot[i]] if share else math.sqrt(tau)
             sq0 = vol * dvol_mult[i] * sqt
             if not need_price:
                 d = b76_delta_x(cp, x, sq0)
