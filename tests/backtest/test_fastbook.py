@@ -12,6 +12,7 @@ from deltahedge.backtest._fastbook import (
     ST_MIN_EXPIRY,
     book_fast,
     leg_rows,
+    use_blocks,
     use_simd,
 )
 from deltahedge.backtest.models import ModelKind, PathModel, simulate_paths
@@ -108,3 +109,65 @@ def test_simd_kernel_matches_the_pure_python_twin(policy, costs, flat_vol):
         assert res.cost[i] == pytest.approx(ref["cost"], abs=1e-9)
         assert res.trades[i] == ref["trades"]
         assert res.turnover[i] == pytest.approx(ref["turnover"], abs=1e-9)
+
+
+def _three_legs(svi: bool = False) -> Book:
+    # a short call, a long put and a short call expiring at mid-path (it settles there)
+    book = _nine_legs()
+    cp, strike, expiry, qty, vol, sv = book.arrays()
+    pick = [0, 1, 3]  # expiries 0.5 T, T, 0.5 T
+    return Book(
+        cp[pick], strike[pick], expiry[pick], qty[pick], vol[pick], svi=sv[pick] if svi else None
+    )
+
+
+def test_use_blocks_only_below_the_simd_size_deciding_every_step_with_positive_vols():
+    v = np.full(3, 0.5)
+    assert use_blocks(False, 1, v, v)
+    assert not use_blocks(True, 1, v, v)  # the SIMD-over-legs passes take that book
+    assert not use_blocks(False, 2, v, v)  # deciding every 2nd step: nothing to precompute
+    assert not use_blocks(False, 1, np.r_[0.5, 0.5, 0.0], v)  # Leland floors a delta vol at 0
+    assert not use_blocks(False, 1, v, np.r_[0.5, 0.0, 0.5])  # a zero vol: the payoff's slope
+
+
+@pytest.mark.parametrize("n_leg", [1, 3])
+@pytest.mark.parametrize(
+    ("policy", "costs"),
+    [
+        (Policy(PolicyKind.FIXED_THRESHOLD, (0.05,)), Costs(taker_fee=5e-4)),
+        (Policy(PolicyKind.LELAND, (1, 0.001)), Costs(taker_fee=5e-4, lot=0.001)),
+        (Policy(PolicyKind.FIXED_INTERVAL, (3,)), Costs(half_spread=1e-4, latency=1)),
+    ],
+)
+def test_block_kernel_matches_the_pure_python_twin(n_leg, policy, costs):
+    # 300 steps: two blocks of 256 steps and a part; the 3-leg book settles two legs at 150
+    book = _three_legs() if n_leg == 3 else Book(*(a[:1] for a in _three_legs().arrays()[:5]))
+    assert use_blocks(False, 1, book.vol, book.vol)
+    paths, _ = simulate_paths(GBM, F0, T / 300, 300, 3, seed=11)
+    res = simulate(book, policy, paths=paths, dt=T / 300, costs=costs)
+    for i in range(3):
+        ref = simulate_path_reference(book, policy, paths[i], T / 300, costs)
+        assert res.pnl[i] == pytest.approx(ref["pnl"], abs=1e-9)
+        assert res.cost[i] == pytest.approx(ref["cost"], abs=1e-9)
+        assert res.trades[i] == ref["trades"]
+        assert res.turnover[i] == pytest.approx(ref["turnover"], abs=1e-9)
+
+
+@pytest.mark.parametrize("svi", [False, True])
+@pytest.mark.parametrize("mark_every", [1, 7])
+def test_block_path_equals_the_scalar_path(monkeypatch, svi, mark_every):
+    # every output (the marks' drawdown and step std included) from the blocks of steps
+    # equals the step-by-step erfc loop's to rounding; 600 steps: blocks end mid-stride
+    import deltahedge.backtest.simulator as sim
+
+    book = _three_legs(svi)
+    paths, _ = simulate_paths(GBM, F0, T / 600, 600, 4, seed=3)
+    pol = Policy(PolicyKind.FIXED_THRESHOLD, (0.02,))
+    kw = {"paths": paths, "dt": T / 600, "costs": Costs(taker_fee=5e-4), "mark_every": mark_every}
+    fast = simulate(book, pol, **kw)
+    monkeypatch.setattr(sim, "use_blocks", lambda *a: False)
+    slow = simulate(book, pol, **kw)
+    for name in ("pnl", "cost", "funding", "turnover", "max_drawdown", "step_std"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(fast.trades, slow.trades)
+    assert fast.trades.min() > 0  # the policy traded: the deltas were compared, not skipped

@@ -42,15 +42,20 @@ from deltahedge.pricing._special import (
     tail_and_erf_branchless,
     tail_and_erf_near,
 )
-from deltahedge.pricing._vmath import EXP_MAX, vexp
+from deltahedge.pricing._vmath import EXP_MAX, vexp, vlog
 
 __all__ = [
+    "BLOCK",
     "LANES",
+    "N_BLOCK_ROWS",
     "N_SCRATCH",
     "ST_MIN_EXPIRY",
     "ST_SETTLED",
     "book_fast",
+    "fill_block",
     "leg_rows",
+    "settle_steps",
+    "use_blocks",
     "use_simd",
 ]
 
@@ -238,3 +243,162 @@ def book_fast(
     for i in range(n_leg):
         val += scr[S_OUT, i]
     return val, dlt
+
+
+#: steps per block of ``fill_block`` (the scratch is (N_BLOCK_ROWS, BLOCK) per path)
+BLOCK = 256
+#: rows of the block scratch: ln F, d, n(d), d2, n(d2), output
+B_LF, B_D, B_PDF, B_D2, B_PDF2, B_OUT = 0, 1, 2, 3, 4, 5
+N_BLOCK_ROWS = 6
+
+
+def use_blocks(simd: bool, every: int, delta_vol: FloatArray, vol: FloatArray) -> bool:
+    """Whether the simulator takes ``fill_block``: a book below ``use_simd``'s size, with
+    a decision every step and positive delta vols and vols (per year^0.5): its delta and
+    mark depend on the path's forward and the time only, so they are computed ahead, a
+    block of steps at a time, in passes over the steps that compile to AVX2 code.
+    """
+    return (
+        not simd
+        and every == 1
+        and bool(np.all(np.asarray(delta_vol) > 0.0))
+        and bool(np.all(np.asarray(vol) > 0.0))
+    )
+
+
+@nb.njit(cache=True)
+def settle_steps(lr: np.ndarray, n_leg: int, dt: float, n_steps: int) -> np.ndarray:
+    """Per leg, the first step ``j`` with ``expiry - j dt <= 1e-12`` (the step it settles
+    on in ``simulator._book_greeks``), or ``n_steps + 1`` when it outlives the run."""
+    js = np.full(n_leg, n_steps + 1, dtype=np.int64)
+    for i in range(n_leg):
+        for j in range(n_steps + 1):
+            if lr[R_EXP, i] - j * dt <= 1e-12:
+                js[i] = j
+                break
+    return js
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def _leg_mark(lr: np.ndarray, i: int, use_svi: bool, f: float, x: float, te: float) -> float:
+    # Black-76 price of one unit of leg i at f (x = ln(F/K), te = time left > 0) at the
+    # leg's vol, or sticky moneyness on its SVI slice; book_fast's formulas
+    if use_svi:
+        km = -x - lr[R_SVI + 3, i]
+        s = lr[R_SVI + 4, i]
+        w = lr[R_SVI, i] + lr[R_SVI + 1, i] * (lr[R_SVI + 2, i] * km + math.sqrt(km * km + s * s))
+        vol = math.sqrt(max(w, 1e-12) / lr[R_SVI + 5, i])
+    else:
+        vol = lr[R_VOL, i]
+    sq = vol * math.sqrt(te)
+    d1 = x / sq + 0.5 * sq
+    d2 = d1 - sq
+    cp = lr[R_CP, i]
+    n1 = _cdf_far(cp, d1, _density(d1))
+    n2 = _cdf_far(cp, d2, _density(d2))
+    return cp * (f * n1 - lr[R_K, i] * n2)
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def fill_block(
+    fbuf: np.ndarray,
+    j0: int,
+    j1: int,
+    dt: float,
+    lr: np.ndarray,
+    n_leg: int,
+    js: np.ndarray,
+    me: int,
+    n_steps: int,
+    use_svi: bool,
+    scr: np.ndarray,
+    bd: np.ndarray,
+    bv: np.ndarray,
+) -> None:
+    """Book delta (``bd``) and value (``bv``) at steps ``j0 <= j < j1`` of one path.
+
+    The same numbers as ``book_fast`` step by step (a leg settles at ``F`` on step
+    ``js[i]`` and is worth its payoff after), but each leg's pass runs over the steps, so
+    a one-option book is vectorised too. The value is computed on the marked steps only
+    (``j % me == 0`` and the last step); elsewhere ``bv`` is left 0.
+    """
+    n = j1 - j0
+    for jj in range(n):
+        scr[B_LF, jj] = vlog(fbuf[j0 + jj])  # vectorises; math.log (a libm call) does not
+        bd[jj] = 0.0
+        bv[jj] = 0.0
+    first = (-j0) % me  # the first marked step of the block, relative to j0
+    for i in range(n_leg):
+        cp = lr[R_CP, i]
+        k = lr[R_K, i]
+        lnk = lr[R_LNK, i]
+        q = lr[R_QTY, i]
+        e = lr[R_EXP, i]
+        v0 = lr[R_VOL0, i]
+        live = min(max(js[i] - j0, 0), n)  # steps [0, live) before settlement
+        if js[i] <= n_steps and live < n:
+            pay = cp * (fbuf[js[i]] - k)
+            pay = q * (pay if pay > 0.0 else 0.0)
+            for jj in range(live, n):
+                bv[jj] += pay
+        far = 0
+        for jj in range(live):  # SIMD over steps: d1 at the delta vol and its density
+            sq0 = v0 * math.sqrt(e - (j0 + jj) * dt)
+            d = (scr[B_LF, jj] - lnk) / sq0 + 0.5 * sq0
+            scr[B_D, jj] = d
+            scr[B_PDF, jj] = _density(d)
+            far += abs(d) > _NEAR_D
+        if far:
+            for jj in range(live):
+                bd[jj] += q * (cp * _cdf_far(cp, scr[B_D, jj], scr[B_PDF, jj]))
+        else:
+            for jj in range(live):
+                bd[jj] += q * (cp * _cdf_near(cp, scr[B_D, jj], scr[B_PDF, jj]))
+        # the mark on the marked steps (every step when me = 1: a SIMD pass)
+        if me == 1:  # every step marked: book_fast's passes, over the steps
+            if use_svi:
+                a, b, rho, m, s = (
+                    lr[R_SVI, i],
+                    lr[R_SVI + 1, i],
+                    lr[R_SVI + 2, i],
+                    lr[R_SVI + 3, i],
+                    lr[R_SVI + 4, i],
+                )
+                t_sl = lr[R_SVI + 5, i]
+                for jj in range(live):  # the leg's vol on its slice at k = ln(K/F)
+                    km = lnk - scr[B_LF, jj] - m
+                    w = a + b * (rho * km + math.sqrt(km * km + s * s))
+                    scr[B_OUT, jj] = math.sqrt(max(w, 1e-12) / t_sl)
+            else:
+                for jj in range(live):
+                    scr[B_OUT, jj] = lr[R_VOL, i]
+            far = 0
+            for jj in range(live):  # d1, d2, n(d1) and n(d2) = n(d1) F / K
+                sq = scr[B_OUT, jj] * math.sqrt(e - (j0 + jj) * dt)
+                d1 = (scr[B_LF, jj] - lnk) / sq + 0.5 * sq
+                d2 = d1 - sq
+                pdf = _density(d1)
+                scr[B_D, jj] = d1
+                scr[B_PDF, jj] = pdf
+                scr[B_D2, jj] = d2
+                scr[B_PDF2, jj] = pdf * (fbuf[j0 + jj] / k)
+                far += (abs(d1) > _NEAR_D) | (abs(d2) > _NEAR_D)
+            if far:  # n(d1) may underflow where n(d2) does not: each its own density
+                for jj in range(live):
+                    n1 = _cdf_far(cp, scr[B_D, jj], scr[B_PDF, jj])
+                    n2 = _cdf_far(cp, scr[B_D2, jj], _density(scr[B_D2, jj]))
+                    bv[jj] += q * (cp * (fbuf[j0 + jj] * n1 - k * n2))
+            else:
+                for jj in range(live):
+                    n1 = _cdf_near(cp, scr[B_D, jj], scr[B_PDF, jj])
+                    n2 = _cdf_near(cp, scr[B_D2, jj], scr[B_PDF2, jj])
+                    bv[jj] += q * (cp * (fbuf[j0 + jj] * n1 - k * n2))
+            continue
+        for jj in range(first, live, me):
+            te = e - (j0 + jj) * dt
+            bv[jj] += q * _leg_mark(lr, i, use_svi, fbuf[j0 + jj], scr[B_LF, jj] - lnk, te)
+        last = n_steps - j0
+        if 0 <= last < live and last % me != first:
+            # the last step is always marked (here it is off the stride)
+            te = e - n_steps * dt
+            bv[last] += q * _leg_mark(lr, i, use_svi, fbuf[n_steps], scr[B_LF, last] - lnk, te)

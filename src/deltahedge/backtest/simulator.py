@@ -65,11 +65,16 @@ from deltahedge.backtest._b76 import (
     b76_price_delta_x,
 )
 from deltahedge.backtest._fastbook import (
+    BLOCK,
+    N_BLOCK_ROWS,
     N_SCRATCH,
     R_EXP,
     R_QTY,
     book_fast,
+    fill_block,
     leg_rows,
+    settle_steps,
+    use_blocks,
     use_simd,
 )
 from deltahedge.backtest.book import Book, Costs, SimResult, expiry_slots, l2_rows
@@ -302,6 +307,7 @@ def _sim_kernel(
     l2,
     lr,
     simd,
+    blk,
     out,
 ):
     n_paths = out.shape[1]
@@ -312,6 +318,9 @@ def _sim_kernel(
     need_vt = pid == 7
     # Black-76 deltas at each leg's own delta vol, on a book large enough: _fastbook's SIMD
     fast = simd and did == 0 and not need_gv and not need_vt
+    # the same on a smaller book, deciding every step: whole blocks of steps ahead
+    blocks = blk and not fast and did == 0 and not need_gv and not need_vt and every == 1
+    j_settle = settle_steps(lr, n_leg, dt, n_steps)
     interval = pid == 0 or pid == 2 or pid == 6
     every_p = pp[0] if interval else 1.0
     jt = jit[0]
@@ -334,6 +343,11 @@ def _sim_kernel(
         qe = lr[R_QTY].copy()
         st = np.array([0.0, lr[R_EXP].min()])
         scr = np.empty((N_SCRATCH, lr.shape[1]))
+        bscr = np.empty((N_BLOCK_ROWS, BLOCK))
+        bd = np.empty(BLOCK)
+        bv = np.empty(BLOCK)
+        b0 = 0
+        b_end = 0
         f = fbuf[0]
         gam = 0.0
         van = 0.0
@@ -394,6 +408,27 @@ def _sim_kernel(
                 val, dlt = book_fast(
                     f, t, lr, n_leg, qe, st, scr, settled, settle_val, marking, use_svi
                 )
+            elif blocks:
+                if j >= b_end:
+                    b0 = j
+                    b_end = min(j + BLOCK, n_steps + 1)
+                    fill_block(
+                        fbuf,
+                        b0,
+                        b_end,
+                        dt,
+                        lr,
+                        n_leg,
+                        j_settle,
+                        mark_every,
+                        n_steps,
+                        use_svi,
+                        bscr,
+                        bd,
+                        bv,
+                    )
+                dlt = bd[j - b0]
+                val = bv[j - b0]
             else:
                 val, dlt, gam, van, tau_b = _book_greeks(
                     f, t, vbuf[j], legs, svi, use_svi, did, dvol_mult, mv, table, taus, xs, vs, slot,
@@ -403,10 +438,9 @@ def _sim_kernel(
                 cash = -val
             if marking:
                 mtm = cash + val
-                if mtm > peak:
-                    peak = mtm
-                if peak - mtm > dd:
-                    dd = peak - mtm
+                # max() rather than two branches: a new peak is a coin flip to the predictor
+                peak = max(peak, mtm)
+                dd = max(dd, peak - mtm)
                 inc = mtm - prev_mtm
                 prev_mtm = mtm
                 s1 += inc
@@ -576,6 +610,7 @@ def simulate(
     slot, slot_exp = expiry_slots(expiry)
     l2 = l2_rows(costs)
     out = np.empty((7, n_paths))
+    simd = use_simd(len(cp), book.svi is not None, vol * mult)
     _sim_kernel(
         paths,
         vp,
@@ -607,7 +642,8 @@ def simulate(
         costs.as_array(),
         l2,
         leg_rows(cp, strike, expiry, qty, vol, mult, svi),
-        use_simd(len(cp), book.svi is not None, vol * mult),
+        simd,
+        use_blocks(simd, int(decide_every), vol * mult, vol),
         out,
     )
     return SimResult(*(row.copy() for row in out))
