@@ -1,4 +1,4 @@
-"""Scalar Black-76 helpers (r = 0) compiled for the hedge simulator.
+"""Scalar Black-76 helpers (r = 0) and the execution cost, compiled for the hedge simulator.
 
 Private stand-ins until ``deltahedge.pricing.kernels`` is merged; same formulas
 (Black 1976): ``d1 = (ln(F/K) + s^2 T/2) / (s sqrt T)``, call ``F N(d1) - K N(d2)``,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from deltahedge.pricing._special import FM, INV_SQRT2, _erf_small, _erfcx_large
 from deltahedge.pricing._vmath import EXP_MAX, vexp
@@ -20,7 +21,9 @@ __all__ = [
     "b76_greeks",
     "b76_price_delta",
     "b76_price_delta_x",
+    "exec_cost",
     "norm_cdf",
+    "vanna_sigma",
 ]
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -133,3 +136,35 @@ def b76_price_delta_x(cp: float, f: float, k: float, x: float, sq: float) -> tup
     else:
         nd2 = _cdf_density(d2)[0]
     return cp * (f * nd1 - k * nd2), cp * nd1
+
+
+@nb.njit(cache=True, inline="always")
+def vanna_sigma(f: float, k: float, tau: float, s: float) -> float:
+    """``sigma d(delta)/d(sigma) = -n(d1) d2`` of one Black-76 option (call or put), r = 0."""
+    sq = s * math.sqrt(tau)
+    d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
+    return -math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI * (d1 - sq)
+
+
+@nb.njit(cache=True)
+def exec_cost(q: float, f: float, ca: np.ndarray, l2: np.ndarray) -> float:
+    """Fee, half-spread and impact of trading ``q`` coin at ``f``: buys walk the asks, sells the bids."""
+    aq = abs(q)
+    notional = aq * f
+    cost = notional * (ca[0] + ca[1])
+    # l2 rows: ask offsets, ask sizes, bid offsets, bid sizes (no levels: no columns)
+    r = 0 if q > 0.0 else 2
+    n = l2.shape[1]
+    if n > 0:
+        left = aq
+        for i in range(n):
+            take = left if left < l2[r + 1, i] else l2[r + 1, i]
+            cost += take * f * l2[r, i]
+            left -= take
+            if left <= 0.0:
+                break
+        if left > 0.0:
+            cost += left * f * l2[r, n - 1]
+    elif ca[2] > 0.0:
+        cost += ca[2] * notional * math.sqrt(aq / ca[3])
+    return cost

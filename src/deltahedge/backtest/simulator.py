@@ -63,6 +63,8 @@ from deltahedge.backtest._b76 import (
     b76_greeks,
     b76_price_delta,
     b76_price_delta_x,
+    exec_cost,
+    vanna_sigma,
 )
 from deltahedge.backtest._fastbook import (
     BLOCK,
@@ -86,7 +88,6 @@ from deltahedge.core.errors import InvalidInput
 
 __all__ = ["Book", "Costs", "DeltaModel", "SimResult", "jitter_seeds", "simulate"]
 
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class DeltaModel(IntEnum):
@@ -110,38 +111,6 @@ def _svi_vol(sv: np.ndarray, leg: int, k: float) -> tuple[float, float]:
     dw = b * (rho + km / r)
     vol = math.sqrt(w / t)
     return vol, dw / (2.0 * vol * t)
-
-
-@nb.njit(cache=True)
-def _exec_cost(q: float, f: float, ca: np.ndarray, l2: np.ndarray) -> float:
-    """Fee, half-spread and impact of trading ``q`` coin at ``f``: buys walk the asks, sells the bids."""
-    aq = abs(q)
-    notional = aq * f
-    cost = notional * (ca[0] + ca[1])
-    # l2 rows: ask offsets, ask sizes, bid offsets, bid sizes (no levels: no columns)
-    r = 0 if q > 0.0 else 2
-    n = l2.shape[1]
-    if n > 0:
-        left = aq
-        for i in range(n):
-            take = left if left < l2[r + 1, i] else l2[r + 1, i]
-            cost += take * f * l2[r, i]
-            left -= take
-            if left <= 0.0:
-                break
-        if left > 0.0:
-            cost += left * f * l2[r, n - 1]
-    elif ca[2] > 0.0:
-        cost += ca[2] * notional * math.sqrt(aq / ca[3])
-    return cost
-
-
-@nb.njit(cache=True, inline="always")
-def _vanna_sigma(f: float, k: float, tau: float, s: float) -> float:
-    """``sigma d(delta)/d(sigma) = -n(d1) d2`` of one Black-76 option (call or put), r = 0."""
-    sq = s * math.sqrt(tau)
-    d1 = (math.log(f / k) + 0.5 * sq * sq) / sq
-    return -math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI * (d1 - sq)
 
 
 @nb.njit(cache=True, inline="always")
@@ -252,9 +221,9 @@ def _book_greeks(
         if did != 0 and dvol_mult[i] != 1.0:
             # Leland under a smile, model or min-variance delta: first order in the vol
             # change, as hedging.Leland (delta + vanna_sigma (f - 1))
-            d += _vanna_sigma(f, strike, tau, s) * (dvol_mult[i] - 1.0)
+            d += vanna_sigma(f, strike, tau, s) * (dvol_mult[i] - 1.0)
         if need_vt:
-            van += qty * _vanna_sigma(f, strike, tau, s)
+            van += qty * vanna_sigma(f, strike, tau, s)
             slot_vega[slot[i]] += qty * vg
         dlt += qty * d
         gam += qty * g
@@ -386,7 +355,7 @@ def _sim_kernel(
                     sig2 = (1.0 - a_ewma) * sig2 + a_ewma * r * r
             if j == fill_at:
                 q = pending
-                c = _exec_cost(q, f, ca, l2)
+                c = exec_cost(q, f, ca, l2)
                 h += q
                 cost += c
                 cash -= c
@@ -474,7 +443,7 @@ def _sim_kernel(
             if jt > 0.0:
                 u_t = np.random.uniform(-1.0, 1.0)  # noqa: NPY002 (numba's per-thread stream, seeded per path)
             if latency == 0:
-                c = _exec_cost(q, f, ca, l2)
+                c = exec_cost(q, f, ca, l2)
                 h += q
                 cost += c
                 cash -= c
