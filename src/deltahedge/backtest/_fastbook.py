@@ -143,6 +143,15 @@ def _cdf_near(cp: float, d: float, pdf: float) -> float:
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
+def _slice_vol(lr: np.ndarray, i: int, k: float) -> float:
+    # leg i's implied vol on its raw SVI slice at log-moneyness k = ln(K/F)
+    km = k - lr[R_SVI + 3, i]
+    s = lr[R_SVI + 4, i]
+    w = lr[R_SVI, i] + lr[R_SVI + 1, i] * (lr[R_SVI + 2, i] * km + math.sqrt(km * km + s * s))
+    return math.sqrt(max(w, 1e-12) / lr[R_SVI + 5, i])
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
 def book_fast(
     f: float,
     t: float,
@@ -207,12 +216,7 @@ def book_fast(
         return 0.0, dlt
     if use_svi:
         for i in range(m):  # SIMD: the leg's vol on its slice at k = ln(K/F)
-            km = -scr[S_X, i] - lr[R_SVI + 3, i]
-            s = lr[R_SVI + 4, i]
-            r = math.sqrt(km * km + s * s)
-            w = lr[R_SVI, i] + lr[R_SVI + 1, i] * (lr[R_SVI + 2, i] * km + r)
-            w = max(w, 1e-12)
-            scr[S_OUT, i] = math.sqrt(w / lr[R_SVI + 5, i])
+            scr[S_OUT, i] = _slice_vol(lr, i, -scr[S_X, i])
     else:
         for i in range(m):
             scr[S_OUT, i] = lr[R_VOL, i]
@@ -283,13 +287,7 @@ def settle_steps(lr: np.ndarray, n_leg: int, dt: float, n_steps: int) -> np.ndar
 def _leg_mark(lr: np.ndarray, i: int, use_svi: bool, f: float, x: float, te: float) -> float:
     # Black-76 price of one unit of leg i at f (x = ln(F/K), te = time left > 0) at the
     # leg's vol, or sticky moneyness on its SVI slice; book_fast's formulas
-    if use_svi:
-        km = -x - lr[R_SVI + 3, i]
-        s = lr[R_SVI + 4, i]
-        w = lr[R_SVI, i] + lr[R_SVI + 1, i] * (lr[R_SVI + 2, i] * km + math.sqrt(km * km + s * s))
-        vol = math.sqrt(max(w, 1e-12) / lr[R_SVI + 5, i])
-    else:
-        vol = lr[R_VOL, i]
+    vol = _slice_vol(lr, i, -x) if use_svi else lr[R_VOL, i]
     sq = vol * math.sqrt(te)
     d1 = x / sq + 0.5 * sq
     d2 = d1 - sq
@@ -357,18 +355,8 @@ def fill_block(
         # the mark on the marked steps (every step when me = 1: a SIMD pass)
         if me == 1:  # every step marked: book_fast's passes, over the steps
             if use_svi:
-                a, b, rho, m, s = (
-                    lr[R_SVI, i],
-                    lr[R_SVI + 1, i],
-                    lr[R_SVI + 2, i],
-                    lr[R_SVI + 3, i],
-                    lr[R_SVI + 4, i],
-                )
-                t_sl = lr[R_SVI + 5, i]
                 for jj in range(live):  # the leg's vol on its slice at k = ln(K/F)
-                    km = lnk - scr[B_LF, jj] - m
-                    w = a + b * (rho * km + math.sqrt(km * km + s * s))
-                    scr[B_OUT, jj] = math.sqrt(max(w, 1e-12) / t_sl)
+                    scr[B_OUT, jj] = _slice_vol(lr, i, lnk - scr[B_LF, jj])
             else:
                 for jj in range(live):
                     scr[B_OUT, jj] = lr[R_VOL, i]

@@ -89,7 +89,6 @@ from deltahedge.core.errors import InvalidInput
 __all__ = ["Book", "Costs", "DeltaModel", "SimResult", "jitter_seeds", "simulate"]
 
 
-
 class DeltaModel(IntEnum):
     """How the simulator computes the book's delta."""
 
