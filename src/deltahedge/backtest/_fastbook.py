@@ -34,15 +34,15 @@ import numba as nb
 import numpy as np
 
 from deltahedge._typing import FloatArray
+from deltahedge.backtest._b76 import density
 from deltahedge.pricing._special import (
     FM,
-    INV_SQRT_2PI,
     NEAR_Y,
     SQRT2,
     tail_and_erf_branchless,
     tail_and_erf_near,
 )
-from deltahedge.pricing._vmath import EXP_MAX, vexp, vlog
+from deltahedge.pricing._vmath import vlog
 
 __all__ = [
     "BLOCK",
@@ -121,14 +121,6 @@ def use_simd(n_leg: int, svi: bool, delta_vol: FloatArray) -> bool:
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
-def _density(d: float) -> float:
-    # n(d) by vexp; 0 beyond vexp's range (N(-|d|) < 1e-300 there, as erfc's underflow)
-    a = -0.5 * d * d
-    pdf = INV_SQRT_2PI * vexp(max(a, -EXP_MAX))
-    return pdf if a >= -EXP_MAX else 0.0
-
-
-@nb.njit(cache=True, error_model="numpy", fastmath=FM, inline="always")
 def _cdf_far(cp: float, d: float, pdf: float) -> float:
     # N(cp d) given pdf = n(d), any d
     tail, _ = tail_and_erf_branchless(d, pdf)
@@ -199,7 +191,7 @@ def book_fast(
         scr[S_X, i] = x
         scr[S_SQT, i] = sqt
         scr[S_D1, i] = d
-        scr[S_PDF1, i] = _density(d)
+        scr[S_PDF1, i] = density(d)
         far += (abs(d) > _NEAR_D) & (qe[i] != 0.0)  # padding and settled legs: any value
     if far:
         for i in range(m):
@@ -225,7 +217,7 @@ def book_fast(
         sq = scr[S_OUT, i] * scr[S_SQT, i]
         d1 = scr[S_X, i] / sq + 0.5 * sq
         d2 = d1 - sq
-        pdf = _density(d1)
+        pdf = density(d1)
         scr[S_D1, i] = d1
         scr[S_PDF1, i] = pdf
         scr[S_D2, i] = d2
@@ -235,7 +227,7 @@ def book_fast(
         for i in range(m):
             cp = lr[R_CP, i]
             n1 = _cdf_far(cp, scr[S_D1, i], scr[S_PDF1, i])
-            n2 = _cdf_far(cp, scr[S_D2, i], _density(scr[S_D2, i]))
+            n2 = _cdf_far(cp, scr[S_D2, i], density(scr[S_D2, i]))
             scr[S_OUT, i] = qe[i] * (cp * (f * n1 - lr[R_K, i] * n2))
     else:
         for i in range(m):
@@ -292,8 +284,8 @@ def _leg_mark(lr: np.ndarray, i: int, use_svi: bool, f: float, x: float, te: flo
     d1 = x / sq + 0.5 * sq
     d2 = d1 - sq
     cp = lr[R_CP, i]
-    n1 = _cdf_far(cp, d1, _density(d1))
-    n2 = _cdf_far(cp, d2, _density(d2))
+    n1 = _cdf_far(cp, d1, density(d1))
+    n2 = _cdf_far(cp, d2, density(d2))
     return cp * (f * n1 - lr[R_K, i] * n2)
 
 
@@ -344,7 +336,7 @@ def fill_block(
             sq0 = v0 * math.sqrt(e - (j0 + jj) * dt)
             d = (scr[B_LF, jj] - lnk) / sq0 + 0.5 * sq0
             scr[B_D, jj] = d
-            scr[B_PDF, jj] = _density(d)
+            scr[B_PDF, jj] = density(d)
             far += abs(d) > _NEAR_D
         if far:
             for jj in range(live):
@@ -365,7 +357,7 @@ def fill_block(
                 sq = scr[B_OUT, jj] * math.sqrt(e - (j0 + jj) * dt)
                 d1 = (scr[B_LF, jj] - lnk) / sq + 0.5 * sq
                 d2 = d1 - sq
-                pdf = _density(d1)
+                pdf = density(d1)
                 scr[B_D, jj] = d1
                 scr[B_PDF, jj] = pdf
                 scr[B_D2, jj] = d2
@@ -374,7 +366,7 @@ def fill_block(
             if far:  # n(d1) may underflow where n(d2) does not: each its own density
                 for jj in range(live):
                     n1 = _cdf_far(cp, scr[B_D, jj], scr[B_PDF, jj])
-                    n2 = _cdf_far(cp, scr[B_D2, jj], _density(scr[B_D2, jj]))
+                    n2 = _cdf_far(cp, scr[B_D2, jj], density(scr[B_D2, jj]))
                     bv[jj] += q * (cp * (fbuf[j0 + jj] * n1 - k * n2))
             else:
                 for jj in range(live):

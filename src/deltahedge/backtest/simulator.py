@@ -38,9 +38,11 @@ kernel's policy decisions to ``deltahedge.hedging``; ``reference.simulate_path_r
 is the kernel's pure-Python twin.
 
 Speed: Black-76 deltas on books of 8 legs or more (4 on SVI slices) take the SIMD
-passes of ``_fastbook.book_fast`` (inlined; the kernel compiles with numpy's error model
-and FMA contraction for them), smaller books and the other delta models the scalar
-``_book_greeks``.
+passes over the legs of ``_fastbook.book_fast``; smaller books deciding every step get
+their delta and mark a block of steps ahead (``_fastbook.fill_block``, SIMD over the
+steps); both are inlined, and the kernel compiles with numpy's error model and FMA
+contraction for them. The other delta models and policies that need gamma, vanna or
+vega take the scalar ``_book_greeks``.
 
 Numba caching: kernels use ``cache=True``; numba re-validates a cached kernel only
 against its own file, so after editing a compiled helper in another module (``_b76``,
